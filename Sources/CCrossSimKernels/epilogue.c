@@ -1,0 +1,237 @@
+// The tile epilogue: each function reads one tile of S once and folds it into its reducer.
+// Tails narrower than eight lanes reuse the vector path with neutral fill values.
+#include "CrossSimKernels.h"
+#include "simd.h"
+#include <math.h>
+
+CS_KERNEL void cs_count_ranks(cs_tile t, const int32_t *positive_of_col,
+                              const float *positive_sim_of_col, const float *best_sim_of_row,
+                              const int32_t *best_col_of_row, int32_t *row_beaten,
+                              int32_t *col_beaten) {
+    for (int64_t r = 0; r < t.rows; r++) {
+        const float *s_row = t.data + r * t.ld;
+        const int32_t i = (int32_t)(t.row0 + r);
+        const v8i row = V8I_SPLAT(i);
+        const v8f best = V8F_SPLAT(best_sim_of_row[r]);
+        const v8i best_col = V8I_SPLAT(best_col_of_row[r]);
+        v8i row_count = V8I_SPLAT(0);
+        for (int64_t c = 0; c < t.cols; c += LANES) {
+            const int64_t n = MIN(LANES, t.cols - c);
+            const v8f s = V8F_LOAD_N(s_row + c, n, 0.0f);
+            // Tail lanes pretend to be this row's positive, so neither count sees them.
+            const v8i owner = V8I_LOAD_N(positive_of_col + c, n, i);
+            const v8f owner_sim = V8F_LOAD_N(positive_sim_of_col + c, n, 0.0f);
+            const v8i j = V8I_SPLAT((int32_t)(t.col0 + c)) + V8I_IOTA;
+            const v8i negative = owner != row;
+            const v8i row_hit = negative & ((s > best) | ((s == best) & (j < best_col)));
+            const v8i col_hit = negative & ((s > owner_sim) | ((s == owner_sim) & (row < owner)));
+            row_count -= row_hit;
+            if (n == LANES) {
+                V8I_STORE(col_beaten + c, V8I_LOAD(col_beaten + c) - col_hit);
+            } else {
+                for (int64_t l = 0; l < n; l++) col_beaten[c + l] -= col_hit[l];
+            }
+        }
+        row_beaten[r] += (int32_t)V8I_HSUM(row_count);
+    }
+}
+
+/// Adds the first n lanes of e to col_sum[0 ..< n] in binary64.
+#define ADD_TO_COLUMNS(col_sum, e, n) ({                                             \
+    double *atc_sum_ = (col_sum);                                                    \
+    const v8f atc_e_ = (e);                                                          \
+    const int64_t atc_n_ = (n);                                                      \
+    if (atc_n_ == LANES) {                                                           \
+        v4d atc_lo_, atc_hi_;                                                        \
+        memcpy(&atc_lo_, atc_sum_, sizeof atc_lo_);                                  \
+        memcpy(&atc_hi_, atc_sum_ + 4, sizeof atc_hi_);                              \
+        ACCUMULATE_F64(atc_lo_, atc_hi_, atc_e_);                                    \
+        memcpy(atc_sum_, &atc_lo_, sizeof atc_lo_);                                  \
+        memcpy(atc_sum_ + 4, &atc_hi_, sizeof atc_hi_);                              \
+    } else {                                                                         \
+        for (int64_t atc_l_ = 0; atc_l_ < atc_n_; atc_l_++) atc_sum_[atc_l_] += (double)atc_e_[atc_l_]; \
+    } })
+
+CS_KERNEL void cs_lse_fixed_shift(cs_tile t, float scale, double *row_sum, double *col_sum) {
+    const v8f one = V8F_SPLAT(1.0f), k = V8F_SPLAT(scale);
+    for (int64_t r = 0; r < t.rows; r++) {
+        const float *s_row = t.data + r * t.ld;
+        v4d lo = V4D_ZERO, hi = V4D_ZERO;
+        for (int64_t c = 0; c < t.cols; c += LANES) {
+            const int64_t n = MIN(LANES, t.cols - c);
+            // (s − 1) is exact near 1, so the largest terms keep their full precision.
+            const v8f e = V8F_EXP((V8F_LOAD_N(s_row + c, n, -INFINITY) - one) * k);
+            ACCUMULATE_F64(lo, hi, e);
+            ADD_TO_COLUMNS(col_sum + c, e, n);
+        }
+        row_sum[r] += V4D_PAIR_SUM(lo, hi);
+    }
+}
+
+/// (max, sum) ⊕ (m, s) for log-sum-exp pairs.
+static inline void fold_lse(double *max, double *sum, double m, double s) {
+    if (m <= *max) {
+        *sum += s * exp(m - *max);
+    } else {
+        *sum = *sum * exp(*max - m) + s;
+        *max = m;
+    }
+}
+
+CS_KERNEL void cs_lse_online(cs_tile t, float scale, double *row_max, double *row_sum,
+                             double *col_max, double *col_sum, float *col_max_scratch,
+                             double *col_sum_scratch) {
+    const v8f k = V8F_SPLAT(scale);
+    for (int64_t c = 0; c < t.cols; c++) { col_max_scratch[c] = -INFINITY; col_sum_scratch[c] = 0; }
+    for (int64_t r = 0; r < t.rows; r++) {
+        const float *s_row = t.data + r * t.ld;
+        for (int64_t c = 0; c < t.cols; c += LANES) {
+            const int64_t n = MIN(LANES, t.cols - c);
+            const v8f m = V8F_MAX(V8F_LOAD_N(col_max_scratch + c, n, -INFINITY),
+                                  V8F_LOAD_N(s_row + c, n, -INFINITY));
+            memcpy(col_max_scratch + c, &m, (size_t)n * sizeof(float));
+        }
+    }
+    for (int64_t r = 0; r < t.rows; r++) {
+        const float *s_row = t.data + r * t.ld;
+        v8f m = V8F_SPLAT(-INFINITY);
+        for (int64_t c = 0; c < t.cols; c += LANES)
+            m = V8F_MAX(m, V8F_LOAD_N(s_row + c, MIN(LANES, t.cols - c), -INFINITY));
+        const float row_top = V8F_HMAX(m);
+        const v8f top = V8F_SPLAT(row_top);
+        v4d lo = V4D_ZERO, hi = V4D_ZERO;
+        for (int64_t c = 0; c < t.cols; c += LANES) {
+            const int64_t n = MIN(LANES, t.cols - c);
+            const v8f s = V8F_LOAD_N(s_row + c, n, -INFINITY);
+            // (s − max)·scale, not s·scale − max·scale: the largest terms stay exact.
+            ACCUMULATE_F64(lo, hi, V8F_EXP((s - top) * k));
+            const v8f col_top = V8F_LOAD_N(col_max_scratch + c, n, 0.0f);
+            ADD_TO_COLUMNS(col_sum_scratch + c, V8F_EXP((s - col_top) * k), n);
+        }
+        fold_lse(row_max + r, row_sum + r, (double)row_top * scale, V4D_PAIR_SUM(lo, hi));
+    }
+    for (int64_t c = 0; c < t.cols; c++)
+        fold_lse(col_max + c, col_sum + c, (double)col_max_scratch[c] * scale, col_sum_scratch[c]);
+}
+
+CS_KERNEL double cs_softplus_sum(cs_tile t, float scale, float bias) {
+    const v8f k = V8F_SPLAT(scale), b = V8F_SPLAT(bias);
+    double total = 0;
+    for (int64_t r = 0; r < t.rows; r++) {
+        const float *s_row = t.data + r * t.ld;
+        v4d lo = V4D_ZERO, hi = V4D_ZERO;
+        for (int64_t c = 0; c < t.cols; c += LANES) {
+            const int64_t n = MIN(LANES, t.cols - c);
+            const v8f terms = V8F_SOFTPLUS(V8F_FMA(V8F_LOAD_N(s_row + c, n, 0.0f), k, b));
+            ACCUMULATE_F64(lo, hi, V8F_SELECT(TAIL_MASK(n), terms, V8F_SPLAT(0.0f)));
+        }
+        total += V4D_PAIR_SUM(lo, hi);
+    }
+    return total;
+}
+
+CS_KERNEL double cs_sum_squares(cs_tile t) {
+    double total = 0;
+    for (int64_t r = 0; r < t.rows; r++) {
+        const float *s_row = t.data + r * t.ld;
+        v4d lo = V4D_ZERO, hi = V4D_ZERO;
+        for (int64_t c = 0; c < t.cols; c += LANES) {
+            const v8f s = V8F_LOAD_N(s_row + c, MIN(LANES, t.cols - c), 0.0f);
+            const v4d a = V8F_LOW_F64(s), b = V8F_HIGH_F64(s);
+            lo += a * a;
+            hi += b * b;
+        }
+        total += V4D_PAIR_SUM(lo, hi);
+    }
+    return total;
+}
+
+void cs_histogram(cs_tile t, const int32_t *positive_of_col, float lo, float hi, int64_t bins,
+                  uint64_t *negative, uint64_t *positive) {
+    const float per_unit = (float)bins / (hi - lo);
+    for (int64_t r = 0; r < t.rows; r++) {
+        const float *s_row = t.data + r * t.ld;
+        const int32_t i = (int32_t)(t.row0 + r);
+        for (int64_t c = 0; c < t.cols; c++) {
+            const float position = (s_row[c] - lo) * per_unit;
+            const int64_t bin = position <= 0 ? 0 : MIN((int64_t)position, bins - 1);
+            (positive_of_col[c] == i ? positive : negative)[bin] += 1;
+        }
+    }
+}
+
+static inline int better(float a, int32_t ia, float b, int32_t ib) {
+    return a > b || (a == b && ia < ib);
+}
+
+/// Inserts (score, index) into a best-first list of k if it beats the last entry.
+static inline void offer(float *scores, int32_t *indices, int64_t k, float score, int32_t index) {
+    if (!better(score, index, scores[k - 1], indices[k - 1])) return;
+    int64_t p = k - 1;
+    while (p > 0 && better(score, index, scores[p - 1], indices[p - 1])) {
+        scores[p] = scores[p - 1];
+        indices[p] = indices[p - 1];
+        p--;
+    }
+    scores[p] = score;
+    indices[p] = index;
+}
+
+CS_KERNEL void cs_topk_rows(cs_tile t, int64_t k, float *scores, int32_t *indices) {
+    for (int64_t r = 0; r < t.rows; r++) {
+        const float *s_row = t.data + r * t.ld;
+        float *row_scores = scores + r * k;
+        int32_t *row_indices = indices + r * k;
+        for (int64_t c = 0; c < t.cols; c += LANES) {
+            const int64_t n = MIN(LANES, t.cols - c);
+            const v8i hit = V8F_LOAD_N(s_row + c, n, -INFINITY) >= V8F_SPLAT(row_scores[k - 1]);
+            if (V8I_HSUM(hit) == 0) continue;
+            for (int64_t l = 0; l < n; l++)
+                offer(row_scores, row_indices, k, s_row[c + l], (int32_t)(t.col0 + c + l));
+        }
+    }
+}
+
+void cs_topk_cols(cs_tile t, int64_t k, float *scores, int32_t *indices) {
+    for (int64_t r = 0; r < t.rows; r++) {
+        const float *s_row = t.data + r * t.ld;
+        const int32_t i = (int32_t)(t.row0 + r);
+        for (int64_t c = 0; c < t.cols; c++) {
+            if (s_row[c] < scores[c * k + k - 1]) continue;
+            offer(scores + c * k, indices + c * k, k, s_row[c], i);
+        }
+    }
+}
+
+CS_KERNEL void cs_uniformity(cs_tile t, const float *squared_norm_rows,
+                             const float *squared_norm_cols, double *max, double *sum) {
+    // u = −2‖a − b‖² = 4s − 2‖a‖² − 2‖b‖²; the diagonal (a row with itself) is left out.
+    // Pass 0 finds the tile's largest u, pass 1 sums e^(u − largest).
+    float top = -INFINITY;
+    double total = 0;
+    for (int pass = 0; pass < 2; pass++) {
+        const v8f shift = V8F_SPLAT(top);
+        v8f m = V8F_SPLAT(-INFINITY);
+        for (int64_t r = 0; r < t.rows; r++) {
+            const float *s_row = t.data + r * t.ld;
+            const v8f a = V8F_SPLAT(squared_norm_rows[r]);
+            const v8i row = V8I_SPLAT((int32_t)(t.row0 + r));
+            v4d lo = V4D_ZERO, hi = V4D_ZERO;
+            for (int64_t c = 0; c < t.cols; c += LANES) {
+                const int64_t n = MIN(LANES, t.cols - c);
+                const v8f b = V8F_LOAD_N(squared_norm_cols + c, n, 0.0f);
+                const v8f s = V8F_LOAD_N(s_row + c, n, 0.0f);
+                const v8i j = V8I_SPLAT((int32_t)(t.col0 + c)) + V8I_IOTA;
+                const v8f u = V8F_SELECT(TAIL_MASK(n) & (j != row),
+                                         V8F_SPLAT(4.0f) * s - V8F_SPLAT(2.0f) * (a + b),
+                                         V8F_SPLAT(-INFINITY));
+                if (pass == 0) m = V8F_MAX(m, u);
+                else ACCUMULATE_F64(lo, hi, V8F_EXP(u - shift));
+            }
+            total += V4D_PAIR_SUM(lo, hi);
+        }
+        if (pass == 0) top = V8F_HMAX(m);
+        if (top == -INFINITY) return;  // a tile holding only diagonal cells
+    }
+    fold_lse(max, sum, (double)top, total);
+}

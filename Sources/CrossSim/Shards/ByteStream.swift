@@ -1,0 +1,108 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// A forward-only source of bytes: a file, or the decoded content of a zstd file.
+protocol ByteStream: AnyObject {
+    /// The path named in errors.
+    var path: String { get }
+    /// Reads up to `buffer.count` bytes; returns fewer only at the end of the stream.
+    func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int
+}
+
+extension ByteStream {
+    /// Fills `buffer` completely or throws a truncation error that says what was expected.
+    func readExactly(into buffer: UnsafeMutableRawBufferPointer, what: @autoclosure () -> String) throws {
+        let got = try read(into: buffer)
+        if got < buffer.count {
+            throw InputError("truncated data: the file ends inside \(what())", file: path)
+        }
+    }
+
+    func readBytes(_ count: Int, what: @autoclosure () -> String) throws -> [UInt8] {
+        var bytes = [UInt8](repeating: 0, count: count)
+        try bytes.withUnsafeMutableBytes { try readExactly(into: $0, what: what()) }
+        return bytes
+    }
+
+    /// True when nothing is left to read.
+    func isAtEnd() throws -> Bool {
+        var byte: UInt8 = 0
+        return try withUnsafeMutableBytes(of: &byte) { try read(into: $0) } == 0
+    }
+}
+
+/// An open file read with POSIX calls, so that errors carry errno and no Foundation buffering
+/// sits between the disk and the decoder.
+final class FileByteStream: ByteStream {
+    let path: String
+    private let descriptor: Int32
+
+    init(path: String) throws {
+        self.path = path
+        descriptor = open(path, O_RDONLY | O_CLOEXEC)
+        if descriptor < 0 { throw InputError(Self.describe(errno), file: path) }
+        var info = stat()
+        if fstat(descriptor, &info) == 0, (info.st_mode & S_IFMT) == S_IFDIR {
+            close(descriptor)
+            throw InputError("is a directory, expected a shard file", file: path)
+        }
+    }
+
+    deinit { close(descriptor) }
+
+    /// Size in bytes as the file system reports it now.
+    func size() throws -> Int {
+        var info = stat()
+        guard fstat(descriptor, &info) == 0 else { throw InputError(Self.describe(errno), file: path) }
+        return Int(info.st_size)
+    }
+
+    func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
+        var done = 0
+        while done < buffer.count {
+            let n = systemRead(descriptor, buffer.baseAddress! + done, buffer.count - done)
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw InputError("read failed: \(Self.describe(errno))", file: path)
+            }
+            if n == 0 { break }
+            done += n
+        }
+        return done
+    }
+
+    /// Reads `buffer.count` bytes at `offset` without moving the stream (short at the end).
+    func read(at offset: Int, into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
+        var done = 0
+        while done < buffer.count {
+            let n = pread(descriptor, buffer.baseAddress! + done, buffer.count - done, off_t(offset + done))
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw InputError("read failed: \(Self.describe(errno))", file: path)
+            }
+            if n == 0 { break }
+            done += n
+        }
+        return done
+    }
+
+    static func describe(_ code: Int32) -> String {
+        switch code {
+        case ENOENT: return "no such file"
+        case EACCES: return "permission denied"
+        default: return String(cString: strerror(code))
+        }
+    }
+}
+
+@inline(__always)
+private func systemRead(_ fd: Int32, _ buffer: UnsafeMutableRawPointer, _ count: Int) -> Int {
+    #if canImport(Glibc)
+    return Glibc.read(fd, buffer, count)
+    #else
+    return Darwin.read(fd, buffer, count)
+    #endif
+}

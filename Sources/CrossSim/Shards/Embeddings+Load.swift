@@ -1,0 +1,44 @@
+import CCrossSimKernels
+
+/// How rows are compared: cosine normalises every row on read, dot uses them as they are.
+public enum Similarity: String, Sendable, CaseIterable {
+    case cosine, dot
+}
+
+extension Embeddings {
+    /// Reads a whole set into memory, checking every row (SPEC §1) and normalising it under
+    /// cosine similarity.
+    public static func load(_ set: ShardSet, similarity: Similarity) throws -> Embeddings {
+        let matrix = Embeddings(rows: set.rows, dim: set.dim)
+        let stream = RowStream(set)
+        let got = try stream.read(rows: set.rows, into: matrix.baseAddress)
+        guard got == set.rows else { throw InputError("truncated data: fewer rows than the headers declare", file: set.path) }
+        try matrix.prepare(rows: 0..<set.rows, similarity: similarity, origin: set)
+        return matrix
+    }
+
+    /// Reads the set at `path`.
+    public static func load(path: String, similarity: Similarity) throws -> Embeddings {
+        try load(ShardSet.open(path), similarity: similarity)
+    }
+
+    /// Checks rows for NaN, ±Inf and (under cosine) zero vectors, and normalises them under
+    /// cosine. `origin` names the file and row of a bad row; this matrix's row 0 is the
+    /// set's row `firstGlobalRow`.
+    func prepare(rows: Range<Int>, similarity: Similarity, origin: ShardSet, firstGlobalRow: Int = 0) throws {
+        var problem: Int32 = 0
+        let bad = cs_prepare_rows(row(rows.lowerBound), rows.count, dim, similarity == .cosine ? 1 : 0, nil, &problem)
+        guard bad >= 0 else { return }
+        let (shard, row) = origin.locate(row: firstGlobalRow + rows.lowerBound + Int(bad))
+        throw InputError(
+            problem == Int32(CS_ROW_ZERO)
+                ? "zero vector: it has no direction for cosine similarity (use --similarity dot or drop the row)"
+                : "NaN or infinite value",
+            file: shard.path, row: row)
+    }
+
+    /// Each row's squared L2 norm.
+    public func squaredNorms() -> [Float] {
+        (0..<rows).map { Float(cs_dot_f64(row($0), row($0), dim)) }
+    }
+}

@@ -1,0 +1,101 @@
+import CCrossSimKernels
+
+/// Reads the rows of a shard set in order, as Float32, one shard open at a time: the
+/// streaming reader under both whole-set loading and panel-by-panel runs.
+public final class RowStream {
+    public let set: ShardSet
+    /// Global index of the next row to be read.
+    public private(set) var nextRow = 0
+    private var shardIndex = -1
+    private var rowsLeftInShard = 0
+    private var stream: ByteStream?
+    private var staging: UnsafeMutableRawPointer
+    private static let stagingBytes = 1 << 22
+
+    public init(_ set: ShardSet) {
+        self.set = set
+        staging = UnsafeMutableRawPointer.allocate(byteCount: Self.stagingBytes, alignment: 64)
+    }
+
+    deinit { staging.deallocate() }
+
+    /// Reads up to `count` rows into `destination` (count·dim floats); fewer only at the end.
+    public func read(rows count: Int, into destination: UnsafeMutablePointer<Float>) throws -> Int {
+        var done = 0
+        while done < count {
+            if rowsLeftInShard == 0 {
+                guard try openNextShard() else { break }
+                continue
+            }
+            let take = min(count - done, rowsLeftInShard)
+            try readShardRows(take, into: destination + done * set.dim)
+            done += take
+            rowsLeftInShard -= take
+            nextRow += take
+            if rowsLeftInShard == 0 { try finishShard() }
+        }
+        return done
+    }
+
+    /// Skips `count` rows (decoding them: compressed shards cannot seek).
+    public func skip(rows count: Int) throws {
+        let chunkRows = max(1, Self.stagingBytes / (set.dim * MemoryLayout<Float>.stride))
+        let scratch = UnsafeMutablePointer<Float>.allocate(capacity: chunkRows * set.dim)
+        defer { scratch.deallocate() }
+        var left = count
+        while left > 0 {
+            let got = try read(rows: min(left, chunkRows), into: scratch)
+            if got == 0 { break }
+            left -= got
+        }
+    }
+
+    private func openNextShard() throws -> Bool {
+        stream = nil
+        shardIndex += 1
+        guard shardIndex < set.shards.count else { return false }
+        let expected = set.shards[shardIndex]
+        let (shard, stream) = try Shard.openStream(expected.path)
+        guard shard.layout == expected.layout else {
+            throw InputError("the file changed while it was being read", file: shard.path)
+        }
+        self.stream = stream
+        rowsLeftInShard = shard.layout.rows
+        return true
+    }
+
+    private func finishShard() throws {
+        guard let stream, try stream.isAtEnd() else {
+            throw InputError("trailing data after the \(set.shards[shardIndex].layout.rows) rows the header declares",
+                             file: set.shards[shardIndex].path)
+        }
+    }
+
+    private func readShardRows(_ rows: Int, into destination: UnsafeMutablePointer<Float>) throws {
+        let shard = set.shards[shardIndex]
+        let layout = shard.layout
+        let stream = self.stream!
+        let firstRow = layout.rows - rowsLeftInShard
+        let what = "row \(firstRow)–\(firstRow + rows - 1) of \(layout.rows)"
+        if layout.element == .float32 {
+            try stream.readExactly(into: UnsafeMutableRawBufferPointer(start: destination, count: rows * layout.dim * 4), what: what)
+            if layout.bigEndian { cs_byteswap(destination, rows * layout.dim, 4) }
+            return
+        }
+        let size = layout.element.byteCount
+        let valuesPerChunk = Self.stagingBytes / size
+        var done = 0
+        let total = rows * layout.dim
+        while done < total {
+            let n = min(valuesPerChunk, total - done)
+            try stream.readExactly(into: UnsafeMutableRawBufferPointer(start: staging, count: n * size), what: what)
+            if layout.bigEndian { cs_byteswap(staging, n, size) }
+            switch layout.element {
+            case .float16: cs_f16_to_f32(staging.assumingMemoryBound(to: UInt16.self), destination + done, n)
+            case .float64: cs_f64_to_f32(staging.assumingMemoryBound(to: Double.self), destination + done, n)
+            case .float32: break
+            }
+            done += n
+        }
+    }
+}

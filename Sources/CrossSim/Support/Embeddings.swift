@@ -1,0 +1,37 @@
+/// A row-major [rows, dim] Float32 matrix in one 64-byte aligned buffer: the form in which
+/// the tile engine reads embeddings. Rows are unit length when loaded for cosine similarity.
+public final class Embeddings: @unchecked Sendable {
+    public let rows: Int
+    public let dim: Int
+    /// Start of row 0. Owned by this object; valid while it lives.
+    public let baseAddress: UnsafeMutablePointer<Float>
+
+    /// Uninitialised storage for rows×dim values.
+    public init(rows: Int, dim: Int) {
+        precondition(rows >= 0 && dim > 0)
+        self.rows = rows
+        self.dim = dim
+        let count = max(rows * dim, 1)
+        baseAddress = UnsafeMutableRawPointer
+            .allocate(byteCount: count * MemoryLayout<Float>.stride, alignment: 64)
+            .bindMemory(to: Float.self, capacity: count)
+    }
+
+    /// A copy of row-major `values` (count rows·dim).
+    public convenience init(rows: Int, dim: Int, values: [Float]) {
+        precondition(values.count == rows * dim, "values must hold rows·dim numbers")
+        self.init(rows: rows, dim: dim)
+        values.withUnsafeBufferPointer { baseAddress.update(from: $0.baseAddress!, count: values.count) }
+    }
+
+    deinit { UnsafeMutableRawPointer(baseAddress).deallocate() }
+
+    public func row(_ i: Int) -> UnsafeMutablePointer<Float> { baseAddress + i * dim }
+
+    public subscript(row: Int, column: Int) -> Float { baseAddress[row * dim + column] }
+
+    /// All values, row-major (a copy).
+    public var values: [Float] { Array(UnsafeBufferPointer(start: baseAddress, count: rows * dim)) }
+
+    public var byteCount: Int { rows * dim * MemoryLayout<Float>.stride }
+}
