@@ -40,13 +40,21 @@ NODE="$(hostname -s 2>/dev/null || hostname)"
 log() { printf '[slurm-local] %s\n' "$*" >&2; }
 die() { log "ERROR: $*"; exit 1; }
 
+# alive and not a zombie (our daemons are re-parented to PID 1, which may reap them late)
+running() {
+    local st
+    st="$(sed 's/^.*) //' "/proc/$1/stat" 2>/dev/null)" || return 1
+    st="${st%% *}"
+    [[ -n "$st" && "$st" != Z && "$st" != X ]]
+}
+
 # pid of a daemon we started, if it is still alive (and is what we think it is)
 alive_pid() { # name pidfile
     local name="$1" pidfile="$2" pid
     [[ -s "$pidfile" ]] || return 1
     pid="$(tr -dc '0-9' <"$pidfile")"
     [[ -n "$pid" ]] || return 1
-    kill -0 "$pid" 2>/dev/null || return 1
+    running "$pid" || return 1
     # guard against pid reuse: /proc/PID/comm must match
     [[ "$(cat "/proc/$pid/comm" 2>/dev/null)" == "$name"* ]] || return 1
     echo "$pid"
@@ -247,8 +255,8 @@ stop_daemon() { # name pidfile — TERM, wait up to 15 s, then KILL
     log "stopping $name ($pid)"
     kill -TERM "$pid" 2>/dev/null || true
     end=$((SECONDS + 15))
-    while kill -0 "$pid" 2>/dev/null && ((SECONDS < end)); do sleep 0.2; done
-    if kill -0 "$pid" 2>/dev/null; then
+    while running "$pid" && ((SECONDS < end)); do sleep 0.1; done
+    if running "$pid"; then
         log "$name ($pid) ignored SIGTERM; SIGKILL"
         kill -KILL "$pid" 2>/dev/null || true
     fi
@@ -262,7 +270,7 @@ queue_empty() {
 }
 
 stop() {
-    local p
+    local p fd
     # cancel whatever is still queued/running so slurmstepd processes exit with their jobs
     if alive_pid slurmctld "$DIR/run/slurmctld.pid" >/dev/null; then
         local jobs
@@ -279,10 +287,13 @@ stop() {
     stop_daemon munged "$DIR/run/munged.pid"
     # leftover step daemons of this cluster (they keep a socket in our spool dir open)
     for p in $(pgrep -x slurmstepd 2>/dev/null || true); do
-        if ls -l "/proc/$p/fd" 2>/dev/null | grep -qF "$DIR/"; then
-            log "killing leftover slurmstepd ($p)"
-            kill -KILL "$p" 2>/dev/null || true
-        fi
+        for fd in /proc/"$p"/fd/*; do
+            if [[ "$(readlink "$fd" 2>/dev/null)" == "$DIR/"* ]]; then
+                log "killing leftover slurmstepd ($p)"
+                kill -KILL "$p" 2>/dev/null || true
+                break
+            fi
+        done
     done
     # ... and job processes they left behind: slurmd puts SLURM_CONF=$CONF and SLURM_JOB_ID in
     # every job's environment. Never touch this script or its ancestors.
@@ -308,7 +319,7 @@ status() {
         name="${entry%%:*}"; pidfile="${entry#*:}"
         if pid="$(alive_pid "$name" "$pidfile")"; then echo "$name running ($pid)"; else echo "$name not running"; fi
     done
-    [[ -f "$CONF" ]] && SLURM_CONF="$CONF" timeout 10 sinfo -N 2>/dev/null || true
+    if [[ -f "$CONF" ]]; then SLURM_CONF="$CONF" timeout 10 sinfo -N 2>/dev/null || true; fi
 }
 
 case "${1:-start}" in

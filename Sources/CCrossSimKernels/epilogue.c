@@ -78,10 +78,10 @@ static inline void fold_lse(double *max, double *sum, double m, double s) {
     }
 }
 
-CS_KERNEL void cs_lse_online(cs_tile t, float scale, double *row_max, double *row_sum,
+CS_KERNEL void cs_lse_online(cs_tile t, double scale, double *row_max, double *row_sum,
                              double *col_max, double *col_sum, float *col_max_scratch,
                              double *col_sum_scratch) {
-    const v8f k = V8F_SPLAT(scale);
+    const v8f k = V8F_SPLAT((float)scale);
     for (int64_t c = 0; c < t.cols; c++) { col_max_scratch[c] = -INFINITY; col_sum_scratch[c] = 0; }
     for (int64_t r = 0; r < t.rows; r++) {
         const float *s_row = t.data + r * t.ld;

@@ -58,8 +58,9 @@ void cs_count_ranks(cs_tile t, const int32_t *positive_of_col, const float *posi
 void cs_lse_fixed_shift(cs_tile t, float scale, double *row_sum, double *col_sum);
 
 /// General log-sum-exp of scale·s: folds the tile's per-row and per-column (max, Σ exp(z − max))
-/// into the running pairs. `col_max_scratch` and `col_sum_scratch` hold `cols` values each.
-void cs_lse_online(cs_tile t, float scale, double *row_max, double *row_sum,
+/// into the running pairs, the maxima kept in binary64 (scale·s with the exact scale).
+/// `col_max_scratch` and `col_sum_scratch` hold `cols` values each.
+void cs_lse_online(cs_tile t, double scale, double *row_max, double *row_sum,
                    double *col_max, double *col_sum,
                    float *col_max_scratch, double *col_sum_scratch);
 

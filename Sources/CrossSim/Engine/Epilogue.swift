@@ -1,0 +1,166 @@
+import CCrossSimKernels
+
+/// The consumer of the main pass: per tile it counts ranks, folds each temperature's
+/// log-sum-exp, sums SigLIP terms and Σs², and feeds the optional histogram and top-k lists.
+/// Row state lives in shared arrays (a row is owned by one worker); column state and sums are
+/// per worker and merged in worker order, so the result depends only on the tile plan.
+final class Epilogue: TileConsumer, @unchecked Sendable {
+    /// How one temperature's log-sum-exp is folded.
+    enum Fold {
+        /// Cosine with moderate τ: one exp per element, shifted by the bound 1/τ.
+        case fixedShift(scale: Double)
+        /// Anything else: per-tile maxima, two exps per element.
+        case online(scale: Double)
+
+        init(tau: Double, similarity: Similarity) {
+            let scale = 1 / tau
+            // e^{(s−1)/τ} ≥ e^{−2/τ} must stay a normal Float32 with room to spare.
+            self = similarity == .cosine && 2 / tau <= 80 ? .fixedShift(scale: scale) : .online(scale: scale)
+        }
+    }
+
+    /// Column state of one worker over all of x2.
+    final class Worker: @unchecked Sendable {
+        let columnMax: [SharedBuffer<Double>]
+        let columnSum: [SharedBuffer<Double>]
+        let columnBeaten: SharedBuffer<Int32>
+        let topScores: SharedBuffer<Float>?
+        let topIndices: SharedBuffer<Int32>?
+        let maxScratch: SharedBuffer<Float>
+        let sumScratch: SharedBuffer<Double>
+        var softplus: [Double]
+        var squares = 0.0
+        let negativeBins: SharedBuffer<UInt64>?
+        let positiveBins: SharedBuffer<UInt64>?
+
+        init(columns: Int, folds: Int, siglip: Int, topK: Int?, bins: Int?, tileColumns: Int) {
+            columnMax = (0..<folds).map { _ in SharedBuffer(repeating: -.infinity, count: columns) }
+            columnSum = (0..<folds).map { _ in SharedBuffer(repeating: 0, count: columns) }
+            columnBeaten = SharedBuffer(repeating: 0, count: columns)
+            topScores = topK.map { SharedBuffer(repeating: -.infinity, count: $0 * columns) }
+            topIndices = topK.map { SharedBuffer(repeating: .max, count: $0 * columns) }
+            maxScratch = SharedBuffer(repeating: 0, count: tileColumns)
+            sumScratch = SharedBuffer(repeating: 0, count: tileColumns)
+            softplus = [Double](repeating: 0, count: siglip)
+            negativeBins = bins.map { SharedBuffer(repeating: 0, count: $0) }
+            positiveBins = bins.map { SharedBuffer(repeating: 0, count: $0) }
+        }
+    }
+
+    let folds: [Fold]
+    let siglip: [SigLIPTerm]
+    let topK: Int?
+    let histogramRange: (lower: Float, upper: Float)
+    let rows: Range<Int>
+    let columns: Int
+    let positiveOf: SharedBuffer<Int32>
+    let positiveSimilarity: SharedBuffer<Float>
+    let rowBest: SharedBuffer<Float>
+    let rowBestColumn: SharedBuffer<Int32>
+    let rowMax: [SharedBuffer<Double>]
+    let rowSum: [SharedBuffer<Double>]
+    let rowBeaten: SharedBuffer<Int32>
+    let rowTopScores: SharedBuffer<Float>?
+    let rowTopIndices: SharedBuffer<Int32>?
+    let workers: [Worker]
+
+    init(rows: Range<Int>, positives: Positives, options: EvaluationOptions, plan: TilePlan,
+         histogramRange: (lower: Float, upper: Float)) {
+        folds = options.temperatures.map { Fold(tau: $0, similarity: options.similarity) }
+        siglip = options.siglip
+        topK = options.topK
+        self.histogramRange = histogramRange
+        self.rows = rows
+        columns = positives.positiveOf.count
+        positiveOf = SharedBuffer(positives.positiveOf)
+        positiveSimilarity = SharedBuffer(positives.similarity.map { Float($0) })
+        rowBest = SharedBuffer(Array(positives.rowBest[rows]))
+        rowBestColumn = SharedBuffer(Array(positives.rowBestColumn[rows]))
+        rowMax = folds.map { _ in SharedBuffer(repeating: -.infinity, count: rows.count) }
+        rowSum = folds.map { _ in SharedBuffer(repeating: 0, count: rows.count) }
+        rowBeaten = SharedBuffer(repeating: 0, count: rows.count)
+        rowTopScores = topK.map { SharedBuffer(repeating: -.infinity, count: $0 * rows.count) }
+        rowTopIndices = topK.map { SharedBuffer(repeating: .max, count: $0 * rows.count) }
+        let columns = self.columns
+        workers = (0..<plan.threads).map { _ in
+            Worker(columns: columns, folds: options.temperatures.count, siglip: options.siglip.count,
+                   topK: options.topK, bins: options.histogramBins, tileColumns: plan.tile.cols)
+        }
+    }
+
+    func consume(_ tile: cs_tile, worker index: Int) {
+        let w = workers[index]
+        let r = Int(tile.row0) - rows.lowerBound
+        let c = Int(tile.col0)
+        cs_count_ranks(tile, positiveOf.base + c, positiveSimilarity.base + c, rowBest.base + r,
+                       rowBestColumn.base + r, rowBeaten.base + r, w.columnBeaten.base + c)
+        for (t, fold) in folds.enumerated() {
+            switch fold {
+            case .fixedShift(let scale):
+                cs_lse_fixed_shift(tile, Float(scale), rowSum[t].base + r, w.columnSum[t].base + c)
+            case .online(let scale):
+                cs_lse_online(tile, scale, rowMax[t].base + r, rowSum[t].base + r,
+                              w.columnMax[t].base + c, w.columnSum[t].base + c,
+                              w.maxScratch.base, w.sumScratch.base)
+            }
+        }
+        for (k, term) in siglip.enumerated() {
+            w.softplus[k] += cs_softplus_sum(tile, Float(term.scale), Float(term.bias))
+        }
+        w.squares += cs_sum_squares(tile)
+        if let negative = w.negativeBins, let positive = w.positiveBins {
+            cs_histogram(tile, positiveOf.base + c, histogramRange.lower, histogramRange.upper,
+                         Int64(negative.count), negative.base, positive.base)
+        }
+        if let k = topK {
+            cs_topk_rows(tile, Int64(k), rowTopScores!.base + r * k, rowTopIndices!.base + r * k)
+            cs_topk_cols(tile, Int64(k), w.topScores!.base + c * k, w.topIndices!.base + c * k)
+        }
+    }
+
+    /// The part's state: rows as they are, workers' columns and sums merged in worker order.
+    func state(positives: Positives, similaritySum: Double, histogram: Histogram?) -> PartialState {
+        func logSumExp(_ max: SharedBuffer<Double>, _ sum: SharedBuffer<Double>, _ fold: Fold) -> [LogSumExp] {
+            switch fold {
+            case .fixedShift(let scale):
+                // The shift is the bound s ≤ 1; a lane that saw no cell keeps an empty state.
+                return (0..<sum.count).map { sum[$0] > 0 ? LogSumExp(max: scale, sum: sum[$0]) : .empty }
+            case .online:
+                return (0..<sum.count).map { LogSumExp(max: max[$0], sum: sum[$0]) }
+            }
+        }
+        var columnLSE = folds.indices.map { t in logSumExp(workers[0].columnMax[t], workers[0].columnSum[t], folds[t]) }
+        var beaten = workers[0].columnBeaten.array
+        var columnTop = topK.map { TopKLists(k: $0, scores: workers[0].topScores!.array, indices: workers[0].topIndices!.array) }
+        var softplus = workers[0].softplus
+        var squares = workers[0].squares
+        var hist = histogram
+        for (n, w) in workers.enumerated() {
+            if n > 0 {
+                for t in folds.indices {
+                    columnLSE[t] = zip(columnLSE[t], logSumExp(w.columnMax[t], w.columnSum[t], folds[t])).map { $0 ⊕ $1 }
+                }
+                for j in 0..<columns { beaten[j] += w.columnBeaten[j] }
+                if let k = topK {
+                    columnTop = columnTop!.merged(with: TopKLists(k: k, scores: w.topScores!.array, indices: w.topIndices!.array))
+                }
+                softplus = zip(softplus, w.softplus).map { $0 + $1 }
+                squares += w.squares
+            }
+            if let negative = w.negativeBins, let positive = w.positiveBins {
+                for b in 0..<negative.count {
+                    hist!.negative[b] += negative[b]
+                    hist!.positive[b] += positive[b]
+                }
+            }
+        }
+        return PartialState(
+            x1Rows: positives.rowCount.count, x2Rows: columns, rows: rows, positives: positives,
+            rowLogSumExp: folds.indices.map { logSumExp(rowMax[$0], rowSum[$0], folds[$0]) },
+            rowBeaten: rowBeaten.array,
+            rowTop: topK.map { TopKLists(k: $0, scores: rowTopScores!.array, indices: rowTopIndices!.array) },
+            columnLogSumExp: columnLSE, columnBeaten: beaten, columnTop: columnTop,
+            softplusSums: softplus, similaritySum: similaritySum, squaredSimilaritySum: squares,
+            histogram: hist, uniformity: nil)
+    }
+}

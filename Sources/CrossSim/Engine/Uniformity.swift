@@ -1,0 +1,34 @@
+import CCrossSimKernels
+import Foundation
+
+/// Wang & Isola's uniformity, log mean_{i≠j} e^{−2‖x_i − x_j‖²}, over a set against itself:
+/// a second tile pass (x·xᵀ) with its own small consumer.
+enum Uniformity {
+    final class Consumer: TileConsumer, @unchecked Sendable {
+        let norms: SharedBuffer<Float>
+        let partials: SharedBuffer<LogSumExp>
+
+        init(norms: [Float], workers: Int) {
+            self.norms = SharedBuffer(norms)
+            partials = SharedBuffer(repeating: .empty, count: workers)
+        }
+
+        func consume(_ tile: cs_tile, worker: Int) {
+            let p = partials.base + worker
+            cs_uniformity(tile, norms.base + Int(tile.row0), norms.base + Int(tile.col0), &p.pointee.max, &p.pointee.sum)
+        }
+    }
+
+    /// log Σ over rows × all rows (i ≠ j); merged in worker order.
+    static func run(set: Embeddings, rows: Range<Int>, plan: TilePlan, control: RunControl) throws -> LogSumExp {
+        let consumer = Consumer(norms: set.squaredNorms(), workers: plan.threads)
+        try TileEngine(plan: plan).run(rows: RowPanel(set, rows: rows), columns: RowPanel(set, rows: 0..<set.rows),
+                                       consumer: consumer, control: control)
+        return consumer.partials.array.reduce(LogSumExp.empty, ⊕)
+    }
+
+    /// The metric from the merged log-sum-exp of a set of n rows.
+    static func value(_ lse: LogSumExp, rows n: Int) -> Double {
+        lse.value - log(Double(n) * Double(n - 1))
+    }
+}

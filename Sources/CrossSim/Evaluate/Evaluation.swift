@@ -1,0 +1,125 @@
+import CCrossSimKernels
+import Foundation
+
+/// Which of K equal ranges of x1 rows a part covers (SPEC §6), 0-based.
+public struct PartIndex: Sendable, Equatable, CustomStringConvertible {
+    public var index: Int
+    public var count: Int
+
+    public init(index: Int, count: Int) throws {
+        guard count >= 1, (0..<count).contains(index) else {
+            throw InputError("bad part \(index)/\(count): need 0 ≤ I < K")
+        }
+        self.index = index
+        self.count = count
+    }
+
+    /// Parses `I/K`.
+    public init(parsing text: String) throws {
+        let parts = text.split(separator: "/")
+        guard parts.count == 2, let i = Int(parts[0]), let k = Int(parts[1]) else {
+            throw InputError("bad part '\(text)': expected I/K such as 0/4")
+        }
+        try self.init(index: i, count: k)
+    }
+
+    /// The rows of `total` that this part covers: K ranges as equal as possible.
+    public func rows(of total: Int) -> Range<Int> {
+        (total * index / count)..<(total * (index + 1) / count)
+    }
+
+    public var description: String { "\(index)/\(count)" }
+}
+
+/// x1 and x2 in memory with their pairs: evaluates any range of x1 rows against all of x2.
+public struct Evaluation: Sendable {
+    public let x1: Embeddings
+    public let x2: Embeddings
+    public let pairs: Pairs
+    public let options: EvaluationOptions
+    public let positives: Positives
+
+    /// Checks that the sets and pairs fit together and computes the positive pairs.
+    public init(x1: Embeddings, x2: Embeddings, pairs: Pairs? = nil, options: EvaluationOptions = .init()) throws {
+        try options.validate()
+        guard x1.dim == x2.dim else {
+            throw InputError("dimension mismatch between sets: x1 has D = \(x1.dim), x2 has D = \(x2.dim)")
+        }
+        guard x1.rows > 0, x2.rows > 0 else { throw InputError("empty set: x1 has \(x1.rows) rows, x2 \(x2.rows)") }
+        let pairs = try pairs ?? {
+            guard x1.rows == x2.rows else {
+                throw InputError("N1 ≠ N2 (\(x1.rows) and \(x2.rows) rows) without --pairs: say which rows belong together")
+            }
+            return Pairs.identity(x1.rows)
+        }()
+        guard pairs.x1Rows == x1.rows, pairs.x2Rows == x2.rows else {
+            throw InputError("pairs of length \(pairs.x2Rows) for \(pairs.x1Rows) rows do not fit x1 (\(x1.rows)) and x2 (\(x2.rows))",
+                             file: pairs.path)
+        }
+        if let k = options.topK, k > min(x1.rows, x2.rows) {
+            throw InputError("--top-k \(k) exceeds the candidates: x1 has \(x1.rows) rows, x2 \(x2.rows)")
+        }
+        if options.similarity == .dot {
+            // Cauchy–Schwarz bounds every similarity; keep it inside Float32's range.
+            let bound = Double(x1.squaredNorms().max()!).squareRoot() * Double(x2.squaredNorms().max()!).squareRoot()
+            guard bound < 1e37 else { throw InputError("values too large: dot similarities could overflow Float32") }
+        }
+        self.x1 = x1
+        self.x2 = x2
+        self.pairs = pairs
+        self.options = options
+        positives = Positives.compute(x1: x1, x2: x2, pairs: pairs)
+    }
+
+    /// The range of histogram bins: cosine lives in [−1, 1]; dot within the norms' product.
+    var histogramRange: (lower: Float, upper: Float) {
+        guard options.similarity == .dot else { return (-1, 1) }
+        let bound = Float((Double(x1.squaredNorms().max()!) * Double(x2.squaredNorms().max()!)).squareRoot())
+        return (-max(bound, .leastNormalMagnitude), max(bound, .leastNormalMagnitude))
+    }
+
+    /// Evaluates x1 rows `rows` (default: all) against all of x2.
+    public func state(rows: Range<Int>? = nil, control: RunControl = .init()) throws -> PartialState {
+        let rows = rows ?? 0..<x1.rows
+        let plan = TilePlan(tile: options.tile, threads: options.threads)
+        let range = histogramRange
+        let epilogue = Epilogue(rows: rows, positives: positives, options: options, plan: plan, histogramRange: range)
+        try TileEngine(plan: plan).run(rows: RowPanel(x1, rows: rows), columns: RowPanel(x2, rows: 0..<x2.rows),
+                                       consumer: epilogue, control: control)
+        var state = epilogue.state(
+            positives: positives, similaritySum: similaritySum(rows: rows),
+            histogram: options.histogramBins.map { Histogram(lower: Double(range.lower), upper: Double(range.upper), bins: $0) })
+        if options.uniformity {
+            state.uniformity = [
+                try Uniformity.run(set: x1, rows: rows, plan: plan, control: control),
+                try Uniformity.run(set: x2, rows: PartShare(rows: rows, of: x1.rows).scaled(to: x2.rows), plan: plan, control: control),
+            ]
+        }
+        return state
+    }
+
+    /// Σ_{i∈rows} Σ_j s_ij = (Σ_{i∈rows} x1_i)·(Σ_j x2_j), in binary64 without a tile pass.
+    func similaritySum(rows: Range<Int>) -> Double {
+        var a = [Double](repeating: 0, count: x1.dim)
+        var b = [Double](repeating: 0, count: x1.dim)
+        cs_add_rows_f64(x1.row(rows.lowerBound), rows.count, x1.dim, &a)
+        cs_add_rows_f64(x2.baseAddress, x2.rows, x2.dim, &b)
+        return zip(a, b).reduce(0) { $0 + $1.0 * $1.1 }
+    }
+}
+
+/// The same share of another set's rows as `rows` is of x1's: a part's share of x2 for
+/// uniformity.
+struct PartShare {
+    var rows: Range<Int>
+    var total: Int
+
+    init(rows: Range<Int>, of total: Int) {
+        self.rows = rows
+        self.total = total
+    }
+
+    func scaled(to other: Int) -> Range<Int> {
+        (rows.lowerBound * other / total)..<(rows.upperBound * other / total)
+    }
+}

@@ -1,0 +1,50 @@
+/// A SigLIP term: L = (1/N1) Σ_i Σ_j softplus(−y_ij (scale·s_ij + bias)).
+public struct SigLIPTerm: Sendable, Equatable, CustomStringConvertible {
+    public var scale: Double
+    public var bias: Double
+
+    public init(scale: Double, bias: Double) {
+        self.scale = scale
+        self.bias = bias
+    }
+
+    /// Parses `SCALE:BIAS`, e.g. `10:-10`.
+    public init(parsing text: String) throws {
+        let parts = text.split(separator: ":", omittingEmptySubsequences: false)
+        guard parts.count == 2, let s = Double(parts[0]), let b = Double(parts[1]), s.isFinite, b.isFinite else {
+            throw InputError("bad SigLIP term '\(text)': expected SCALE:BIAS such as 10:-10")
+        }
+        self.init(scale: s, bias: b)
+    }
+
+    public var description: String { "\(scale):\(bias)" }
+}
+
+/// Everything SPEC §4 lets a user choose about what is computed and how.
+public struct EvaluationOptions: Sendable, Equatable {
+    public var similarity: Similarity = .cosine
+    public var temperatures: [Double] = [0.05]
+    public var siglip: [SigLIPTerm] = []
+    /// The k of recall@k (and precision/ndcg/map@k with top-k).
+    public var recallAt: [Int] = [1, 5, 10]
+    /// Keep the K best candidates per query, both ways.
+    public var topK: Int?
+    public var uniformity = false
+    /// Bins of the similarity histograms (for plots); nil gathers none.
+    public var histogramBins: Int?
+    public var tile: TileShape?
+    public var threads: Int?
+
+    public init() {}
+
+    /// Rejects values SPEC §1 calls bad input.
+    public func validate() throws {
+        for tau in temperatures where !(tau > 0) || !tau.isFinite {
+            throw InputError("bad temperature \(tau): τ must be > 0")
+        }
+        for k in recallAt where k < 1 { throw InputError("bad k \(k): k must be ≥ 1") }
+        if let k = topK, k < 1 { throw InputError("bad --top-k \(k): K must be ≥ 1") }
+        if let t = threads, t < 1 { throw InputError("bad --threads \(t): need at least 1") }
+        if let b = histogramBins, b < 1 { throw InputError("bad histogram bins \(b)") }
+    }
+}

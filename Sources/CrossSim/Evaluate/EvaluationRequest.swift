@@ -1,0 +1,73 @@
+import Foundation
+
+/// An evaluation of two sets on disk, as the `eval` command describes it.
+public struct EvaluationRequest: Sendable {
+    public var x1: String
+    public var x2: String
+    public var pairs: String?
+    public var options: EvaluationOptions
+    /// Only this range of x1 rows (SPEC §6).
+    public var part: PartIndex?
+
+    public init(x1: String, x2: String, pairs: String? = nil, options: EvaluationOptions = .init(), part: PartIndex? = nil) {
+        self.x1 = x1
+        self.x2 = x2
+        self.pairs = pairs
+        self.options = options
+        self.part = part
+    }
+
+    /// Reads both sets and the pairs, runs the part (or everything), and returns the state
+    /// with what the report says of the inputs and the engine.
+    public func run(control: RunControl = .init()) throws -> (state: PartialState, inputs: Report.Inputs, engine: Report.Engine) {
+        try options.validate()
+        let set1 = try ShardSet.open(x1), set2 = try ShardSet.open(x2)
+        guard set1.dim == set2.dim else {
+            throw InputError("dimension mismatch between sets: x1 has D = \(set1.dim), x2 has D = \(set2.dim)", file: x2)
+        }
+        let pairs = try self.pairs.map { try Pairs.load(path: $0, x1Rows: set1.rows, x2Rows: set2.rows) }
+        let matrix1 = try Embeddings.load(set1, similarity: options.similarity)
+        let matrix2 = try Embeddings.load(set2, similarity: options.similarity)
+        let evaluation = try Evaluation(x1: matrix1, x2: matrix2, pairs: pairs, options: options)
+        let rows = part?.rows(of: set1.rows) ?? 0..<set1.rows
+        let start = Date()
+        let state = try evaluation.state(rows: rows, control: control)
+        let seconds = Date().timeIntervalSince(start)
+        let plan = TilePlan(tile: options.tile, threads: options.threads)
+        var flops = 2 * Double(rows.count) * Double(set2.rows) * Double(set1.dim)
+        if options.uniformity {
+            flops += 2 * Double(rows.count) * Double(set1.rows) * Double(set1.dim)
+            flops += 2 * Double(PartShare(rows: rows, of: set1.rows).scaled(to: set2.rows).count) * Double(set2.rows) * Double(set1.dim)
+        }
+        let inputs = Report.Inputs(
+            x1: Report.SetInfo(set1), x2: Report.SetInfo(set2), pairsPath: self.pairs, positives: set2.rows,
+            similarity: options.similarity, x1WithoutPositive: evaluation.pairs.x1WithoutPositive)
+        let engine = Report.Engine(backend: BLAS.name, threads: plan.threads, tile: plan.tile, seconds: seconds,
+                                   gflops: flops / max(seconds, 1e-9) / 1e9, peakRSSBytes: peakResidentBytes())
+        return (state, inputs, engine)
+    }
+
+    /// The whole evaluation's report.
+    public func report(control: RunControl = .init()) throws -> Report {
+        precondition(part == nil, "a part gives a state, not a report")
+        let (state, inputs, engine) = try run(control: control)
+        return Report(state: state, inputs: inputs, options: options, engine: engine)
+    }
+}
+
+extension Evaluation {
+    /// The report of all rows of matrices in memory.
+    public func report(control: RunControl = .init()) throws -> Report {
+        let start = Date()
+        let state = try state(control: control)
+        let seconds = Date().timeIntervalSince(start)
+        let plan = TilePlan(tile: options.tile, threads: options.threads)
+        let inputs = Report.Inputs(
+            x1: .init(memory: x1, name: "x1"), x2: .init(memory: x2, name: "x2"), pairsPath: pairs.path,
+            positives: pairs.x2Rows, similarity: options.similarity, x1WithoutPositive: pairs.x1WithoutPositive)
+        let flops = 2 * Double(x1.rows) * Double(x2.rows) * Double(x1.dim)
+        let engine = Report.Engine(backend: BLAS.name, threads: plan.threads, tile: plan.tile, seconds: seconds,
+                                   gflops: flops / max(seconds, 1e-9) / 1e9, peakRSSBytes: peakResidentBytes())
+        return Report(state: state, inputs: inputs, options: options, engine: engine)
+    }
+}

@@ -1,0 +1,73 @@
+extension Report {
+    /// The report of SPEC §5. Fields of options not asked for are absent.
+    public var json: JSONValue {
+        func set(_ s: SetInfo) -> JSONValue {
+            .object([("path", .string(s.path)), ("rows", .integer(s.rows)), ("dim", .integer(s.dim)),
+                     ("shards", .integer(s.shards)), ("dtype", .string(s.dtype))])
+        }
+        func byK(_ values: [(k: Int, value: Double)]) -> JSONValue {
+            .object(values.map { (String($0.k), .number($0.value)) })
+        }
+        func retrieval(_ r: Retrieval) -> JSONValue {
+            var fields: [(String, JSONValue)] = [
+                ("queries", .integer(r.queries)), ("recall", byK(r.recall)),
+                ("mean_rank", .number(r.meanRank)), ("median_rank", .number(r.medianRank)), ("mrr", .number(r.mrr)),
+            ]
+            if let p = r.precision { fields.append(("precision", byK(p))) }
+            if let n = r.ndcg { fields.append(("ndcg", byK(n))) }
+            if let m = r.map { fields.append(("map", byK(m))) }
+            return .object(fields)
+        }
+        let d = diagnostics
+        var diagnosticsFields: [(String, JSONValue)] = [
+            ("positive_mean", .number(d.positiveMean)), ("positive_std", .number(d.positiveStd)),
+        ]
+        if let m = d.negativeMean, let s = d.negativeStd {
+            diagnosticsFields += [("negative_mean", .number(m)), ("negative_std", .number(s))]
+        }
+        diagnosticsFields += [
+            ("alignment", .number(d.alignment)),
+            ("chance", .object([("x1_to_x2", .number(d.chanceX1ToX2)), ("x2_to_x1", .number(d.chanceX2ToX1))])),
+        ]
+        if let u1 = d.uniformityX1, let u2 = d.uniformityX2 {
+            diagnosticsFields.append(("uniformity", .object([("x1", .number(u1)), ("x2", .number(u2))])))
+        }
+        var fields: [(String, JSONValue)] = [
+            ("schema", .string(Self.schema)),
+            ("inputs", .object([
+                ("x1", set(inputs.x1)), ("x2", set(inputs.x2)),
+                ("pairs", inputs.pairsPath.map { .object([("path", .string($0)), ("positives", .integer(inputs.positives))]) }
+                    ?? .string("identity")),
+                ("similarity", .string(inputs.similarity.rawValue)),
+                ("x1_without_positive", .integer(inputs.x1WithoutPositive)),
+            ])),
+            ("infonce", .array(infonce.map {
+                .object([("tau", .number($0.tau)), ("x1_to_x2", .number($0.x1ToX2)),
+                         ("x2_to_x1", .number($0.x2ToX1)), ("symmetric", .number($0.symmetric))])
+            })),
+        ]
+        if !siglip.isEmpty {
+            fields.append(("siglip", .array(siglip.map {
+                .object([("scale", .number($0.scale)), ("bias", .number($0.bias)), ("loss", .number($0.loss))])
+            })))
+        }
+        fields.append(("retrieval", .object([("x1_to_x2", retrieval(x1ToX2)), ("x2_to_x1", retrieval(x2ToX1))])))
+        fields.append(("diagnostics", .object(diagnosticsFields)))
+        if let h = histogram {
+            fields.append(("histogram", .object([
+                ("lower", .number(h.lower)), ("upper", .number(h.upper)),
+                ("positive", .array(h.positive.map { .integer(Int($0)) })),
+                ("negative", .array(h.negative.map { .integer(Int($0)) })),
+            ])))
+        }
+        if let e = engine {
+            fields.append(("engine", .object([
+                ("backend", .string(e.backend)), ("threads", .integer(e.threads)),
+                ("tile", .array([.integer(e.tile.rows), .integer(e.tile.cols)])),
+                ("seconds", .number(e.seconds)), ("gflops", .number(e.gflops)),
+                ("peak_rss_bytes", .integer(e.peakRSSBytes)),
+            ])))
+        }
+        return .object(fields)
+    }
+}

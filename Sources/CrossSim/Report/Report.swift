@@ -1,0 +1,109 @@
+import Foundation
+
+/// Everything SPEC §5 reports, as Swift values; `json` renders it.
+public struct Report: Sendable {
+    public struct SetInfo: Sendable, Equatable {
+        public var path: String
+        public var rows: Int
+        public var dim: Int
+        public var shards: Int
+        public var dtype: String
+
+        public init(path: String, rows: Int, dim: Int, shards: Int, dtype: String) {
+            self.path = path
+            self.rows = rows
+            self.dim = dim
+            self.shards = shards
+            self.dtype = dtype
+        }
+
+        public init(_ set: ShardSet) {
+            self.init(path: set.path, rows: set.rows, dim: set.dim, shards: set.shards.count, dtype: set.dtype)
+        }
+
+        /// A matrix handed over in memory.
+        public init(memory matrix: Embeddings, name: String) {
+            self.init(path: name, rows: matrix.rows, dim: matrix.dim, shards: 1, dtype: "<f4")
+        }
+    }
+
+    public struct Inputs: Sendable, Equatable {
+        public var x1: SetInfo
+        public var x2: SetInfo
+        /// nil for identity pairs.
+        public var pairsPath: String?
+        public var positives: Int
+        public var similarity: Similarity
+        public var x1WithoutPositive: Int
+
+        public init(x1: SetInfo, x2: SetInfo, pairsPath: String?, positives: Int, similarity: Similarity, x1WithoutPositive: Int) {
+            self.x1 = x1
+            self.x2 = x2
+            self.pairsPath = pairsPath
+            self.positives = positives
+            self.similarity = similarity
+            self.x1WithoutPositive = x1WithoutPositive
+        }
+    }
+
+    public struct InfoNCE: Sendable {
+        public var tau: Double
+        public var x1ToX2: Double
+        public var x2ToX1: Double
+        public var symmetric: Double { (x1ToX2 + x2ToX1) / 2 }
+    }
+
+    public struct SigLIP: Sendable {
+        public var scale: Double
+        public var bias: Double
+        public var loss: Double
+    }
+
+    public struct Retrieval: Sendable {
+        public var queries: Int
+        /// recall@k for each k asked, in the order asked.
+        public var recall: [(k: Int, value: Double)]
+        public var meanRank: Double
+        public var medianRank: Double
+        public var mrr: Double
+        /// With top-k: for each k ≤ K asked.
+        public var precision: [(k: Int, value: Double)]?
+        public var ndcg: [(k: Int, value: Double)]?
+        public var map: [(k: Int, value: Double)]?
+
+        public func recall(at k: Int) -> Double? { recall.first { $0.k == k }?.value }
+    }
+
+    public struct Diagnostics: Sendable {
+        public var positiveMean: Double
+        public var positiveStd: Double
+        /// nil when every pair is a positive (one row on each side).
+        public var negativeMean: Double?
+        public var negativeStd: Double?
+        public var alignment: Double
+        public var chanceX1ToX2: Double
+        public var chanceX2ToX1: Double
+        public var uniformityX1: Double?
+        public var uniformityX2: Double?
+    }
+
+    public struct Engine: Sendable {
+        public var backend: String
+        public var threads: Int
+        public var tile: TileShape
+        public var seconds: Double
+        public var gflops: Double
+        public var peakRSSBytes: Int
+    }
+
+    public var inputs: Inputs
+    public var infonce: [InfoNCE]
+    public var siglip: [SigLIP]
+    public var x1ToX2: Retrieval
+    public var x2ToX1: Retrieval
+    public var diagnostics: Diagnostics
+    public var histogram: Histogram?
+    public var engine: Engine?
+
+    public static let schema = "crosssim.report/1"
+}

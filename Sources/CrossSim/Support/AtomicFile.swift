@@ -1,0 +1,94 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import Foundation
+
+/// Writes an output so that its path holds either the old content or the whole new one,
+/// never part of it: the bytes go to a hidden temporary file in the same directory, are
+/// flushed to disk, and the file is renamed into place. A failed or interrupted write leaves
+/// only the temporary file's removal to do, which `commit` or `deinit` takes care of.
+public final class AtomicFile {
+    public let path: String
+    let temporaryPath: String
+    private var descriptor: Int32
+    private var committed = false
+
+    public init(path: String) throws {
+        self.path = path
+        let directory = (path as NSString).deletingLastPathComponent
+        let name = (path as NSString).lastPathComponent
+        temporaryPath = (directory.isEmpty ? "" : directory + "/") + ".\(name).tmp-\(getpid())"
+        descriptor = open(temporaryPath, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        guard descriptor >= 0 else {
+            throw InternalError("cannot write \(path): \(String(cString: strerror(errno)))")
+        }
+        Self.pending.insert(temporaryPath)
+    }
+
+    deinit {
+        if !committed {
+            close(descriptor)
+            unlink(temporaryPath)
+            Self.pending.remove(temporaryPath)
+        }
+    }
+
+    public func write(_ bytes: UnsafeRawBufferPointer) throws {
+        var done = 0
+        while done < bytes.count {
+            let n = Foundation.write(descriptor, bytes.baseAddress! + done, bytes.count - done)
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw InternalError("cannot write \(path): \(String(cString: strerror(errno)))")
+            }
+            done += n
+        }
+    }
+
+    public func write(_ bytes: [UInt8]) throws { try bytes.withUnsafeBytes { try write($0) } }
+    public func write(_ text: String) throws { try write(Array(text.utf8)) }
+
+    /// Flushes and renames the file into place.
+    public func commit() throws {
+        guard fsync(descriptor) == 0 else {
+            throw InternalError("cannot write \(path): \(String(cString: strerror(errno)))")
+        }
+        close(descriptor)
+        guard rename(temporaryPath, path) == 0 else {
+            let reason = String(cString: strerror(errno))
+            unlink(temporaryPath)
+            throw InternalError("cannot write \(path): \(reason)")
+        }
+        committed = true
+        Self.pending.remove(temporaryPath)
+    }
+
+    /// Writes `text` to `path` atomically.
+    public static func write(_ text: String, to path: String) throws {
+        let file = try AtomicFile(path: path)
+        try file.write(text)
+        try file.commit()
+    }
+
+    /// Temporary files not yet committed, for an interrupt handler that must exit at once.
+    static let pending = PendingFiles()
+
+    /// Removes every temporary file still being written.
+    public static func removePendingFiles() { pending.removeAll() }
+}
+
+final class PendingFiles: @unchecked Sendable {
+    private var paths: Set<String> = []
+    private let lock = NSLock()
+
+    func insert(_ path: String) { lock.withLock { _ = paths.insert(path) } }
+    func remove(_ path: String) { lock.withLock { _ = paths.remove(path) } }
+    func removeAll() {
+        lock.withLock {
+            for path in paths { unlink(path) }
+            paths.removeAll()
+        }
+    }
+}

@@ -1,0 +1,73 @@
+import ArgumentParser
+import CrossSim
+import Foundation
+
+struct EvalCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "eval",
+        abstract: "Evaluate x1 against x2: InfoNCE, SigLIP, ranks and diagnostics, without holding S.")
+
+    @Argument(help: "The first set: a shard, a directory of shards, or a .txt manifest.")
+    var x1: String
+    @Argument(help: "The second set.")
+    var x2: String
+    @Option(help: "A .npy of integers: x2 row j is a positive of x1 row pairs[j].")
+    var pairs: String?
+    @Option(help: "cosine (rows normalised on read) or dot.")
+    var similarity: Similarity = .cosine
+    @Option(parsing: .upToNextOption, help: "Temperatures τ (default 0.05).")
+    var tau: [Double] = []
+    @Option(name: .customLong("logit-scale"), parsing: .upToNextOption, help: "Logit scales S (τ = 1/S).")
+    var logitScale: [Double] = []
+    @Option(parsing: .upToNextOption, help: "SigLIP terms SCALE:BIAS, e.g. 10:-10.")
+    var siglip: [String] = []
+    @Option(help: "The k of recall@k, comma-separated.")
+    var k: String = "1,5,10"
+    @Option(name: .customLong("top-k"), help: "Keep the K best candidates per query both ways.")
+    var topK: Int?
+    @Option(help: "With --top-k: write the neighbour lists here as .npy files.")
+    var neighbors: String?
+    @Flag(help: "Also report each set's uniformity (Wang & Isola, t = 2).")
+    var uniformity = false
+    @Option(help: "Write the full JSON report here.")
+    var json: String?
+    @Option(help: "Tile shape ROWSxCOLS (default 512x1024).")
+    var tile: String?
+    @Option(help: "Worker threads (default: all cores).")
+    var threads: Int?
+    @Flag(help: "No progress bar.")
+    var quiet = false
+
+    func options() throws -> EvaluationOptions {
+        var options = EvaluationOptions()
+        options.similarity = similarity
+        for s in logitScale where !(s > 0) { throw InputError("bad --logit-scale \(s): S must be > 0") }
+        let taus = tau + logitScale.map { 1 / $0 }
+        if !taus.isEmpty { options.temperatures = taus }
+        options.siglip = try siglip.map(SigLIPTerm.init(parsing:))
+        options.recallAt = try k.split(separator: ",").map {
+            guard let v = Int($0.trimmingCharacters(in: .whitespaces)) else { throw InputError("bad --k '\(k)': expected numbers such as 1,5,10") }
+            return v
+        }
+        options.topK = topK
+        options.uniformity = uniformity
+        options.tile = try tile.map(TileShape.init(parsing:))
+        options.threads = threads
+        try options.validate()
+        return options
+    }
+
+    func run() throws {
+        if neighbors != nil && topK == nil { throw InputError("--neighbors needs --top-k") }
+        let request = EvaluationRequest(x1: x1, x2: x2, pairs: pairs, options: try options())
+        let report = try withRunControl(quiet: quiet) { control -> Report in
+            let (state, inputs, engine) = try request.run(control: control)
+            if let neighbors { try Neighbors.write(state, to: neighbors) }
+            return Report(state: state, inputs: inputs, options: request.options, engine: engine)
+        }
+        if let json { try AtomicFile.write(report.json.rendered() + "\n", to: json) }
+        print(report.summary)
+    }
+}
+
+extension Similarity: ExpressibleByArgument {}
