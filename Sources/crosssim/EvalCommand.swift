@@ -35,6 +35,12 @@ struct EvalCommand: ParsableCommand {
     var tile: String?
     @Option(help: "Worker threads (default: all cores).")
     var threads: Int?
+    @Option(help: "Compute only the I-th of K equal ranges of x1 rows (0-based) and write its state.")
+    var part: String?
+    @Option(help: "K parts, the index taken from JOB_COMPLETION_INDEX (or SLURM_ARRAY_TASK_ID).")
+    var parts: Int?
+    @Option(help: "Write this run's partial state here, for `crosssim merge`.")
+    var state: String?
     @Flag(help: "No progress bar.")
     var quiet = false
 
@@ -59,12 +65,25 @@ struct EvalCommand: ParsableCommand {
 
     func run() throws {
         if neighbors != nil && topK == nil { throw InputError("--neighbors needs --top-k") }
-        let request = EvaluationRequest(x1: x1, x2: x2, pairs: pairs, options: try options())
-        let report = try withRunControl(quiet: quiet) { control -> Report in
-            let (state, inputs, engine) = try request.run(control: control)
-            if let neighbors { try Neighbors.write(state, to: neighbors) }
-            return Report(state: state, inputs: inputs, options: request.options, engine: engine)
+        // The environment of an array job names the part only when a state is to be written.
+        let part = try PartIndex.resolve(part: part, parts: parts,
+                                         environment: state == nil && self.part == nil && parts == nil ? [:] : ProcessInfo.processInfo.environment)
+        if let part, state == nil { throw InputError("--part \(part) needs --state F: a part's result is a state to merge") }
+        if part != nil, json != nil || neighbors != nil {
+            throw InputError("a part writes only its --state; --json and --neighbors come from `crosssim merge`")
         }
+        let request = EvaluationRequest(x1: x1, x2: x2, pairs: pairs, options: try options(), part: part)
+        let (state, inputs, engine) = try withRunControl(quiet: quiet) { try request.run(control: $0) }
+        if let path = self.state {
+            try StateFile(part: part ?? PartIndex.whole, inputs: inputs, options: request.options, engine: engine, state: state)
+                .write(to: path)
+            if part != nil {
+                print("part \(part!) of \(x1): x1 rows \(state.rows) → \(path)")
+                return
+            }
+        }
+        if let neighbors { try Neighbors.write(state, to: neighbors) }
+        let report = Report(state: state, inputs: inputs, options: request.options, engine: engine)
         if let json { try AtomicFile.write(report.json.rendered() + "\n", to: json) }
         print(report.summary)
     }

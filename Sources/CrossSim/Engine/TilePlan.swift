@@ -1,7 +1,7 @@
 import Foundation
 
 /// A tile's shape: rows of x1 by rows of x2 per sgemm call.
-public struct TileShape: Sendable, Equatable, CustomStringConvertible {
+public struct TileShape: Sendable, Equatable, Codable, CustomStringConvertible {
     public var rows: Int
     public var cols: Int
 

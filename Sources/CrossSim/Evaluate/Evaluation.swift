@@ -2,7 +2,7 @@ import CCrossSimKernels
 import Foundation
 
 /// Which of K equal ranges of x1 rows a part covers (SPEC §6), 0-based.
-public struct PartIndex: Sendable, Equatable, CustomStringConvertible {
+public struct PartIndex: Sendable, Equatable, Codable, CustomStringConvertible {
     public var index: Int
     public var count: Int
 
@@ -13,6 +13,9 @@ public struct PartIndex: Sendable, Equatable, CustomStringConvertible {
         self.index = index
         self.count = count
     }
+
+    /// The whole run as a single part.
+    public static let whole = try! PartIndex(index: 0, count: 1)
 
     /// Parses `I/K`.
     public init(parsing text: String) throws {
@@ -29,6 +32,34 @@ public struct PartIndex: Sendable, Equatable, CustomStringConvertible {
     }
 
     public var description: String { "\(index)/\(count)" }
+
+    /// The part an array job runs (SPEC §6): `--part I/K` as given; with `--parts K` the index
+    /// from Kubernetes' `JOB_COMPLETION_INDEX` (or Slurm's task id); with neither, Slurm's
+    /// `SLURM_ARRAY_TASK_ID`/`SLURM_ARRAY_TASK_COUNT` when set. nil when nothing says.
+    public static func resolve(part: String?, parts: Int?, environment: [String: String]) throws -> PartIndex? {
+        if let part {
+            guard parts == nil else { throw InputError("give --part I/K or --parts K, not both") }
+            return try PartIndex(parsing: part)
+        }
+        func number(_ name: String) throws -> Int? {
+            guard let text = environment[name] else { return nil }
+            guard let value = Int(text) else { throw InputError("\(name)=\(text) is not a number") }
+            return value
+        }
+        if let parts {
+            guard let index = try number("JOB_COMPLETION_INDEX") ?? number("SLURM_ARRAY_TASK_ID") else {
+                throw InputError("--parts \(parts) needs JOB_COMPLETION_INDEX or SLURM_ARRAY_TASK_ID in the environment")
+            }
+            return try PartIndex(index: index, count: parts)
+        }
+        if let index = try number("SLURM_ARRAY_TASK_ID") {
+            guard let count = try number("SLURM_ARRAY_TASK_COUNT") else {
+                throw InputError("SLURM_ARRAY_TASK_ID is set but SLURM_ARRAY_TASK_COUNT is not: give --parts K")
+            }
+            return try PartIndex(index: index, count: count)
+        }
+        return nil
+    }
 }
 
 /// x1 and x2 in memory with their pairs: evaluates any range of x1 rows against all of x2.

@@ -1,5 +1,5 @@
 /// A SigLIP term: L = (1/N1) Σ_i Σ_j softplus(−y_ij (scale·s_ij + bias)).
-public struct SigLIPTerm: Sendable, Equatable, CustomStringConvertible {
+public struct SigLIPTerm: Sendable, Equatable, Codable, CustomStringConvertible {
     public var scale: Double
     public var bias: Double
 
@@ -21,7 +21,7 @@ public struct SigLIPTerm: Sendable, Equatable, CustomStringConvertible {
 }
 
 /// Everything SPEC §4 lets a user choose about what is computed and how.
-public struct EvaluationOptions: Sendable, Equatable {
+public struct EvaluationOptions: Sendable, Equatable, Codable {
     public var similarity: Similarity = .cosine
     public var temperatures: [Double] = [0.05]
     public var siglip: [SigLIPTerm] = []

@@ -2,7 +2,7 @@ import Foundation
 
 /// Everything SPEC §5 reports, as Swift values; `json` renders it.
 public struct Report: Sendable {
-    public struct SetInfo: Sendable, Equatable {
+    public struct SetInfo: Sendable, Equatable, Codable {
         public var path: String
         public var rows: Int
         public var dim: Int
@@ -27,7 +27,7 @@ public struct Report: Sendable {
         }
     }
 
-    public struct Inputs: Sendable, Equatable {
+    public struct Inputs: Sendable, Equatable, Codable {
         public var x1: SetInfo
         public var x2: SetInfo
         /// nil for identity pairs.
@@ -87,7 +87,7 @@ public struct Report: Sendable {
         public var uniformityX2: Double?
     }
 
-    public struct Engine: Sendable {
+    public struct Engine: Sendable, Codable {
         public var backend: String
         public var threads: Int
         public var tile: TileShape

@@ -1,7 +1,7 @@
 import CCrossSimKernels
 
 /// How rows are compared: cosine normalises every row on read, dot uses them as they are.
-public enum Similarity: String, Sendable, CaseIterable {
+public enum Similarity: String, Sendable, Codable, CaseIterable {
     case cosine, dot
 }
 

@@ -1,0 +1,163 @@
+import Foundation
+
+/// A part's state on disk (SPEC §6): what `eval --part I/K --state F` writes and
+/// `crosssim merge` reads. The content is a magic, a format version, a JSON header naming the
+/// part, inputs and options, then the state's arrays in a fixed order; all of it inside a zstd
+/// frame whose XXH64 checksum the decoder verifies.
+public struct StateFile: Sendable {
+    public static let magic = Array("crosssim.state\n\0".utf8)
+    public static let formatVersion: UInt32 = 1
+
+    public var part: PartIndex
+    public var inputs: Report.Inputs
+    public var options: EvaluationOptions
+    public var engine: Report.Engine
+    public var state: PartialState
+
+    public init(part: PartIndex, inputs: Report.Inputs, options: EvaluationOptions, engine: Report.Engine, state: PartialState) {
+        self.part = part
+        self.inputs = inputs
+        self.options = options
+        self.engine = engine
+        self.state = state
+    }
+
+    /// What the arrays' sizes follow from.
+    struct Header: Codable {
+        var part: PartIndex
+        var inputs: Report.Inputs
+        var options: EvaluationOptions
+        var engine: Report.Engine
+        var x1Rows: Int
+        var x2Rows: Int
+        var rowsLower: Int
+        var rowsUpper: Int
+        var histogramLower: Double?
+        var histogramUpper: Double?
+    }
+
+    public func write(to path: String) throws {
+        let s = state
+        let header = Header(part: part, inputs: inputs, options: options, engine: engine, x1Rows: s.x1Rows, x2Rows: s.x2Rows,
+                            rowsLower: s.rows.lowerBound, rowsUpper: s.rows.upperBound,
+                            histogramLower: s.histogram?.lower, histogramUpper: s.histogram?.upper)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .sortedKeys
+        let json = Array(try encoder.encode(header))
+        var w = BinaryWriter()
+        w.append(Self.magic)
+        w.append(Self.formatVersion)
+        w.append(UInt32(json.count))
+        w.append(json)
+        w.append(s.positives.positiveOf)
+        w.append(s.positives.similarity)
+        w.append(s.positives.alignmentSum)
+        for t in s.rowLogSumExp.indices {
+            w.append(s.rowLogSumExp[t].map(\.max)); w.append(s.rowLogSumExp[t].map(\.sum))
+            w.append(s.columnLogSumExp[t].map(\.max)); w.append(s.columnLogSumExp[t].map(\.sum))
+        }
+        w.append(s.rowBeaten)
+        w.append(s.columnBeaten)
+        for top in [s.rowTop, s.columnTop].compactMap({ $0 }) { w.append(top.scores); w.append(top.indices) }
+        w.append(s.softplusSums)
+        w.append(s.similaritySum)
+        w.append(s.squaredSimilaritySum)
+        if let h = s.histogram { w.append(h.positive); w.append(h.negative) }
+        if let u = s.uniformity { for l in u { w.append(l.max); w.append(l.sum) } }
+        w.append(Self.magic)
+        let file = try AtomicFile(path: path)
+        let zstd = try ZstdWriter(file: file, level: 3)
+        try w.bytes.withUnsafeBytes { try zstd.write($0) }
+        try zstd.finish()
+        try file.commit()
+    }
+
+    public static func read(from path: String) throws -> StateFile {
+        func bad(_ what: String) -> InputError { InputError("not a valid CrossSim state file: \(what)", file: path) }
+        let file = try FileByteStream(path: path)
+        let capacity = try ZstdSizeBound.decodedBytes(of: file)
+        let stream = try ZstdByteStream(file: file)
+        let r = BinaryReader(stream: stream)
+        guard try r.array(UInt8.self, count: magic.count, what: "the magic") == magic else { throw bad("bad magic") }
+        let version = try r.scalar(UInt32.self, what: "the format version")
+        guard version == formatVersion else {
+            throw bad("format version \(version); this CrossSim reads version \(formatVersion)")
+        }
+        let length = Int(try r.scalar(UInt32.self, what: "the header length"))
+        guard length <= 1 << 20, length <= capacity else { throw bad("header of \(length) bytes") }
+        let header: Header
+        do {
+            header = try JSONDecoder().decode(Header.self, from: Data(try r.array(UInt8.self, count: length, what: "the header")))
+        } catch let error as InputError {
+            throw error
+        } catch {
+            throw bad("unreadable header")
+        }
+        let part = try PartIndex(index: header.part.index, count: header.part.count)
+        let n1 = header.x1Rows, n2 = header.x2Rows
+        guard n1 > 0, n2 > 0, n1 < Int(Int32.max), n2 < Int(Int32.max),
+              0 <= header.rowsLower, header.rowsLower <= header.rowsUpper, header.rowsUpper <= n1
+        else { throw bad("inconsistent sizes in the header") }
+        let rows = header.rowsUpper - header.rowsLower
+        let taus = header.options.temperatures.count
+        let k = header.options.topK ?? 0
+        let bins = header.options.histogramBins ?? 0
+        guard taus <= 1024, header.options.siglip.count <= 1024, k <= n1 && k <= n2, bins <= 1 << 20 else {
+            throw bad("inconsistent options in the header")
+        }
+        // Everything the header promises must fit in what the zstd frames can decode to.
+        let promised = 12 * n2 + 8 + taus * 16 * (rows + n2) + 4 * (rows + n2) + 8 * k * (rows + n2)
+            + 8 * header.options.siglip.count + 16 + 16 * bins + 32 + magic.count
+        guard promised <= capacity else { throw bad("the header promises more data than the file holds") }
+
+        let positiveOf = try r.array(Int32.self, count: n2, what: "the pairs")
+        guard positiveOf.allSatisfy({ $0 >= 0 && Int($0) < n1 }) else { throw bad("pairs out of range") }
+        let positives = Positives(positiveOf: positiveOf, similarity: try r.array(Double.self, count: n2, what: "the positives"),
+                                  alignmentSum: try r.scalar(Double.self, what: "the alignment"), x1Rows: n1)
+        var rowLSE: [[LogSumExp]] = [], columnLSE: [[LogSumExp]] = []
+        func lse(_ count: Int) throws -> [LogSumExp] {
+            let m = try r.array(Double.self, count: count, what: "log-sum-exp maxima")
+            let s = try r.array(Double.self, count: count, what: "log-sum-exp sums")
+            return zip(m, s).map { LogSumExp(max: $0, sum: $1) }
+        }
+        for _ in 0..<taus {
+            rowLSE.append(try lse(rows))
+            columnLSE.append(try lse(n2))
+        }
+        let rowBeaten = try r.array(Int32.self, count: rows, what: "row ranks")
+        let columnBeaten = try r.array(Int32.self, count: n2, what: "column ranks")
+        func top(_ count: Int) throws -> TopKLists? {
+            guard k > 0 else { return nil }
+            return TopKLists(k: k, scores: try r.array(Float.self, count: count * k, what: "top-k scores"),
+                             indices: try r.array(Int32.self, count: count * k, what: "top-k indices"))
+        }
+        let rowTop = try top(rows), columnTop = try top(n2)
+        let softplus = try r.array(Double.self, count: header.options.siglip.count, what: "SigLIP sums")
+        let similaritySum = try r.scalar(Double.self, what: "sums")
+        let squaredSum = try r.scalar(Double.self, what: "sums")
+        var histogram: Histogram?
+        if bins > 0 {
+            guard let lower = header.histogramLower, let upper = header.histogramUpper else { throw bad("histogram range missing") }
+            var h = Histogram(lower: lower, upper: upper, bins: bins)
+            h.positive = try r.array(UInt64.self, count: bins, what: "histogram")
+            h.negative = try r.array(UInt64.self, count: bins, what: "histogram")
+            histogram = h
+        }
+        let uniformity: [LogSumExp]? = header.options.uniformity
+            ? try (0..<2).map { _ in
+                let pair = try r.array(Double.self, count: 2, what: "uniformity")
+                return LogSumExp(max: pair[0], sum: pair[1])
+            }
+            : nil
+        guard try r.array(UInt8.self, count: magic.count, what: "the end marker") == magic, try stream.isAtEnd() else {
+            throw bad("trailing or missing data at the end")
+        }
+        let state = PartialState(
+            x1Rows: n1, x2Rows: n2, rows: header.rowsLower..<header.rowsUpper, positives: positives,
+            rowLogSumExp: rowLSE, rowBeaten: rowBeaten, rowTop: rowTop,
+            columnLogSumExp: columnLSE, columnBeaten: columnBeaten, columnTop: columnTop,
+            softplusSums: softplus, similaritySum: similaritySum, squaredSimilaritySum: squaredSum,
+            histogram: histogram, uniformity: uniformity)
+        return StateFile(part: part, inputs: header.inputs, options: header.options, engine: header.engine, state: state)
+    }
+}
