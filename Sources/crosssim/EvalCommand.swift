@@ -35,6 +35,8 @@ struct EvalCommand: ParsableCommand {
     var tile: String?
     @Option(help: "Worker threads (default: all cores).")
     var threads: Int?
+    @Option(name: .customLong("memory-limit"), help: "Hold at most this much (e.g. 2G): x1 in panels, x2 streamed from its shards.")
+    var memoryLimit: String?
     @Option(help: "Compute only the I-th of K equal ranges of x1 rows (0-based) and write its state.")
     var part: String?
     @Option(help: "K parts, the index taken from JOB_COMPLETION_INDEX (or SLURM_ARRAY_TASK_ID).")
@@ -72,7 +74,8 @@ struct EvalCommand: ParsableCommand {
         if part != nil, json != nil || neighbors != nil {
             throw InputError("a part writes only its --state; --json and --neighbors come from `crosssim merge`")
         }
-        let request = EvaluationRequest(x1: x1, x2: x2, pairs: pairs, options: try options(), part: part)
+        let request = EvaluationRequest(x1: x1, x2: x2, pairs: pairs, options: try options(), part: part,
+                                        memoryLimit: try memoryLimit.map(ByteSize.parse))
         let (state, inputs, engine) = try withRunControl(quiet: quiet) { try request.run(control: $0) }
         if let path = self.state {
             try StateFile(part: part ?? PartIndex.whole, inputs: inputs, options: request.options, engine: engine, state: state)

@@ -69,44 +69,17 @@ public struct Evaluation: Sendable {
     public let pairs: Pairs
     public let options: EvaluationOptions
     public let positives: Positives
+    let histogramRange: (lower: Float, upper: Float)
 
     /// Checks that the sets and pairs fit together and computes the positive pairs.
     public init(x1: Embeddings, x2: Embeddings, pairs: Pairs? = nil, options: EvaluationOptions = .init()) throws {
-        try options.validate()
-        guard x1.dim == x2.dim else {
-            throw InputError("dimension mismatch between sets: x1 has D = \(x1.dim), x2 has D = \(x2.dim)")
-        }
-        guard x1.rows > 0, x2.rows > 0 else { throw InputError("empty set: x1 has \(x1.rows) rows, x2 \(x2.rows)") }
-        let pairs = try pairs ?? {
-            guard x1.rows == x2.rows else {
-                throw InputError("N1 ≠ N2 (\(x1.rows) and \(x2.rows) rows) without --pairs: say which rows belong together")
-            }
-            return Pairs.identity(x1.rows)
-        }()
-        guard pairs.x1Rows == x1.rows, pairs.x2Rows == x2.rows else {
-            throw InputError("pairs of length \(pairs.x2Rows) for \(pairs.x1Rows) rows do not fit x1 (\(x1.rows)) and x2 (\(x2.rows))",
-                             file: pairs.path)
-        }
-        if let k = options.topK, k > min(x1.rows, x2.rows) {
-            throw InputError("--top-k \(k) exceeds the candidates: x1 has \(x1.rows) rows, x2 \(x2.rows)")
-        }
-        if options.similarity == .dot {
-            // Cauchy–Schwarz bounds every similarity; keep it inside Float32's range.
-            let bound = Double(x1.squaredNorms().max()!).squareRoot() * Double(x2.squaredNorms().max()!).squareRoot()
-            guard bound < 1e37 else { throw InputError("values too large: dot similarities could overflow Float32") }
-        }
+        self.pairs = try InputCheck.pairs(pairs, x1: (x1.rows, x1.dim), x2: (x2.rows, x2.dim), options: options)
+        histogramRange = try InputCheck.similarityRange(
+            maxSquaredNorms: (x1.squaredNorms().max()!, x2.squaredNorms().max()!), options: options)
         self.x1 = x1
         self.x2 = x2
-        self.pairs = pairs
         self.options = options
-        positives = Positives.compute(x1: x1, x2: x2, pairs: pairs)
-    }
-
-    /// The range of histogram bins: cosine lives in [−1, 1]; dot within the norms' product.
-    var histogramRange: (lower: Float, upper: Float) {
-        guard options.similarity == .dot else { return (-1, 1) }
-        let bound = Float((Double(x1.squaredNorms().max()!) * Double(x2.squaredNorms().max()!)).squareRoot())
-        return (-max(bound, .leastNormalMagnitude), max(bound, .leastNormalMagnitude))
+        positives = Positives.compute(x1: x1, x2: x2, pairs: self.pairs)
     }
 
     /// Evaluates x1 rows `rows` (default: all) against all of x2.

@@ -8,13 +8,17 @@ public struct EvaluationRequest: Sendable {
     public var options: EvaluationOptions
     /// Only this range of x1 rows (SPEC §6).
     public var part: PartIndex?
+    /// Bytes the run may hold; nil loads both sets whole.
+    public var memoryLimit: Int?
 
-    public init(x1: String, x2: String, pairs: String? = nil, options: EvaluationOptions = .init(), part: PartIndex? = nil) {
+    public init(x1: String, x2: String, pairs: String? = nil, options: EvaluationOptions = .init(),
+                part: PartIndex? = nil, memoryLimit: Int? = nil) {
         self.x1 = x1
         self.x2 = x2
         self.pairs = pairs
         self.options = options
         self.part = part
+        self.memoryLimit = memoryLimit
     }
 
     /// Reads both sets and the pairs, runs the part (or everything), and returns the state
@@ -26,12 +30,21 @@ public struct EvaluationRequest: Sendable {
             throw InputError("dimension mismatch between sets: x1 has D = \(set1.dim), x2 has D = \(set2.dim)", file: x2)
         }
         let pairs = try self.pairs.map { try Pairs.load(path: $0, x1Rows: set1.rows, x2Rows: set2.rows) }
-        let matrix1 = try Embeddings.load(set1, similarity: options.similarity)
-        let matrix2 = try Embeddings.load(set2, similarity: options.similarity)
-        let evaluation = try Evaluation(x1: matrix1, x2: matrix2, pairs: pairs, options: options)
         let rows = part?.rows(of: set1.rows) ?? 0..<set1.rows
         let start = Date()
-        let state = try evaluation.state(rows: rows, control: control)
+        let state: PartialState
+        let x1WithoutPositive: Int
+        if let memoryLimit {
+            let streaming = try StreamingEvaluation(set1: set1, set2: set2, pairs: pairs, options: options, memoryLimit: memoryLimit)
+            state = try streaming.state(rows: rows, control: control)
+            x1WithoutPositive = streaming.pairs.x1WithoutPositive
+        } else {
+            let evaluation = try Evaluation(x1: try Embeddings.load(set1, similarity: options.similarity),
+                                            x2: try Embeddings.load(set2, similarity: options.similarity),
+                                            pairs: pairs, options: options)
+            state = try evaluation.state(rows: rows, control: control)
+            x1WithoutPositive = evaluation.pairs.x1WithoutPositive
+        }
         let seconds = Date().timeIntervalSince(start)
         let plan = TilePlan(tile: options.tile, threads: options.threads)
         var flops = 2 * Double(rows.count) * Double(set2.rows) * Double(set1.dim)
@@ -41,7 +54,7 @@ public struct EvaluationRequest: Sendable {
         }
         let inputs = Report.Inputs(
             x1: Report.SetInfo(set1), x2: Report.SetInfo(set2), pairsPath: self.pairs, positives: set2.rows,
-            similarity: options.similarity, x1WithoutPositive: evaluation.pairs.x1WithoutPositive)
+            similarity: options.similarity, x1WithoutPositive: x1WithoutPositive)
         let engine = Report.Engine(backend: BLAS.name, threads: plan.threads, tile: plan.tile, seconds: seconds,
                                    gflops: flops / max(seconds, 1e-9) / 1e9, peakRSSBytes: peakResidentBytes())
         return (state, inputs, engine)

@@ -37,8 +37,8 @@ extension Embeddings {
             file: shard.path, row: row)
     }
 
-    /// Each row's squared L2 norm.
-    public func squaredNorms() -> [Float] {
-        (0..<rows).map { Float(cs_dot_f64(row($0), row($0), dim)) }
+    /// Each row's squared L2 norm (of all rows, or of `range`).
+    public func squaredNorms(rows range: Range<Int>? = nil) -> [Float] {
+        (range ?? 0..<rows).map { Float(cs_dot_f64(row($0), row($0), dim)) }
     }
 }

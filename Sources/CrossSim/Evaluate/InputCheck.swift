@@ -1,0 +1,37 @@
+/// The checks SPEC §1 makes of two sets, their pairs and the options, shared by runs in
+/// memory and runs that stream.
+enum InputCheck {
+    /// The pairs to use (identity when none are given), after checking every shape.
+    static func pairs(_ pairs: Pairs?, x1: (rows: Int, dim: Int), x2: (rows: Int, dim: Int),
+                      options: EvaluationOptions) throws -> Pairs {
+        try options.validate()
+        guard x1.dim == x2.dim else {
+            throw InputError("dimension mismatch between sets: x1 has D = \(x1.dim), x2 has D = \(x2.dim)")
+        }
+        guard x1.rows > 0, x2.rows > 0 else { throw InputError("empty set: x1 has \(x1.rows) rows, x2 \(x2.rows)") }
+        if let k = options.topK, k > min(x1.rows, x2.rows) {
+            throw InputError("--top-k \(k) exceeds the candidates: x1 has \(x1.rows) rows, x2 \(x2.rows)")
+        }
+        guard let pairs else {
+            guard x1.rows == x2.rows else {
+                throw InputError("N1 ≠ N2 (\(x1.rows) and \(x2.rows) rows) without --pairs: say which rows belong together")
+            }
+            return Pairs.identity(x1.rows)
+        }
+        guard pairs.x1Rows == x1.rows, pairs.x2Rows == x2.rows else {
+            throw InputError("pairs of length \(pairs.x2Rows) for \(pairs.x1Rows) rows do not fit x1 (\(x1.rows)) and x2 (\(x2.rows))",
+                             file: pairs.path)
+        }
+        return pairs
+    }
+
+    /// The range similarities can take: [−1, 1] for cosine; for dot ±(‖x1‖max·‖x2‖max)
+    /// (Cauchy–Schwarz), which must stay inside Float32's range.
+    static func similarityRange(maxSquaredNorms: (Float, Float), options: EvaluationOptions) throws -> (lower: Float, upper: Float) {
+        guard options.similarity == .dot else { return (-1, 1) }
+        let bound = (Double(maxSquaredNorms.0) * Double(maxSquaredNorms.1)).squareRoot()
+        guard bound < 1e37 else { throw InputError("values too large: dot similarities could overflow Float32") }
+        let b = max(Float(bound), .leastNormalMagnitude)
+        return (-b, b)
+    }
+}

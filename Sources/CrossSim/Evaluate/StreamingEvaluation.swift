@@ -1,0 +1,118 @@
+import CCrossSimKernels
+import Foundation
+
+/// The evaluation under `--memory-limit` (SPEC §4, issue 5): x1 is held one panel of rows at
+/// a time, and for every panel x2 is streamed from its shards in column panels, decoded in
+/// the background. Each x1 panel is a part; parts are appended as they finish, so the result
+/// is the in-memory run's within SPEC §3 (the tile order of a row's columns is the same).
+public struct StreamingEvaluation: Sendable {
+    public let set1: ShardSet
+    public let set2: ShardSet
+    public let pairs: Pairs
+    public let options: EvaluationOptions
+    public let memoryLimit: Int
+
+    /// Process overhead the plan does not see: runtime, BLAS buffers, code.
+    static let baselineBytes = 64 << 20
+
+    public init(set1: ShardSet, set2: ShardSet, pairs: Pairs?, options: EvaluationOptions, memoryLimit: Int) throws {
+        self.pairs = try InputCheck.pairs(pairs, x1: (set1.rows, set1.dim), x2: (set2.rows, set2.dim), options: options)
+        guard !options.uniformity else {
+            throw InputError("--uniformity needs both sets in memory: drop --memory-limit or --uniformity")
+        }
+        self.set1 = set1
+        self.set2 = set2
+        self.options = options
+        self.memoryLimit = memoryLimit
+    }
+
+    /// Panel sizes that keep the run inside the limit: x1 gets most of what the column
+    /// state leaves, x2 two buffers of at least one tile's columns.
+    func panels(rows: Int) throws -> (x1: Int, x2: Int) {
+        let plan = TilePlan(tile: options.tile, threads: options.threads)
+        let n1 = set1.rows, n2 = set2.rows, rowBytes = set1.dim * 4
+        let perColumn = 16 * options.temperatures.count + 4 + 8 * (options.topK ?? 0)
+        let fixed = Self.baselineBytes + (plan.threads + 2) * perColumn * n2 + 48 * n2 + 32 * n1
+            + plan.threads * plan.tile.rows * plan.tile.cols * 4
+        let left = memoryLimit - fixed
+        let x2 = min(n2, max(plan.tile.cols, left / 8 / rowBytes))
+        let x1 = min(rows, (left - 2 * x2 * rowBytes) / rowBytes)
+        guard left > 0, x1 >= 1 else {
+            throw InputError("--memory-limit \(memoryLimit >> 20) MiB is too small for these sets: the column state and "
+                                + "buffers need about \((fixed + (2 * x2 + 1) * rowBytes) >> 20) MiB; give at least "
+                                + "\((fixed + (2 * x2 + min(rows, 256)) * rowBytes + (1 << 20) - 1) >> 20) MiB")
+        }
+        return (x1, x2)
+    }
+
+    /// Evaluates x1 rows `rows` against all of x2.
+    public func state(rows: Range<Int>? = nil, control: RunControl = .init()) throws -> PartialState {
+        let rows = rows ?? 0..<set1.rows
+        let (panel1, panel2) = try panels(rows: rows.count)
+        let (positives, sumX2, norms) = try positivePass(panelRows: panel1, batchRows: panel2)
+        let range = try InputCheck.similarityRange(maxSquaredNorms: norms, options: options)
+        let plan = TilePlan(tile: options.tile, threads: options.threads)
+        let engine = TileEngine(plan: plan)
+        var total: PartialState?
+        let x1Panels = PanelReader(set: set1, rows: rows, panelRows: panel1, similarity: options.similarity)
+        for _ in 0..<(rows.count + panel1 - 1) / panel1 {
+            let (x1, x1Rows) = try x1Panels.next()
+            let epilogue = Epilogue(rows: x1Rows, positives: positives, options: options, plan: plan, histogramRange: range)
+            let x2Panels = PanelReader(set: set2, rows: 0..<set2.rows, panelRows: panel2, similarity: options.similarity)
+            for _ in 0..<(set2.rows + panel2 - 1) / panel2 {
+                let (x2, x2Rows) = try x2Panels.next()
+                try engine.run(rows: RowPanel(x1, rows: 0..<x1Rows.count, firstIndex: x1Rows.lowerBound),
+                               columns: RowPanel(x2, rows: 0..<x2Rows.count, firstIndex: x2Rows.lowerBound),
+                               consumer: epilogue, control: control)
+                x2Panels.release()
+            }
+            var sumX1 = [Double](repeating: 0, count: set1.dim)
+            cs_add_rows_f64(x1.baseAddress, x1Rows.count, set1.dim, &sumX1)
+            x1Panels.release()
+            let part = epilogue.state(
+                positives: positives, similaritySum: zip(sumX1, sumX2).reduce(0) { $0 + $1.0 * $1.1 },
+                histogram: options.histogramBins.map { Histogram(lower: Double(range.lower), upper: Double(range.upper), bins: $0) })
+            if total == nil { total = part } else { total!.append(part) }
+        }
+        return total!
+    }
+
+    /// The positive pairs' similarities, Σ_j x2_j and both sets' largest squared norms, in
+    /// bounded memory: x1 panel by panel, x2 streamed past each panel (identity pairs need
+    /// one pass over both in step).
+    func positivePass(panelRows: Int, batchRows: Int) throws -> (Positives, [Double], (Float, Float)) {
+        let dim = set1.dim, n1 = set1.rows, n2 = set2.rows
+        var similarity = [Double](repeating: 0, count: n2)
+        var alignment = 0.0
+        var sumX2 = [Double](repeating: 0, count: dim)
+        var norm1: Float = 0, norm2: Float = 0
+        let x1Panels = PanelReader(set: set1, rows: 0..<n1, panelRows: panelRows, similarity: options.similarity)
+        var firstPass = true
+        for _ in 0..<(n1 + panelRows - 1) / panelRows {
+            let (x1, x1Rows) = try x1Panels.next()
+            norm1 = max(norm1, x1.squaredNorms(rows: 0..<x1Rows.count).max() ?? 0)
+            // Identity pairs: x2 row j needs x1 row j, so only x1's rows of this panel matter.
+            let x2Range = pairs.isIdentity ? x1Rows : 0..<n2
+            let x2Panels = PanelReader(set: set2, rows: x2Range, panelRows: batchRows, similarity: options.similarity)
+            for _ in 0..<(x2Range.count + batchRows - 1) / batchRows {
+                let (x2, x2Rows) = try x2Panels.next()
+                if firstPass || pairs.isIdentity {
+                    norm2 = max(norm2, x2.squaredNorms(rows: 0..<x2Rows.count).max() ?? 0)
+                    cs_add_rows_f64(x2.baseAddress, x2Rows.count, dim, &sumX2)
+                }
+                for (local, j) in x2Rows.enumerated() {
+                    let i = Int(pairs.positiveOf[j])
+                    guard x1Rows.contains(i) else { continue }
+                    let a = x1.row(i - x1Rows.lowerBound), b = x2.row(local)
+                    similarity[j] = cs_dot_f64(a, b, dim)
+                    alignment += cs_squared_distance_f64(a, b, dim)
+                }
+                x2Panels.release()
+            }
+            firstPass = false
+            x1Panels.release()
+        }
+        return (Positives(positiveOf: pairs.positiveOf, similarity: similarity, alignmentSum: alignment, x1Rows: n1),
+                sumX2, (norm1, norm2))
+    }
+}
