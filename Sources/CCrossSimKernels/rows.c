@@ -3,6 +3,17 @@
 #include "simd.h"
 #include <math.h>
 
+int cs_cpu_vector_level(void) {
+#if defined(__x86_64__)
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+        __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl"))
+        return 2;
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return 1;
+#endif
+    return 0;
+}
+
 typedef _Float16 v8h __attribute__((vector_size(16)));
 
 CS_KERNEL void cs_f16_to_f32(const uint16_t *src, float *dst, size_t n) {

@@ -8,11 +8,12 @@ struct CrossSimCommand: ParsableCommand {
         commandName: "crosssim",
         abstract: "Contrastive losses and retrieval metrics between two large embedding sets, exactly, in bounded memory.",
         version: "0.1.0",
-        subcommands: [EvalCommand.self, MergeCommand.self, InspectCommand.self, SynthCommand.self])
+        subcommands: [EvalCommand.self, MergeCommand.self, InspectCommand.self, SynthCommand.self, BenchCommand.self])
 
     /// SPEC §4's exit codes: 2 for bad input or usage, 1 for internal failures, 130 when
     /// interrupted.
     static func main() {
+        useBetterBLASKernels()
         do {
             var command = try parseAsRoot()
             try command.run()
@@ -32,6 +33,18 @@ struct CrossSimCommand: ParsableCommand {
             let isUsage = code == .validationFailure || error is ValidationError
             fail(fullMessage(for: error), code: isUsage ? 2 : code.rawValue == 0 ? 1 : code.rawValue)
         }
+    }
+
+    /// Re-runs this process once with `OPENBLAS_CORETYPE` set when the BLAS picked kernels
+    /// far below what the CPU runs (see `BLAS.betterCoreType`); `CROSSSIM_KEEP_BLAS=1` opts out.
+    static func useBetterBLASKernels() {
+        let environment = ProcessInfo.processInfo.environment
+        guard environment["CROSSSIM_KEEP_BLAS"] == nil, let core = BLAS.betterCoreType(environment: environment) else { return }
+        setenv("OPENBLAS_CORETYPE", core, 1)
+        let arguments = CommandLine.arguments.map { strdup($0) } + [nil]
+        execv("/proc/self/exe", arguments)
+        // If the exec fails the run goes on with the kernels it has.
+        unsetenv("OPENBLAS_CORETYPE")
     }
 
     static func fail(_ message: String, code: Int32) -> Never {

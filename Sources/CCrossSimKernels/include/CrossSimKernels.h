@@ -11,6 +11,11 @@
 extern "C" {
 #endif
 
+// MARK: Machine
+
+/// The widest vector level this CPU runs: 0 baseline, 1 AVX2+FMA, 2 AVX-512 (F, BW, DQ, VL).
+int cs_cpu_vector_level(void);
+
 // MARK: Reading
 
 /// IEEE binary16 → binary32, n values.

@@ -1,3 +1,4 @@
+import CCrossSimKernels
 #if canImport(Accelerate)
 import Accelerate
 #else
@@ -5,12 +6,15 @@ import CBLAS
 #endif
 
 /// The one place CrossSim calls a BLAS: C = A·Bᵀ for row-major Float32 panels.
-enum BLAS {
-    #if canImport(Accelerate)
-    static let name = "accelerate"
-    #else
-    static let name = "openblas"
-    #endif
+public enum BLAS {
+    /// The library and, for OpenBLAS, the kernel family it chose for this CPU.
+    public static var name: String {
+        #if canImport(Accelerate)
+        return "accelerate"
+        #else
+        return "openblas (\(coreName))"
+        #endif
+    }
 
     /// c[m×n, row stride ldc] = a[m×k]·b[n×k]ᵀ, with a and b rows of stride k.
     static func multiplyTransposed(
@@ -21,16 +25,43 @@ enum BLAS {
                     1, a, Int32(k), b, Int32(k), 0, c, Int32(ldc))
     }
 
-    /// Runs `body` with the BLAS on one thread (the tile workers are the parallelism; a
-    /// multi-threaded BLAS inside them was 17 % slower), then restores the caller's setting.
-    static func singleThreaded<T>(_ body: () throws -> T) rethrows -> T {
+    /// Runs `body` with the BLAS on `threads` threads (1 inside the tile workers, which are the
+    /// parallelism: a multi-threaded BLAS inside them was 17 % slower), then restores the
+    /// caller's setting.
+    static func withThreads<T>(_ threads: Int, _ body: () throws -> T) rethrows -> T {
         #if canImport(Accelerate)
         return try body()
         #else
         let previous = openblas_get_num_threads()
-        openblas_set_num_threads(1)
+        openblas_set_num_threads(Int32(threads))
         defer { openblas_set_num_threads(previous) }
         return try body()
+        #endif
+    }
+
+    #if !canImport(Accelerate)
+    static var coreName: String { String(cString: openblas_get_corename()) }
+    #endif
+
+    /// An `OPENBLAS_CORETYPE` that would serve this CPU better than the kernels OpenBLAS chose,
+    /// or nil. OpenBLAS releases older than the CPU fall back to SSE3 kernels ("Prescott") on
+    /// models they do not know, several times slower than the AVX2 or AVX-512 ones the CPU
+    /// runs; OpenBLAS reads the variable only when it is loaded, so the command line re-runs
+    /// itself with it set (see CrossSimCommand), and library users can set it themselves.
+    public static func betterCoreType(environment: [String: String]) -> String? {
+        #if canImport(Accelerate)
+        return nil
+        #else
+        guard environment["OPENBLAS_CORETYPE"] == nil else { return nil }
+        let preAVX2: Set = ["Prescott", "Core2", "Penryn", "Dunnington", "Nehalem", "Atom", "Katmai", "Coppermine",
+                            "Northwood", "Banias", "Barcelona", "Opteron", "Opteron(SSE3)", "Bobcat",
+                            "Sandybridge", "Bulldozer", "Piledriver", "Steamroller", "Excavator"]
+        guard preAVX2.contains(coreName) else { return nil }
+        switch cs_cpu_vector_level() {
+        case 2: return "SkylakeX"
+        case 1: return "Haswell"
+        default: return nil
+        }
         #endif
     }
 }

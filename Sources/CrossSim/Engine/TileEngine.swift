@@ -38,7 +38,7 @@ struct TileEngine {
         control.progress?.expect(rowBlocks * colBlocks)
         let cancellation = control.cancellation
         let progress = control.progress
-        try BLAS.singleThreaded {
+        try BLAS.withThreads(1) {
             DispatchQueue.concurrentPerform(iterations: workers) { worker in
                 let scratch = UnsafeMutablePointer<Float>.allocate(capacity: rowBlock * colBlock)
                 defer { scratch.deallocate() }

@@ -1,0 +1,130 @@
+import Foundation
+import CCrossSimKernels
+
+/// `crosssim bench`: the whole evaluation against OpenBLAS sgemm alone, on synthetic data in
+/// memory, over tile shapes and thread counts (SPEC §7, issue 4).
+public struct Benchmark: Sendable {
+    public var rows: Int
+    public var dim: Int
+    public var tiles: [TileShape]
+    public var threads: [Int]
+    public var repeats: Int
+
+    public init(rows: Int = 16384, dim: Int = 768, tiles: [TileShape] = Benchmark.defaultTiles,
+                threads: [Int]? = nil, repeats: Int = 2) {
+        self.rows = rows
+        self.dim = dim
+        self.tiles = tiles
+        self.threads = threads ?? [TilePlan.defaultThreads]
+        self.repeats = repeats
+    }
+
+    public static let defaultTiles = [
+        TileShape(rows: 128, cols: 128), TileShape(rows: 256, cols: 512), TileShape(rows: 512, cols: 512),
+        TileShape(rows: 512, cols: 1024), TileShape(rows: 1024, cols: 1024), TileShape(rows: 256, cols: 2048),
+    ]
+
+    public struct Row: Sendable {
+        public var tile: TileShape
+        public var threads: Int
+        /// What was run: "defaults", "+1 τ", "+SigLIP".
+        public var workload: String
+        public var seconds: Double
+        /// The same tiles with no epilogue.
+        public var sgemmSeconds: Double
+        public var gflops: Double
+        /// seconds / whole-matrix sgemm seconds.
+        public var ratio: Double
+        public var epilogueShare: Double { max(0, 1 - sgemmSeconds / seconds) }
+    }
+
+    public struct Result: Sendable {
+        public var rows: Int
+        public var dim: Int
+        public var backend: String
+        /// One sgemm over the whole x1·x2ᵀ with the BLAS on all threads.
+        public var sgemmSeconds: Double
+        public var table: [Row]
+    }
+
+    /// Does nothing with a tile: the engine's sgemm cost alone.
+    final class Discard: TileConsumer, @unchecked Sendable {
+        func consume(_ tile: cs_tile, worker: Int) {}
+    }
+
+    func best(_ body: () throws -> Void) rethrows -> Double {
+        var best = Double.infinity
+        for _ in 0..<repeats {
+            let start = Date()
+            try body()
+            best = min(best, Date().timeIntervalSince(start))
+        }
+        return best
+    }
+
+    public func run(progress: (String) -> Void = { _ in }) throws -> Result {
+        let (x1, x2, pairs) = try SyntheticPairs(rows: rows, dim: dim).generate()
+        let flops = 2 * Double(rows) * Double(rows) * Double(dim)
+        let maxThreads = threads.max() ?? 1
+        let product = UnsafeMutablePointer<Float>.allocate(capacity: rows * rows)
+        defer { product.deallocate() }
+        let sgemm = best {
+            BLAS.withThreads(maxThreads) {
+                BLAS.multiplyTransposed(x1.baseAddress, x2.baseAddress, into: product, m: rows, n: rows, k: dim, ldc: rows)
+            }
+        }
+        progress(String(format: "whole-matrix sgemm: %.3f s, %.1f GFLOP/s", sgemm, flops / sgemm / 1e9))
+        var table: [Row] = []
+        for threadCount in threads {
+            for tile in tiles {
+                var options = EvaluationOptions()
+                options.tile = tile
+                options.threads = threadCount
+                let plan = TilePlan(tile: tile, threads: threadCount)
+                let tilesOnly = try best {
+                    try TileEngine(plan: plan).run(rows: RowPanel(x1, rows: 0..<rows), columns: RowPanel(x2, rows: 0..<rows),
+                                                   consumer: Discard(), control: .init())
+                }
+                var workloads = [("defaults", options)]
+                if tile == TileShape.default {
+                    var twoTaus = options
+                    twoTaus.temperatures = [0.05, 0.07]
+                    var siglip = options
+                    siglip.siglip = [SigLIPTerm(scale: 10, bias: -10)]
+                    workloads += [("+1 τ", twoTaus), ("+SigLIP", siglip)]
+                }
+                for (name, workload) in workloads {
+                    let seconds = try best {
+                        _ = try Evaluation(x1: x1, x2: x2, pairs: pairs, options: workload).state()
+                    }
+                    let row = Row(tile: tile, threads: threadCount, workload: name, seconds: seconds, sgemmSeconds: tilesOnly,
+                                  gflops: flops / seconds / 1e9, ratio: seconds / sgemm)
+                    table.append(row)
+                    progress(Self.format(row))
+                }
+            }
+        }
+        return Result(rows: rows, dim: dim, backend: BLAS.name, sgemmSeconds: sgemm, table: table)
+    }
+
+    static func format(_ r: Row) -> String {
+        String(format: "%-10@ %2d  %-9@ %8.3f s %7.1f GFLOP/s  sgemm %5.1f %%  epilogue %5.1f %%  ratio %.3f",
+               r.tile.description, r.threads, r.workload, r.seconds, r.gflops,
+               100 * r.sgemmSeconds / r.seconds, 100 * r.epilogueShare, r.ratio)
+    }
+}
+
+extension Benchmark.Result {
+    public var json: JSONValue {
+        .object([
+            ("n", .integer(rows)), ("dim", .integer(dim)), ("backend", .string(backend)),
+            ("sgemm_seconds", .number(sgemmSeconds)),
+            ("tiles", .array(table.map { r in
+                .object([("tile", .array([.integer(r.tile.rows), .integer(r.tile.cols)])), ("threads", .integer(r.threads)),
+                         ("workload", .string(r.workload)), ("seconds", .number(r.seconds)),
+                         ("sgemm_seconds", .number(r.sgemmSeconds)), ("gflops", .number(r.gflops)),
+                         ("epilogue_share", .number(r.epilogueShare)), ("ratio", .number(r.ratio))])
+            })),
+        ])
+    }
+}
