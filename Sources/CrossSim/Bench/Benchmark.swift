@@ -45,6 +45,8 @@ public struct Benchmark: Sendable {
         /// One sgemm over the whole x1·x2ᵀ with the BLAS on all threads.
         public var sgemmSeconds: Double
         public var table: [Row]
+        /// Decoded Float32 bytes per second reading float16 .npy.zst shards on one thread.
+        public var readerBytesPerSecond: Double
     }
 
     /// Does nothing with a tile: the engine's sgemm cost alone.
@@ -63,7 +65,14 @@ public struct Benchmark: Sendable {
     }
 
     public func run(progress: (String) -> Void = { _ in }) throws -> Result {
-        let (x1, x2, pairs) = try SyntheticPairs(rows: rows, dim: dim).generate()
+        let synthetic = SyntheticPairs(rows: rows, dim: dim)
+        let (x1, x2, pairs) = try synthetic.generate()
+        let folder = NSTemporaryDirectory() + "crosssim-bench-\(getpid())"
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        try synthetic.write(to: folder, shards: 4, element: .float16, zstdLevel: 3)
+        let reading = try best { _ = try Embeddings.load(path: folder + "/x2", similarity: .cosine) }
+        let readerRate = Double(x2.byteCount) / reading
+        progress(String(format: "reader, float16 .npy.zst → Float32 on one thread: %.0f MB/s", readerRate / 1e6))
         let flops = 2 * Double(rows) * Double(rows) * Double(dim)
         let maxThreads = threads.max() ?? 1
         let product = UnsafeMutablePointer<Float>.allocate(capacity: rows * rows)
@@ -91,11 +100,15 @@ public struct Benchmark: Sendable {
                     twoTaus.temperatures = [0.05, 0.07]
                     var siglip = options
                     siglip.siglip = [SigLIPTerm(scale: 10, bias: -10)]
-                    workloads += [("+1 τ", twoTaus), ("+SigLIP", siglip)]
+                    workloads += [("+1 τ", twoTaus), ("+SigLIP", siglip), ("from .zst", options)]
                 }
                 for (name, workload) in workloads {
                     let seconds = try best {
-                        _ = try Evaluation(x1: x1, x2: x2, pairs: pairs, options: workload).state()
+                        if name == "from .zst" {
+                            _ = try EvaluationRequest(x1: folder + "/x1", x2: folder + "/x2", options: workload).run()
+                        } else {
+                            _ = try Evaluation(x1: x1, x2: x2, pairs: pairs, options: workload).state()
+                        }
                     }
                     let row = Row(tile: tile, threads: threadCount, workload: name, seconds: seconds, sgemmSeconds: tilesOnly,
                                   gflops: flops / seconds / 1e9, ratio: seconds / sgemm)
@@ -104,11 +117,12 @@ public struct Benchmark: Sendable {
                 }
             }
         }
-        return Result(rows: rows, dim: dim, backend: BLAS.name, sgemmSeconds: sgemm, table: table)
+        return Result(rows: rows, dim: dim, backend: BLAS.name, sgemmSeconds: sgemm, table: table,
+                      readerBytesPerSecond: readerRate)
     }
 
     static func format(_ r: Row) -> String {
-        String(format: "%-10@ %2d  %-9@ %8.3f s %7.1f GFLOP/s  sgemm %5.1f %%  epilogue %5.1f %%  ratio %.3f",
+        String(format: "%-10@ %2d  %-10@ %8.3f s %7.1f GFLOP/s  sgemm %5.1f %%  epilogue %5.1f %%  ratio %.3f",
                r.tile.description, r.threads, r.workload, r.seconds, r.gflops,
                100 * r.sgemmSeconds / r.seconds, 100 * r.epilogueShare, r.ratio)
     }
@@ -118,7 +132,7 @@ extension Benchmark.Result {
     public var json: JSONValue {
         .object([
             ("n", .integer(rows)), ("dim", .integer(dim)), ("backend", .string(backend)),
-            ("sgemm_seconds", .number(sgemmSeconds)),
+            ("sgemm_seconds", .number(sgemmSeconds)), ("reader_bytes_per_second", .number(readerBytesPerSecond)),
             ("tiles", .array(table.map { r in
                 .object([("tile", .array([.integer(r.tile.rows), .integer(r.tile.cols)])), ("threads", .integer(r.threads)),
                          ("workload", .string(r.workload)), ("seconds", .number(r.seconds)),
