@@ -15,8 +15,7 @@ CS_KERNEL void cs_count_ranks(cs_tile t, const int32_t *positive_of_col,
         const v8f best = V8F_SPLAT(best_sim_of_row[r]);
         const v8i best_col = V8I_SPLAT(best_col_of_row[r]);
         v8i row_count = V8I_SPLAT(0);
-        for (int64_t c = 0; c < t.cols; c += LANES) {
-            const int64_t n = MIN(LANES, t.cols - c);
+        FOR_EACH_CHUNK(c, n, t.cols,
             const v8f s = V8F_LOAD_N(s_row + c, n, 0.0f);
             // Tail lanes pretend to be this row's positive, so neither count sees them.
             const v8i owner = V8I_LOAD_N(positive_of_col + c, n, i);
@@ -31,7 +30,7 @@ CS_KERNEL void cs_count_ranks(cs_tile t, const int32_t *positive_of_col,
             } else {
                 for (int64_t l = 0; l < n; l++) col_beaten[c + l] -= col_hit[l];
             }
-        }
+        );
         row_beaten[r] += (int32_t)V8I_HSUM(row_count);
     }
 }
@@ -57,13 +56,14 @@ CS_KERNEL void cs_lse_fixed_shift(cs_tile t, float scale, double *row_sum, doubl
     for (int64_t r = 0; r < t.rows; r++) {
         const float *s_row = t.data + r * t.ld;
         v4d lo = V4D_ZERO, hi = V4D_ZERO;
-        for (int64_t c = 0; c < t.cols; c += LANES) {
-            const int64_t n = MIN(LANES, t.cols - c);
-            // (s − 1) is exact near 1, so the largest terms keep their full precision.
-            const v8f e = V8F_EXP((V8F_LOAD_N(s_row + c, n, -INFINITY) - one) * k);
+        FOR_EACH_CHUNK(c, n, t.cols,
+            // (s − 1) is exact near 1, so the largest terms keep their full precision; with
+            // −1 ≤ s ≤ 1 and scale ≤ 40 the argument needs no clamping.
+            v8f e = V8F_EXP_IN_RANGE((V8F_LOAD_N(s_row + c, n, 1.0f) - one) * k);
+            if (n < LANES) e = V8F_SELECT(TAIL_MASK(n), e, V8F_SPLAT(0.0f));
             ACCUMULATE_F64(lo, hi, e);
             ADD_TO_COLUMNS(col_sum + c, e, n);
-        }
+        );
         row_sum[r] += V4D_PAIR_SUM(lo, hi);
     }
 }
@@ -85,29 +85,26 @@ CS_KERNEL void cs_lse_online(cs_tile t, double scale, double *row_max, double *r
     for (int64_t c = 0; c < t.cols; c++) { col_max_scratch[c] = -INFINITY; col_sum_scratch[c] = 0; }
     for (int64_t r = 0; r < t.rows; r++) {
         const float *s_row = t.data + r * t.ld;
-        for (int64_t c = 0; c < t.cols; c += LANES) {
-            const int64_t n = MIN(LANES, t.cols - c);
+        FOR_EACH_CHUNK(c, n, t.cols,
             const v8f m = V8F_MAX(V8F_LOAD_N(col_max_scratch + c, n, -INFINITY),
                                   V8F_LOAD_N(s_row + c, n, -INFINITY));
             memcpy(col_max_scratch + c, &m, (size_t)n * sizeof(float));
-        }
+        );
     }
     for (int64_t r = 0; r < t.rows; r++) {
         const float *s_row = t.data + r * t.ld;
         v8f m = V8F_SPLAT(-INFINITY);
-        for (int64_t c = 0; c < t.cols; c += LANES)
-            m = V8F_MAX(m, V8F_LOAD_N(s_row + c, MIN(LANES, t.cols - c), -INFINITY));
+        FOR_EACH_CHUNK(c, n, t.cols, m = V8F_MAX(m, V8F_LOAD_N(s_row + c, n, -INFINITY)););
         const float row_top = V8F_HMAX(m);
         const v8f top = V8F_SPLAT(row_top);
         v4d lo = V4D_ZERO, hi = V4D_ZERO;
-        for (int64_t c = 0; c < t.cols; c += LANES) {
-            const int64_t n = MIN(LANES, t.cols - c);
+        FOR_EACH_CHUNK(c, n, t.cols,
             const v8f s = V8F_LOAD_N(s_row + c, n, -INFINITY);
             // (s − max)·scale, not s·scale − max·scale: the largest terms stay exact.
             ACCUMULATE_F64(lo, hi, V8F_EXP((s - top) * k));
             const v8f col_top = V8F_LOAD_N(col_max_scratch + c, n, 0.0f);
             ADD_TO_COLUMNS(col_sum_scratch + c, V8F_EXP((s - col_top) * k), n);
-        }
+        );
         fold_lse(row_max + r, row_sum + r, (double)row_top * scale, V4D_PAIR_SUM(lo, hi));
     }
     for (int64_t c = 0; c < t.cols; c++)
@@ -120,11 +117,11 @@ CS_KERNEL double cs_softplus_sum(cs_tile t, float scale, float bias) {
     for (int64_t r = 0; r < t.rows; r++) {
         const float *s_row = t.data + r * t.ld;
         v4d lo = V4D_ZERO, hi = V4D_ZERO;
-        for (int64_t c = 0; c < t.cols; c += LANES) {
-            const int64_t n = MIN(LANES, t.cols - c);
-            const v8f terms = V8F_SOFTPLUS(V8F_FMA(V8F_LOAD_N(s_row + c, n, 0.0f), k, b));
-            ACCUMULATE_F64(lo, hi, V8F_SELECT(TAIL_MASK(n), terms, V8F_SPLAT(0.0f)));
-        }
+        FOR_EACH_CHUNK(c, n, t.cols,
+            v8f terms = V8F_SOFTPLUS(V8F_FMA(V8F_LOAD_N(s_row + c, n, 0.0f), k, b));
+            if (n < LANES) terms = V8F_SELECT(TAIL_MASK(n), terms, V8F_SPLAT(0.0f));
+            ACCUMULATE_F64(lo, hi, terms);
+        );
         total += V4D_PAIR_SUM(lo, hi);
     }
     return total;
@@ -135,12 +132,12 @@ CS_KERNEL double cs_sum_squares(cs_tile t) {
     for (int64_t r = 0; r < t.rows; r++) {
         const float *s_row = t.data + r * t.ld;
         v4d lo = V4D_ZERO, hi = V4D_ZERO;
-        for (int64_t c = 0; c < t.cols; c += LANES) {
-            const v8f s = V8F_LOAD_N(s_row + c, MIN(LANES, t.cols - c), 0.0f);
+        FOR_EACH_CHUNK(c, n, t.cols,
+            const v8f s = V8F_LOAD_N(s_row + c, n, 0.0f);
             const v4d a = V8F_LOW_F64(s), b = V8F_HIGH_F64(s);
             lo += a * a;
             hi += b * b;
-        }
+        );
         total += V4D_PAIR_SUM(lo, hi);
     }
     return total;
@@ -182,13 +179,13 @@ CS_KERNEL void cs_topk_rows(cs_tile t, int64_t k, float *scores, int32_t *indice
         const float *s_row = t.data + r * t.ld;
         float *row_scores = scores + r * k;
         int32_t *row_indices = indices + r * k;
-        for (int64_t c = 0; c < t.cols; c += LANES) {
-            const int64_t n = MIN(LANES, t.cols - c);
+        FOR_EACH_CHUNK(c, n, t.cols,
             const v8i hit = V8F_LOAD_N(s_row + c, n, -INFINITY) >= V8F_SPLAT(row_scores[k - 1]);
-            if (V8I_HSUM(hit) == 0) continue;
-            for (int64_t l = 0; l < n; l++)
-                offer(row_scores, row_indices, k, s_row[c + l], (int32_t)(t.col0 + c + l));
-        }
+            if (V8I_HSUM(hit) != 0) {
+                for (int64_t l = 0; l < n; l++)
+                    offer(row_scores, row_indices, k, s_row[c + l], (int32_t)(t.col0 + c + l));
+            }
+        );
     }
 }
 
@@ -217,8 +214,7 @@ CS_KERNEL void cs_uniformity(cs_tile t, const float *squared_norm_rows,
             const v8f a = V8F_SPLAT(squared_norm_rows[r]);
             const v8i row = V8I_SPLAT((int32_t)(t.row0 + r));
             v4d lo = V4D_ZERO, hi = V4D_ZERO;
-            for (int64_t c = 0; c < t.cols; c += LANES) {
-                const int64_t n = MIN(LANES, t.cols - c);
+            FOR_EACH_CHUNK(c, n, t.cols,
                 const v8f b = V8F_LOAD_N(squared_norm_cols + c, n, 0.0f);
                 const v8f s = V8F_LOAD_N(s_row + c, n, 0.0f);
                 const v8i j = V8I_SPLAT((int32_t)(t.col0 + c)) + V8I_IOTA;
@@ -227,7 +223,7 @@ CS_KERNEL void cs_uniformity(cs_tile t, const float *squared_norm_rows,
                                          V8F_SPLAT(-INFINITY));
                 if (pass == 0) m = V8F_MAX(m, u);
                 else ACCUMULATE_F64(lo, hi, V8F_EXP(u - shift));
-            }
+            );
             total += V4D_PAIR_SUM(lo, hi);
         }
         if (pass == 0) top = V8F_HMAX(m);

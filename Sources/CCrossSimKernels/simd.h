@@ -43,6 +43,17 @@ typedef double v4d __attribute__((vector_size(32)));
     if (loadni_n_ == LANES) memcpy(&loadni_v_, (p), sizeof loadni_v_);              \
     else memcpy(&loadni_v_, (p), (size_t)loadni_n_ * sizeof(int32_t));              \
     loadni_v_; })
+/// Runs the statements after `cols` once per chunk of eight columns, with `c` the chunk's
+/// first column and `n` its width. The body is expanded twice: for full chunks n is the
+/// constant 8, so loads are plain vector loads and tail handling folds away; the tail, if any,
+/// gets the masked path.
+#define FOR_EACH_CHUNK(c, n, cols, ...) do {                                         \
+    const int64_t chunk_cols_ = (cols);                                              \
+    int64_t c = 0;                                                                   \
+    for (; c + LANES <= chunk_cols_; c += LANES) { const int64_t n = LANES; __VA_ARGS__ } \
+    if (c < chunk_cols_) { const int64_t n = chunk_cols_ - c; __VA_ARGS__ }          \
+} while (0)
+
 /// All lanes below n set.
 #define TAIL_MASK(n) (V8I_IOTA < V8I_SPLAT((int32_t)(n)))
 
@@ -69,9 +80,13 @@ typedef double v4d __attribute__((vector_size(32)));
 /// e^x for x ≤ 80 within 2 ulp (Cephes' polynomial); results below e^-86 are flushed to zero:
 /// every caller sums them against a shifted maximum of 1.
 #define V8F_EXP(x) ({                                                                \
-    v8f exp_x_ = (x);                                                                \
-    const v8i exp_keep_ = (v8i)(exp_x_ >= V8F_SPLAT(-86.0f));                        \
-    exp_x_ = V8F_MIN(V8F_MAX(exp_x_, V8F_SPLAT(-86.0f)), V8F_SPLAT(80.0f));          \
+    const v8f expc_x_ = (x);                                                         \
+    const v8i expc_keep_ = (v8i)(expc_x_ >= V8F_SPLAT(-86.0f));                      \
+    (v8f)((v8i)V8F_EXP_IN_RANGE(V8F_MIN(V8F_MAX(expc_x_, V8F_SPLAT(-86.0f)), V8F_SPLAT(80.0f))) & expc_keep_); })
+
+/// e^x for x already known to lie in [−86, 80].
+#define V8F_EXP_IN_RANGE(x) ({                                                       \
+    const v8f exp_x_ = (x);                                                          \
     const v8f exp_n_ = __builtin_elementwise_roundeven(exp_x_ * V8F_SPLAT(1.44269504088896341f)); \
     v8f exp_r_ = V8F_FMA(exp_n_, V8F_SPLAT(-0.693359375f), exp_x_);                  \
     exp_r_ = V8F_FMA(exp_n_, V8F_SPLAT(2.12194440e-4f), exp_r_);                     \
@@ -82,7 +97,7 @@ typedef double v4d __attribute__((vector_size(32)));
     exp_p_ = V8F_FMA(exp_p_, exp_r_, V8F_SPLAT(1.6666665459e-1f));                   \
     exp_p_ = V8F_FMA(exp_p_, exp_r_, V8F_SPLAT(5.0000001201e-1f));                   \
     exp_p_ = V8F_FMA(exp_p_ * exp_r_, exp_r_, exp_r_ + V8F_SPLAT(1.0f));             \
-    (v8f)(((v8i)exp_p_ + (__builtin_convertvector(exp_n_, v8i) << 23)) & exp_keep_); })
+    (v8f)((v8i)exp_p_ + (__builtin_convertvector(exp_n_, v8i) << 23)); })
 
 /// log(1 + u) for 0 ≤ u ≤ 1 without cancellation: 2·atanh(u / (2 + u)) as an odd series.
 #define V8F_LOG1P_UNIT(u) ({                                                         \

@@ -31,6 +31,10 @@ struct EvalCommand: ParsableCommand {
     var uniformity = false
     @Option(help: "Write the full JSON report here.")
     var json: String?
+    @Option(help: "Draw histograms, recall and losses on one SVG page here.")
+    var plot: String?
+    @Flag(help: "Gather the similarity histograms (implied by --plot; give it to parts whose merge will be plotted).")
+    var histogram = false
     @Option(help: "Tile shape ROWSxCOLS (default 512x1024).")
     var tile: String?
     @Option(help: "Worker threads (default: all cores).")
@@ -59,6 +63,7 @@ struct EvalCommand: ParsableCommand {
         }
         options.topK = topK
         options.uniformity = uniformity
+        options.histogramBins = histogram || plot != nil ? SummaryPlot.histogramBins : nil
         options.tile = try tile.map(TileShape.init(parsing:))
         options.threads = threads
         try options.validate()
@@ -71,8 +76,8 @@ struct EvalCommand: ParsableCommand {
         let part = try PartIndex.resolve(part: part, parts: parts,
                                          environment: state == nil && self.part == nil && parts == nil ? [:] : ProcessInfo.processInfo.environment)
         if let part, state == nil { throw InputError("--part \(part) needs --state F: a part's result is a state to merge") }
-        if part != nil, json != nil || neighbors != nil {
-            throw InputError("a part writes only its --state; --json and --neighbors come from `crosssim merge`")
+        if part != nil, json != nil || neighbors != nil || plot != nil {
+            throw InputError("a part writes only its --state; --json and --plot come from `crosssim merge` (give parts --histogram for its plot), --neighbors from a whole run")
         }
         let request = EvaluationRequest(x1: x1, x2: x2, pairs: pairs, options: try options(), part: part,
                                         memoryLimit: try memoryLimit.map(ByteSize.parse))
@@ -87,7 +92,7 @@ struct EvalCommand: ParsableCommand {
         }
         if let neighbors { try Neighbors.write(state, to: neighbors) }
         let report = Report(state: state, inputs: inputs, options: request.options, engine: engine)
-        if let json { try AtomicFile.write(report.json.rendered() + "\n", to: json) }
+        try report.write(json: json, plot: plot)
         print(report.summary)
     }
 }

@@ -10,11 +10,13 @@ struct MergeCommand: ParsableCommand {
     var states: [String]
     @Option(help: "Write the full JSON report here.")
     var json: String?
+    @Option(help: "Draw histograms (if the parts gathered them), recall and losses on one SVG page here.")
+    var plot: String?
 
     func run() throws {
         let merged = try MergedRun(paths: states)
         let report = merged.report
-        if let json { try AtomicFile.write(report.json.rendered() + "\n", to: json) }
+        try report.write(json: json, plot: plot)
         print(report.summary)
     }
 }

@@ -212,6 +212,28 @@ enum SVG {
         return "…"
     }
 
+    /// Splits `items` joined by `separator` into at most `maxLines` lines of `width`; the
+    /// last line ends with "…" when they do not all fit.
+    static func wrap(_ items: [String], separator: String, width: Double, size: Double, maxLines: Int) -> [String] {
+        var lines: [String] = [], current = ""
+        for item in items {
+            let candidate = current.isEmpty ? item : current + separator + item
+            if SVG.textWidth(candidate, size: size) <= width || current.isEmpty {
+                current = candidate
+                continue
+            }
+            lines.append(current)
+            current = item
+            if lines.count == maxLines { break }
+        }
+        if lines.count < maxLines && !current.isEmpty { lines.append(current) }
+        else if !current.isEmpty, var last = lines.popLast() {
+            last += separator.trimmingCharacters(in: .whitespaces) + " …"
+            lines.append(last)
+        }
+        return lines.map { SVG.fit($0, width: width, size: size) }
+    }
+
     /// An integer with thousands separators: 26,527,650.
     static func grouped<T: BinaryInteger>(_ n: T) -> String {
         let digits = String(n.magnitude)
@@ -229,6 +251,15 @@ enum SVG {
         if s.hasPrefix("-") {
             if Double(s) == 0 { s.removeFirst() } else { s = "\u{2212}" + s.dropFirst() }
         }
+        return s
+    }
+
+    /// Like `label(_:significant:)` without trailing zeros: 0.02, 7, 115.4.
+    static func short(_ x: Double, significant: Int = 4) -> String {
+        var s = label(x, significant: significant)
+        guard s.contains("."), !s.contains("e") else { return s }
+        while s.hasSuffix("0") { s.removeLast() }
+        if s.hasSuffix(".") { s.removeLast() }
         return s
     }
 

@@ -71,3 +71,11 @@ extension Report {
         return .object(fields)
     }
 }
+
+extension Report {
+    /// Writes the JSON report and the SVG page, each atomically, where paths are given.
+    public func write(json path: String?, plot: String?) throws {
+        if let path { try AtomicFile.write(json.rendered() + "\n", to: path) }
+        if let plot { try AtomicFile.write(SummaryPlot.svg(self), to: plot) }
+    }
+}
