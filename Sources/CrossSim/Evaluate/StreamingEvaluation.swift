@@ -26,20 +26,28 @@ public struct StreamingEvaluation: Sendable {
         self.memoryLimit = memoryLimit
     }
 
-    /// Panel sizes that keep the run inside the limit: x1 gets most of what the column
-    /// state leaves, x2 two buffers of at least one tile's columns.
-    func panels(rows: Int) throws -> (x1: Int, x2: Int) {
+    /// What a run needs besides its panels: the process allowance, per-worker and merged
+    /// column state, the positives, and the workers' tile scratch.
+    public static func fixedBytes(set1: ShardSet, set2: ShardSet, options: EvaluationOptions) -> Int {
         let plan = TilePlan(tile: options.tile, threads: options.threads)
-        let n1 = set1.rows, n2 = set2.rows, rowBytes = set1.dim * 4
         let perColumn = 16 * options.temperatures.count + 4 + 8 * (options.topK ?? 0)
-        let fixed = Self.baselineBytes + (plan.threads + 2) * perColumn * n2 + 48 * n2 + 32 * n1
+        return baselineBytes + (plan.threads + 2) * perColumn * set2.rows + 48 * set2.rows + 32 * set1.rows
             + plan.threads * plan.tile.rows * plan.tile.cols * 4
+    }
+
+    /// Panel sizes (rows of x1 held at once, rows of x2 per streamed panel) that keep a run of
+    /// `rows` x1 rows inside the limit: x1 gets most of what the fixed part leaves, x2 two
+    /// buffers of at least one tile's columns.
+    public func panels(rows: Int) throws -> (x1: Int, x2: Int) {
+        let plan = TilePlan(tile: options.tile, threads: options.threads)
+        let rowBytes = set1.dim * 4
+        let fixed = Self.fixedBytes(set1: set1, set2: set2, options: options)
         let left = memoryLimit - fixed
-        let x2 = min(n2, max(plan.tile.cols, left / 8 / rowBytes))
+        let x2 = min(set2.rows, max(plan.tile.cols, left / 8 / rowBytes))
         let x1 = min(rows, (left - 2 * x2 * rowBytes) / rowBytes)
         guard left > 0, x1 >= 1 else {
             throw InputError("--memory-limit \(memoryLimit >> 20) MiB is too small for these sets: the column state and "
-                                + "buffers need about \((fixed + (2 * x2 + 1) * rowBytes) >> 20) MiB; give at least "
+                                + "buffers alone need about \((fixed + (2 * x2 + 1) * rowBytes) >> 20) MiB; give at least "
                                 + "\((fixed + (2 * x2 + min(rows, 256)) * rowBytes + (1 << 20) - 1) >> 20) MiB")
         }
         return (x1, x2)
