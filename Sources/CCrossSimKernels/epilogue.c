@@ -4,35 +4,67 @@
 #include "simd.h"
 #include <math.h>
 
-CS_KERNEL void cs_count_ranks(cs_tile t, const int32_t *positive_of_col,
-                              const float *positive_sim_of_col, const float *best_sim_of_row,
-                              const int32_t *best_col_of_row, int32_t *row_beaten,
-                              int32_t *col_beaten) {
-    for (int64_t r = 0; r < t.rows; r++) {
-        const float *s_row = t.data + r * t.ld;
-        const int32_t i = (int32_t)(t.row0 + r);
-        const v8i row = V8I_SPLAT(i);
-        const v8f best = V8F_SPLAT(best_sim_of_row[r]);
-        const v8i best_col = V8I_SPLAT(best_col_of_row[r]);
-        v8i row_count = V8I_SPLAT(0);
+/// Similarities closer than this (relative to the larger of 1 and |s|) rank as equal, the
+/// lower index first. The tiles' Float32 sgemm and the positives' binary64 dot products can
+/// differ in the last bits; without it an exact duplicate of a positive would beat it or not
+/// by rounding noise. SPEC §3 leaves ranks free where similarities differ by less than 1e-6.
+#define TIE_WIDTH 4e-7f
+
+static inline float tie_width(float best) {
+    return isfinite(best) ? TIE_WIDTH * fmaxf(1.0f, fabsf(best)) : 0.0f;  // +∞: no positive
+}
+
+/// Tiles are read two rows at a time, so that each column's state is loaded and stored once
+/// per pair. A lone last row goes with a copy of itself whose contributions are masked off.
+#define ROW_PAIR(t, r, valid_second) \
+    const float *s_rows[2] = {(t).data + (r) * (t).ld, (t).data + MIN((r) + 1, (t).rows - 1) * (t).ld}; \
+    const v8i valid_second = V8I_SPLAT((r) + 1 < (t).rows ? -1 : 0)
+
+CS_KERNEL double cs_count_ranks(cs_tile t, const int32_t *positive_of_col,
+                                const float *positive_sim_of_col, const float *best_sim_of_row,
+                                const int32_t *best_col_of_row, int32_t *row_beaten,
+                                int32_t *col_beaten) {
+    double squares = 0;
+    for (int64_t r = 0; r < t.rows; r += 2) {
+        ROW_PAIR(t, r, second);
+        const int64_t q1 = MIN(r + 1, t.rows - 1);
+        const v8i valid[2] = {V8I_SPLAT(-1), second};
+        const int32_t i[2] = {(int32_t)(t.row0 + r), (int32_t)(t.row0 + q1)};
+        const v8i row[2] = {V8I_SPLAT(i[0]), V8I_SPLAT(i[1])};
+        const v8f best[2] = {V8F_SPLAT(best_sim_of_row[r]), V8F_SPLAT(best_sim_of_row[q1])};
+        const v8f near[2] = {V8F_SPLAT(tie_width(best_sim_of_row[r])), V8F_SPLAT(tie_width(best_sim_of_row[q1]))};
+        const v8i best_col[2] = {V8I_SPLAT(best_col_of_row[r]), V8I_SPLAT(best_col_of_row[q1])};
+        v8i row_count[2] = {V8I_SPLAT(0), V8I_SPLAT(0)};
+        v4d lo = V4D_ZERO, hi = V4D_ZERO;
         FOR_EACH_CHUNK(c, n, t.cols,
-            const v8f s = V8F_LOAD_N(s_row + c, n, 0.0f);
-            // Tail lanes pretend to be this row's positive, so neither count sees them.
-            const v8i owner = V8I_LOAD_N(positive_of_col + c, n, i);
+            const v8i owner = V8I_LOAD_N(positive_of_col + c, n, 0);
             const v8f owner_sim = V8F_LOAD_N(positive_sim_of_col + c, n, 0.0f);
+            const v8f owner_near = V8F_MAX(__builtin_elementwise_abs(owner_sim), V8F_SPLAT(1.0f)) * V8F_SPLAT(TIE_WIDTH);
             const v8i j = V8I_SPLAT((int32_t)(t.col0 + c)) + V8I_IOTA;
-            const v8i negative = owner != row;
-            const v8i row_hit = negative & ((s > best) | ((s == best) & (j < best_col)));
-            const v8i col_hit = negative & ((s > owner_sim) | ((s == owner_sim) & (row < owner)));
-            row_count -= row_hit;
+            v8i col_hits = V8I_SPLAT(0);
+            for (int q = 0; q < 2; q++) {
+                const v8f s = V8F_LOAD_N(s_rows[q] + c, n, 0.0f);
+                const v8i negative = (owner != row[q]) & valid[q] & TAIL_MASK(n);
+                row_count[q] -= negative & ((s > best[q] + near[q]) |
+                                            ((__builtin_elementwise_abs(s - best[q]) <= near[q]) & (j < best_col[q])));
+                col_hits -= negative & ((s > owner_sim + owner_near) |
+                                        ((__builtin_elementwise_abs(s - owner_sim) <= owner_near) & (row[q] < owner)));
+                const v8f kept = V8F_SELECT(valid[q], s, V8F_SPLAT(0.0f));
+                const v4d a = V8F_LOW_F64(kept), b = V8F_HIGH_F64(kept);
+                lo += a * a;
+                hi += b * b;
+            }
             if (n == LANES) {
-                V8I_STORE(col_beaten + c, V8I_LOAD(col_beaten + c) - col_hit);
+                V8I_STORE(col_beaten + c, V8I_LOAD(col_beaten + c) + col_hits);
             } else {
-                for (int64_t l = 0; l < n; l++) col_beaten[c + l] -= col_hit[l];
+                for (int64_t l = 0; l < n; l++) col_beaten[c + l] += col_hits[l];
             }
         );
-        row_beaten[r] += (int32_t)V8I_HSUM(row_count);
+        row_beaten[r] += (int32_t)V8I_HSUM(row_count[0]);
+        if (r + 1 < t.rows) row_beaten[r + 1] += (int32_t)V8I_HSUM(row_count[1]);
+        squares += V4D_PAIR_SUM(lo, hi);
     }
+    return squares;
 }
 
 /// Adds the first n lanes of e to col_sum[0 ..< n] in binary64.
@@ -51,16 +83,25 @@ CS_KERNEL void cs_count_ranks(cs_tile t, const int32_t *positive_of_col,
         for (int64_t atc_l_ = 0; atc_l_ < atc_n_; atc_l_++) atc_sum_[atc_l_] += (double)atc_e_[atc_l_]; \
     } })
 
-CS_KERNEL void cs_lse_fixed_shift(cs_tile t, float scale, double *row_sum, double *col_sum) {
+/// The tile's values of row r, with positive cells (and tail lanes) set to −∞ so that sums of
+/// exponentials see only negatives.
+#define NEGATIVES_ONLY(s_row, c, n, row, positive_of_col) ({                         \
+    const v8i no_owner_ = V8I_LOAD_N((positive_of_col) + (c), n, (row)[0]);          \
+    V8F_SELECT(no_owner_ != (row), V8F_LOAD_N((s_row) + (c), n, 0.0f), V8F_SPLAT(-INFINITY)); })
+
+CS_KERNEL void cs_lse_fixed_shift(cs_tile t, const int32_t *positive_of_col, float scale,
+                                  double *row_sum, double *col_sum) {
     const v8f one = V8F_SPLAT(1.0f), k = V8F_SPLAT(scale);
     for (int64_t r = 0; r < t.rows; r++) {
         const float *s_row = t.data + r * t.ld;
+        const v8i row = V8I_SPLAT((int32_t)(t.row0 + r));
         v4d lo = V4D_ZERO, hi = V4D_ZERO;
         FOR_EACH_CHUNK(c, n, t.cols,
+            const v8f s = NEGATIVES_ONLY(s_row, c, n, row, positive_of_col);
             // (s − 1) is exact near 1, so the largest terms keep their full precision; with
-            // −1 ≤ s ≤ 1 and scale ≤ 40 the argument needs no clamping.
-            v8f e = V8F_EXP_IN_RANGE((V8F_LOAD_N(s_row + c, n, 1.0f) - one) * k);
-            if (n < LANES) e = V8F_SELECT(TAIL_MASK(n), e, V8F_SPLAT(0.0f));
+            // −1 ≤ s ≤ 1 and scale ≤ 40 the argument needs no clamping, only −∞ masking.
+            const v8f e = V8F_SELECT((v8i)(s > V8F_SPLAT(-INFINITY)),
+                                     V8F_EXP_IN_RANGE((V8F_MAX(s, V8F_SPLAT(-1.0f)) - one) * k), V8F_SPLAT(0.0f));
             ACCUMULATE_F64(lo, hi, e);
             ADD_TO_COLUMNS(col_sum + c, e, n);
         );
@@ -70,6 +111,7 @@ CS_KERNEL void cs_lse_fixed_shift(cs_tile t, float scale, double *row_sum, doubl
 
 /// (max, sum) ⊕ (m, s) for log-sum-exp pairs.
 static inline void fold_lse(double *max, double *sum, double m, double s) {
+    if (s == 0) return;  // nothing seen (every cell a positive): m may be −∞
     if (m <= *max) {
         *sum += s * exp(m - *max);
     } else {
@@ -78,29 +120,32 @@ static inline void fold_lse(double *max, double *sum, double m, double s) {
     }
 }
 
-CS_KERNEL void cs_lse_online(cs_tile t, double scale, double *row_max, double *row_sum,
-                             double *col_max, double *col_sum, float *col_max_scratch,
-                             double *col_sum_scratch) {
+CS_KERNEL void cs_lse_online(cs_tile t, const int32_t *positive_of_col, double scale,
+                             double *row_max, double *row_sum, double *col_max, double *col_sum,
+                             float *col_max_scratch, double *col_sum_scratch) {
     const v8f k = V8F_SPLAT((float)scale);
     for (int64_t c = 0; c < t.cols; c++) { col_max_scratch[c] = -INFINITY; col_sum_scratch[c] = 0; }
     for (int64_t r = 0; r < t.rows; r++) {
         const float *s_row = t.data + r * t.ld;
+        const v8i row = V8I_SPLAT((int32_t)(t.row0 + r));
         FOR_EACH_CHUNK(c, n, t.cols,
             const v8f m = V8F_MAX(V8F_LOAD_N(col_max_scratch + c, n, -INFINITY),
-                                  V8F_LOAD_N(s_row + c, n, -INFINITY));
+                                  NEGATIVES_ONLY(s_row, c, n, row, positive_of_col));
             memcpy(col_max_scratch + c, &m, (size_t)n * sizeof(float));
         );
     }
     for (int64_t r = 0; r < t.rows; r++) {
         const float *s_row = t.data + r * t.ld;
+        const v8i row = V8I_SPLAT((int32_t)(t.row0 + r));
         v8f m = V8F_SPLAT(-INFINITY);
-        FOR_EACH_CHUNK(c, n, t.cols, m = V8F_MAX(m, V8F_LOAD_N(s_row + c, n, -INFINITY)););
+        FOR_EACH_CHUNK(c, n, t.cols, m = V8F_MAX(m, NEGATIVES_ONLY(s_row, c, n, row, positive_of_col)););
         const float row_top = V8F_HMAX(m);
         const v8f top = V8F_SPLAT(row_top);
         v4d lo = V4D_ZERO, hi = V4D_ZERO;
         FOR_EACH_CHUNK(c, n, t.cols,
-            const v8f s = V8F_LOAD_N(s_row + c, n, -INFINITY);
-            // (s − max)·scale, not s·scale − max·scale: the largest terms stay exact.
+            const v8f s = NEGATIVES_ONLY(s_row, c, n, row, positive_of_col);
+            // (s − max)·scale, not s·scale − max·scale: the largest terms stay exact. Masked
+            // cells give −∞ − max (or NaN against an all-masked max), which V8F_EXP makes 0.
             ACCUMULATE_F64(lo, hi, V8F_EXP((s - top) * k));
             const v8f col_top = V8F_LOAD_N(col_max_scratch + c, n, 0.0f);
             ADD_TO_COLUMNS(col_sum_scratch + c, V8F_EXP((s - col_top) * k), n);
@@ -121,22 +166,6 @@ CS_KERNEL double cs_softplus_sum(cs_tile t, float scale, float bias) {
             v8f terms = V8F_SOFTPLUS(V8F_FMA(V8F_LOAD_N(s_row + c, n, 0.0f), k, b));
             if (n < LANES) terms = V8F_SELECT(TAIL_MASK(n), terms, V8F_SPLAT(0.0f));
             ACCUMULATE_F64(lo, hi, terms);
-        );
-        total += V4D_PAIR_SUM(lo, hi);
-    }
-    return total;
-}
-
-CS_KERNEL double cs_sum_squares(cs_tile t) {
-    double total = 0;
-    for (int64_t r = 0; r < t.rows; r++) {
-        const float *s_row = t.data + r * t.ld;
-        v4d lo = V4D_ZERO, hi = V4D_ZERO;
-        FOR_EACH_CHUNK(c, n, t.cols,
-            const v8f s = V8F_LOAD_N(s_row + c, n, 0.0f);
-            const v4d a = V8F_LOW_F64(s), b = V8F_HIGH_F64(s);
-            lo += a * a;
-            hi += b * b;
         );
         total += V4D_PAIR_SUM(lo, hi);
     }

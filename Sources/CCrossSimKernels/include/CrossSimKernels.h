@@ -53,27 +53,29 @@ typedef struct {
 /// Rank counts by SPEC's tie rule. A cell (i, j) with positive_of_col[j] == i is a positive
 /// and never counted. Row i counts cells with s > best_sim_of_row[i], or equal with
 /// j < best_col_of_row[i] (give +inf for a row without positive). Column j counts cells with
-/// s > positive_sim_of_col[j], or equal with i < positive_of_col[j].
-void cs_count_ranks(cs_tile t, const int32_t *positive_of_col, const float *positive_sim_of_col,
+/// s > positive_sim_of_col[j], or equal with i < positive_of_col[j]. "Equal" is within
+/// 4e-7·max(1, |s|), the rounding gap between a tile's sgemm and the positives' dot products. Returns Σ s² over the
+/// tile, which the same pass reads anyway.
+double cs_count_ranks(cs_tile t, const int32_t *positive_of_col, const float *positive_sim_of_col,
                     const float *best_sim_of_row, const int32_t *best_col_of_row,
                     int32_t *row_beaten, int32_t *col_beaten);
 
-/// Adds Σ exp((s − 1)·scale) per row and per column: one exp per element, exact when every
-/// s ≤ 1 and (−2·scale) stays above the smallest normal exponent (cosine, moderate τ).
-void cs_lse_fixed_shift(cs_tile t, float scale, double *row_sum, double *col_sum);
+/// Adds Σ exp((s − 1)·scale) over the negative cells (positive_of_col[j] ≠ i) per row and per
+/// column: one exp per element, exact when every s ≤ 1 and (−2·scale) stays above the smallest
+/// normal exponent (cosine, moderate τ). Positives are left to the caller, who knows them in
+/// binary64: the loss is then log1p of the negatives' share, accurate however small.
+void cs_lse_fixed_shift(cs_tile t, const int32_t *positive_of_col, float scale,
+                        double *row_sum, double *col_sum);
 
-/// General log-sum-exp of scale·s: folds the tile's per-row and per-column (max, Σ exp(z − max))
-/// into the running pairs, the maxima kept in binary64 (scale·s with the exact scale).
-/// `col_max_scratch` and `col_sum_scratch` hold `cols` values each.
-void cs_lse_online(cs_tile t, double scale, double *row_max, double *row_sum,
-                   double *col_max, double *col_sum,
+/// General log-sum-exp of scale·s over the negative cells: folds the tile's per-row and
+/// per-column (max, Σ exp(z − max)) into the running pairs, the maxima kept in binary64
+/// (scale·s with the exact scale). `col_max_scratch` and `col_sum_scratch` hold `cols` values each.
+void cs_lse_online(cs_tile t, const int32_t *positive_of_col, double scale,
+                   double *row_max, double *row_sum, double *col_max, double *col_sum,
                    float *col_max_scratch, double *col_sum_scratch);
 
 /// Σ softplus(scale·s + bias) over the tile.
 double cs_softplus_sum(cs_tile t, float scale, float bias);
-
-/// Σ s² over the tile.
-double cs_sum_squares(cs_tile t);
 
 /// Counts the tile's values into `bins` equal bins over [lo, hi] (values outside go to the
 /// end bins), positives (positive_of_col[j] == i) and negatives separately.

@@ -92,14 +92,14 @@ final class Epilogue: TileConsumer, @unchecked Sendable {
         let w = workers[index]
         let r = Int(tile.row0) - rows.lowerBound
         let c = Int(tile.col0)
-        cs_count_ranks(tile, positiveOf.base + c, positiveSimilarity.base + c, rowBest.base + r,
-                       rowBestColumn.base + r, rowBeaten.base + r, w.columnBeaten.base + c)
+        w.squares += cs_count_ranks(tile, positiveOf.base + c, positiveSimilarity.base + c, rowBest.base + r,
+                                    rowBestColumn.base + r, rowBeaten.base + r, w.columnBeaten.base + c)
         for (t, fold) in folds.enumerated() {
             switch fold {
             case .fixedShift(let scale):
-                cs_lse_fixed_shift(tile, Float(scale), rowSum[t].base + r, w.columnSum[t].base + c)
+                cs_lse_fixed_shift(tile, positiveOf.base + c, Float(scale), rowSum[t].base + r, w.columnSum[t].base + c)
             case .online(let scale):
-                cs_lse_online(tile, scale, rowMax[t].base + r, rowSum[t].base + r,
+                cs_lse_online(tile, positiveOf.base + c, scale, rowMax[t].base + r, rowSum[t].base + r,
                               w.columnMax[t].base + c, w.columnSum[t].base + c,
                               w.maxScratch.base, w.sumScratch.base)
             }
@@ -107,7 +107,6 @@ final class Epilogue: TileConsumer, @unchecked Sendable {
         for (k, term) in siglip.enumerated() {
             w.softplus[k] += cs_softplus_sum(tile, Float(term.scale), Float(term.bias))
         }
-        w.squares += cs_sum_squares(tile)
         if let negative = w.negativeBins, let positive = w.positiveBins {
             cs_histogram(tile, positiveOf.base + c, histogramRange.lower, histogramRange.upper,
                          Int64(negative.count), negative.base, positive.base)

@@ -19,12 +19,26 @@ enum Uniformity {
         }
     }
 
-    /// log Σ over rows × all rows (i ≠ j); merged in worker order.
-    static func run(set: Embeddings, rows: Range<Int>, plan: TilePlan, control: RunControl) throws -> LogSumExp {
+    /// log Σ over rows × all rows (i ≠ j); merged in worker order. The metric does not change
+    /// when a set is moved, so it is computed on a centred copy: ‖a‖² + ‖b‖² − 2a·b cancels far
+    /// less when the rows sit near the origin than when they share a large offset.
+    static func run(set original: Embeddings, rows: Range<Int>, plan: TilePlan, control: RunControl) throws -> LogSumExp {
+        let set = centred(original)
         let consumer = Consumer(norms: set.squaredNorms(), workers: plan.threads)
         try TileEngine(plan: plan).run(rows: RowPanel(set, rows: rows), columns: RowPanel(set, rows: 0..<set.rows),
                                        consumer: consumer, control: control)
         return consumer.partials.array.reduce(LogSumExp.empty, ⊕)
+    }
+
+    static func centred(_ set: Embeddings) -> Embeddings {
+        var mean = [Double](repeating: 0, count: set.dim)
+        cs_add_rows_f64(set.baseAddress, set.rows, set.dim, &mean)
+        let copy = Embeddings(rows: set.rows, dim: set.dim)
+        for i in 0..<set.rows {
+            let from = set.row(i), to = copy.row(i)
+            for d in 0..<set.dim { to[d] = Float(Double(from[d]) - mean[d] / Double(set.rows)) }
+        }
+        return copy
     }
 
     /// The metric from the merged log-sum-exp of a set of n rows.

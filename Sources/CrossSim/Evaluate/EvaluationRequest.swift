@@ -76,7 +76,7 @@ extension Evaluation {
         let seconds = Date().timeIntervalSince(start)
         let plan = TilePlan(tile: options.tile, threads: options.threads)
         let inputs = Report.Inputs(
-            x1: .init(memory: x1, name: "x1"), x2: .init(memory: x2, name: "x2"), pairsPath: pairs.path,
+            x1: .init(memory: x1, name: "x1"), x2: .init(memory: x2, name: "x2"), pairsPath: pairs.reportName,
             positives: pairs.x2Rows, similarity: options.similarity, x1WithoutPositive: pairs.x1WithoutPositive)
         let flops = 2 * Double(x1.rows) * Double(x2.rows) * Double(x1.dim)
         let engine = Report.Engine(backend: BLAS.name, threads: plan.threads, tile: plan.tile, seconds: seconds,

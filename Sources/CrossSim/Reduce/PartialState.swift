@@ -10,14 +10,14 @@ public struct PartialState: Sendable, Equatable {
     public var positives: Positives
 
     // Per row of `rows`.
-    /// log Σ_j e^{s_ij/τ}, one array per temperature.
+    /// log Σ_j e^{s_ij/τ} over the row's negatives, one array per temperature.
     public var rowLogSumExp: [[LogSumExp]]
     /// Negatives that outrank the row's best positive (SPEC's tie rule).
     public var rowBeaten: [Int32]
     public var rowTop: TopKLists?
 
     // Per x2 column (all of them).
-    /// log Σ_{i ∈ rows} e^{s_ij/τ}, one array per temperature.
+    /// log Σ_{i ∈ rows} e^{s_ij/τ} over the column's negatives, one array per temperature.
     public var columnLogSumExp: [[LogSumExp]]
     /// Negatives among `rows` that outrank the column's positive.
     public var columnBeaten: [Int32]

@@ -8,9 +8,19 @@ extension Report {
         let n1 = state.x1Rows, n2 = state.x2Rows
         let withPositive = (0..<n1).filter { p.rowCount[$0] > 0 }
 
+        // The tiles summed negatives only; positives are known in binary64. With A the sum of
+        // a query's positive terms and B its negatives', LSE − mean z = (log A − mean z) +
+        // log(1 + B/A): the second term keeps its relative accuracy however small the loss.
         infonce = options.temperatures.enumerated().map { t, tau in
-            let rows = withPositive.map { state.rowLogSumExp[t][$0].value - p.rowMean[$0] / tau }
-            let columns = (0..<n2).map { state.columnLogSumExp[t][$0].value - p.similarity[$0] / tau }
+            var positives = [LogSumExp](repeating: .empty, count: n1)
+            for (j, i) in p.positiveOf.enumerated() {
+                positives[Int(i)] = positives[Int(i)] ⊕ LogSumExp(max: p.similarity[j] / tau, sum: 1)
+            }
+            let rows = withPositive.map { i -> Double in
+                let a = positives[i].value
+                return (a - p.rowMean[i] / tau) + Self.softplus(state.rowLogSumExp[t][i].value - a)
+            }
+            let columns = (0..<n2).map { j in Self.softplus(state.columnLogSumExp[t][j].value - p.similarity[j] / tau) }
             return InfoNCE(tau: tau, x1ToX2: Self.mean(rows), x2ToX1: Self.mean(columns))
         }
         // softplus(−x) = softplus(x) − x: every cell was summed as a negative.
@@ -48,6 +58,11 @@ extension Report {
         histogram = state.histogram
         self.inputs = inputs
         self.engine = engine
+    }
+
+    /// log(1 + eˣ) without overflow or cancellation; 0 at −∞ (a query with no negatives).
+    static func softplus(_ x: Double) -> Double {
+        x > 0 ? x + log1p(exp(-x)) : log1p(exp(x))
     }
 
     static func mean(_ values: [Double]) -> Double {

@@ -30,11 +30,32 @@ extension Embeddings {
         let bad = cs_prepare_rows(row(rows.lowerBound), rows.count, dim, similarity == .cosine ? 1 : 0, nil, &problem)
         guard bad >= 0 else { return }
         let (shard, row) = origin.locate(row: firstGlobalRow + rows.lowerBound + Int(bad))
-        throw InputError(
+        throw Self.badRow(problem, file: shard.path, row: row)
+    }
+
+    static func badRow(_ problem: Int32, file: String, row: Int) -> InputError {
+        InputError(
             problem == Int32(CS_ROW_ZERO)
                 ? "zero vector: it has no direction for cosine similarity (use --similarity dot or drop the row)"
                 : "NaN or infinite value",
-            file: shard.path, row: row)
+            file: file, row: row)
+    }
+
+    /// This matrix ready for `similarity`: every row checked for NaN and ±Inf, and under cosine
+    /// unit length — the matrix itself when its rows already are (as `load` leaves them), else
+    /// a normalised copy. `name` stands for the file in errors.
+    public func prepared(for similarity: Similarity, name: String) throws -> Embeddings {
+        let norms = squaredNorms()
+        if let bad = norms.firstIndex(where: { !$0.isFinite }) {
+            throw Self.badRow(Int32(CS_ROW_NOT_FINITE), file: name, row: bad)
+        }
+        guard similarity == .cosine, norms.contains(where: { abs($0 - 1) > 1e-5 }) else { return self }
+        let copy = Embeddings(rows: rows, dim: dim)
+        copy.baseAddress.update(from: baseAddress, count: rows * dim)
+        var problem: Int32 = 0
+        let bad = cs_prepare_rows(copy.baseAddress, rows, dim, 1, nil, &problem)
+        if bad >= 0 { throw Self.badRow(problem, file: name, row: Int(bad)) }
+        return copy
     }
 
     /// Each row's squared L2 norm (of all rows, or of `range`).

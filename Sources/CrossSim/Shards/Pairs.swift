@@ -5,11 +5,12 @@ import Foundation
 public struct Pairs: Sendable, Equatable {
     public let positiveOf: [Int32]
     public let x1Rows: Int
-    /// The pairs file, or nil for the identity (row i with row i).
+    /// The pairs file, or nil for pairs made in memory.
     public let path: String?
 
     public var x2Rows: Int { positiveOf.count }
-    public var isIdentity: Bool { path == nil }
+    /// Row i with row i, whatever the pairs came from.
+    public let isIdentity: Bool
 
     /// Row i of x1 with row i of x2.
     public static func identity(_ rows: Int) -> Pairs {
@@ -28,7 +29,11 @@ public struct Pairs: Sendable, Equatable {
         self.positiveOf = positiveOf
         self.x1Rows = x1Rows
         self.path = path
+        isIdentity = x1Rows == positiveOf.count && positiveOf.enumerated().allSatisfy { Int($1) == $0 }
     }
+
+    /// How the report names these pairs: nil for the identity, else the file (or "memory").
+    public var reportName: String? { isIdentity ? nil : path ?? "memory" }
 
     /// How many positives each x1 row has.
     public func positiveCounts() -> [Int32] {

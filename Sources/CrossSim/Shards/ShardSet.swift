@@ -119,7 +119,7 @@ public struct ShardSet: Sendable {
         }
         let directory = (path as NSString).deletingLastPathComponent
         var shards: [String] = []
-        for (number, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+        for (number, raw) in text.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline).enumerated() {
             let line = raw.trimmingCharacters(in: .whitespacesAndNewlines)
             if line.isEmpty || line.hasPrefix("#") { continue }
             let shard = line.hasPrefix("/") ? line : (directory as NSString).appendingPathComponent(line)

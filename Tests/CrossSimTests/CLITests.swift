@@ -1,0 +1,278 @@
+import CrossSim
+import Foundation
+import XCTest
+
+/// The `crosssim` executable, run as a user runs it (SPEC §4 and §5).
+final class CLITests: XCTestCase {
+    /// Runs crosssim with `arguments`; `environment` adds to (or overrides) the test's own.
+    func crosssim(_ arguments: [String], environment: [String: String] = [:],
+                  file: StaticString = #filePath, line: UInt = #line) throws -> ProgramRun {
+        try runCrossSim(arguments, environment: environment, file: file, line: line)
+    }
+
+    func json(_ path: String) throws -> [String: Any] {
+        let object = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: path)))
+        return try XCTUnwrap(object as? [String: Any], "the report is a JSON object")
+    }
+
+    /// `synth` a small pair of sets; returns the directory.
+    func synth(_ extra: [String] = []) throws -> String {
+        let dir = try temporaryDirectory(self, "synth") + "/data"
+        let run = try crosssim(["synth", dir, "--n", "60", "--dim", "16", "--noise", "1.5", "--seed", "3"] + extra)
+        XCTAssertEqual(run.status, 0, run.stderr)
+        return dir
+    }
+
+    // MARK: eval
+
+    func testEvalWritesTheReportOfSpec5() throws {
+        let data = try synth(["--shards", "2"])
+        let out = try temporaryDirectory(self) + "/report.json"
+        let run = try crosssim(["eval", data + "/x1", data + "/x2", "--json", out, "--quiet", "--tau", "0.05", "0.01"])
+        XCTAssertEqual(run.status, 0, run.stderr)
+        XCTAssertTrue(run.stdout.contains("InfoNCE"), "a human summary on stdout")
+        let report = try json(out)
+        XCTAssertEqual(report["schema"] as? String, "crosssim.report/1")
+
+        let inputs = try XCTUnwrap(report["inputs"] as? [String: Any])
+        let x1 = try XCTUnwrap(inputs["x1"] as? [String: Any])
+        XCTAssertEqual(x1["path"] as? String, data + "/x1")
+        XCTAssertEqual(x1["rows"] as? Int, 60)
+        XCTAssertEqual(x1["dim"] as? Int, 16)
+        XCTAssertEqual(x1["shards"] as? Int, 2)
+        XCTAssertEqual(x1["dtype"] as? String, "<f4")
+        XCTAssertNotNil(inputs["x2"] as? [String: Any])
+        XCTAssertEqual(inputs["pairs"] as? String, "identity")
+        XCTAssertEqual(inputs["similarity"] as? String, "cosine")
+        XCTAssertEqual(inputs["x1_without_positive"] as? Int, 0)
+
+        let infonce = try XCTUnwrap(report["infonce"] as? [[String: Any]])
+        XCTAssertEqual(infonce.compactMap { $0["tau"] as? Double }, [0.05, 0.01])
+        for entry in infonce {
+            for key in ["x1_to_x2", "x2_to_x1", "symmetric"] { XCTAssertNotNil(entry[key] as? Double, key) }
+        }
+        XCTAssertNil(report["siglip"], "siglip absent when not asked for")
+
+        let retrieval = try XCTUnwrap(report["retrieval"] as? [String: Any])
+        for direction in ["x1_to_x2", "x2_to_x1"] {
+            let r = try XCTUnwrap(retrieval[direction] as? [String: Any], direction)
+            XCTAssertEqual(r["queries"] as? Int, 60)
+            let recall = try XCTUnwrap(r["recall"] as? [String: Any])
+            XCTAssertEqual(Set(recall.keys), ["1", "5", "10"], "recall keys are the k as strings")
+            for key in ["mean_rank", "median_rank", "mrr"] { XCTAssertNotNil(r[key] as? Double, key) }
+            for key in ["precision", "ndcg", "map"] { XCTAssertNil(r[key], "\(key) absent without --top-k") }
+        }
+
+        let diagnostics = try XCTUnwrap(report["diagnostics"] as? [String: Any])
+        for key in ["positive_mean", "positive_std", "negative_mean", "negative_std", "alignment"] {
+            XCTAssertNotNil(diagnostics[key] as? Double, key)
+        }
+        let chance = try XCTUnwrap(diagnostics["chance"] as? [String: Any])
+        XCTAssertEqual(try XCTUnwrap(chance["x1_to_x2"] as? Double), log(60), accuracy: 1e-12)
+        XCTAssertEqual(try XCTUnwrap(chance["x2_to_x1"] as? Double), log(60), accuracy: 1e-12)
+        XCTAssertNil(diagnostics["uniformity"], "uniformity absent without --uniformity")
+
+        let engine = try XCTUnwrap(report["engine"] as? [String: Any])
+        XCTAssertNotNil(engine["backend"] as? String)
+        XCTAssertNotNil(engine["threads"] as? Int)
+        XCTAssertEqual((engine["tile"] as? [Int])?.count, 2)
+        for key in ["seconds", "gflops"] { XCTAssertNotNil(engine[key] as? Double, key) }
+        XCTAssertGreaterThan(engine["peak_rss_bytes"] as? Int ?? 0, 0)
+    }
+
+    /// The numbers in the JSON are the library's. With the BLAS kernels this test process uses
+    /// (`CROSSSIM_KEEP_BLAS=1` stops the command from re-running itself with other OpenBLAS
+    /// kernels) they are the same bits (SPEC §3: same inputs, tiles and threads); with the
+    /// kernels the command picks itself they agree within §3.
+    func testEvalReportMatchesTheLibraryAndHasTheOptionalFields() throws {
+        let data = try synth(["--captions", "3", "--dtype", "f16", "--zstd", "3"])
+        var options = EvaluationOptions()
+        options.siglip = [SigLIPTerm(scale: 10, bias: -10)]
+        options.topK = 3
+        options.recallAt = [1, 3, 5]
+        options.uniformity = true
+        options.tile = TileShape(rows: 16, cols: 24)
+        options.threads = 2
+        let library = try EvaluationRequest(x1: data + "/x1", x2: data + "/x2", pairs: data + "/pairs.npy", options: options).report()
+
+        for sameKernels in [true, false] {
+            let out = try temporaryDirectory(self) + "/report.json"
+            let run = try crosssim(["eval", data + "/x1", data + "/x2", "--pairs", data + "/pairs.npy", "--json", out, "--quiet",
+                                    "--siglip", "10:-10", "--top-k", "3", "--k", "1,3,5", "--uniformity",
+                                    "--tile", "16x24", "--threads", "2"],
+                                   environment: sameKernels ? ["CROSSSIM_KEEP_BLAS": "1"] : [:])
+            XCTAssertEqual(run.status, 0, run.stderr)
+            try checkOptionalFields(try json(out), data: data, library: library)
+            if sameKernels {
+                // Same bits: the file is the library's report, character for character, but for
+                // the engine block (times, RSS). (Compared as text: Foundation's JSON parser on
+                // Linux rounds some doubles to a neighbouring value.)
+                let text = try String(contentsOfFile: out, encoding: .utf8)
+                let withoutEngine = text.components(separatedBy: ",\n  \"engine\": ")[0] + "\n}"
+                XCTAssertEqual(withoutEngine, DeterminismTests.canonical(library))
+            }
+        }
+    }
+
+    /// The optional fields are there and agree with the library within §3. Other BLAS kernels
+    /// round S differently: ranks may differ where two similarities differ by less than 1e-6
+    /// (f16 data has such near-ties), so rank-based figures get an `absolute` allowance.
+    func checkOptionalFields(_ report: [String: Any], data: String, library: Report,
+                             file: StaticString = #filePath, line: UInt = #line) throws {
+        func same(_ a: Double?, _ b: Double?, relative: Double, absolute: Double = 0, _ what: String) {
+            assertClose(a, b, relative: relative, absolute: absolute, what, file: file, line: line)
+        }
+        let inputs = try XCTUnwrap(report["inputs"] as? [String: Any])
+        let pairs = try XCTUnwrap(inputs["pairs"] as? [String: Any], "pairs given: an object")
+        XCTAssertEqual(pairs["path"] as? String, data + "/pairs.npy")
+        XCTAssertEqual(pairs["positives"] as? Int, 180)
+        XCTAssertEqual((inputs["x2"] as? [String: Any])?["dtype"] as? String, "<f2")
+
+        let siglip = try XCTUnwrap(report["siglip"] as? [[String: Any]])
+        XCTAssertEqual(siglip.first?["scale"] as? Double, 10)
+        XCTAssertEqual(siglip.first?["bias"] as? Double, -10)
+        same(siglip.first?["loss"] as? Double, library.siglip[0].loss, relative: 1e-5, "SigLIP")
+        let infonce = try XCTUnwrap((report["infonce"] as? [[String: Any]])?.first)
+        XCTAssertEqual(infonce["tau"] as? Double, 0.05, "default τ")
+        same(infonce["x1_to_x2"] as? Double, library.infonce[0].x1ToX2, relative: 1e-5, "InfoNCE x1→x2")
+        same(infonce["symmetric"] as? Double, library.infonce[0].symmetric, relative: 1e-5, "InfoNCE symmetric")
+
+        let retrieval = try XCTUnwrap(report["retrieval"] as? [String: Any])
+        let forward = try XCTUnwrap(retrieval["x1_to_x2"] as? [String: Any])
+        XCTAssertEqual(forward["queries"] as? Int, 60)
+        XCTAssertEqual(Set((forward["recall"] as? [String: Any] ?? [:]).keys), ["1", "3", "5"])
+        for key in ["precision", "ndcg", "map"] {
+            let values = try XCTUnwrap(forward[key] as? [String: Double], key)
+            XCTAssertEqual(Set(values.keys), ["1", "3"], "\(key): only k ≤ K = 3")
+        }
+        same((forward["precision"] as? [String: Double])?["3"], library.x1ToX2.precision?.last?.value, relative: 1e-12, absolute: 0.02, "precision@3")
+        let backward = try XCTUnwrap(retrieval["x2_to_x1"] as? [String: Any])
+        XCTAssertEqual(backward["queries"] as? Int, 180)
+        same(backward["mrr"] as? Double, library.x2ToX1.mrr, relative: 1e-12, absolute: 0.02, "MRR")
+
+        let diagnostics = try XCTUnwrap(report["diagnostics"] as? [String: Any])
+        let uniformity = try XCTUnwrap(diagnostics["uniformity"] as? [String: Double])
+        same(uniformity["x1"], library.diagnostics.uniformityX1, relative: 1e-6, "uniformity x1")
+        same(uniformity["x2"], library.diagnostics.uniformityX2, relative: 1e-6, "uniformity x2")
+        same(diagnostics["alignment"] as? Double, library.diagnostics.alignment, relative: 1e-6, "alignment")
+        XCTAssertEqual((report["engine"] as? [String: Any])?["tile"] as? [Int], [16, 24])
+        XCTAssertEqual((report["engine"] as? [String: Any])?["threads"] as? Int, 2)
+    }
+
+    func testNeighborsWritesFourNPYFiles() throws {
+        let data = try synth(["--captions", "2"])
+        let dir = try temporaryDirectory(self) + "/neighbors"
+        // The kernels of this process, so that the lists can be compared exactly.
+        let run = try crosssim(["eval", data + "/x1", data + "/x2", "--pairs", data + "/pairs.npy", "--top-k", "3",
+                                "--neighbors", dir, "--quiet"], environment: ["CROSSSIM_KEEP_BLAS": "1"])
+        XCTAssertEqual(run.status, 0, run.stderr)
+
+        var options = EvaluationOptions()
+        options.topK = 3
+        let evaluation = try Evaluation(x1: try Embeddings.load(path: data + "/x1", similarity: .cosine),
+                                        x2: try Embeddings.load(path: data + "/x2", similarity: .cosine),
+                                        pairs: try Pairs.load(path: data + "/pairs.npy", x1Rows: 60, x2Rows: 120),
+                                        options: options)
+        let state = try evaluation.state()
+        for (name, rows, lists) in [("x1_to_x2", 60, state.rowTop!), ("x2_to_x1", 120, state.columnTop!)] {
+            let indices = try TestNPY.read(dir + "/\(name).indices.npy")
+            XCTAssertEqual(indices.descr, "<i8", name)
+            XCTAssertEqual(indices.shape, [rows, 3], name)
+            XCTAssertEqual(indices.data.count, rows * 3 * 8, name)
+            let values: [Int64] = indices.data.withUnsafeBytes { raw in (0..<rows * 3).map { raw.loadUnaligned(fromByteOffset: $0 * 8, as: Int64.self) } }
+            XCTAssertEqual(values, lists.indices.map(Int64.init), "\(name) indices are the engine's lists")
+
+            let scores = try TestNPY.read(dir + "/\(name).scores.npy")
+            XCTAssertEqual(scores.descr, "<f4", name)
+            XCTAssertEqual(scores.shape, [rows, 3], name)
+            XCTAssertEqual(scores.data.count, rows * 3 * 4, name)
+            let floats: [Float] = scores.data.withUnsafeBytes { raw in (0..<rows * 3).map { raw.loadUnaligned(fromByteOffset: $0 * 4, as: Float.self) } }
+            XCTAssertEqual(floats, lists.scores, "\(name) scores")
+            for r in 0..<rows { XCTAssertTrue(floats[r * 3] >= floats[r * 3 + 1] && floats[r * 3 + 1] >= floats[r * 3 + 2], "\(name) row \(r) best first") }
+        }
+    }
+
+    /// `--logit-scale S` is τ = 1/S (SPEC §2): the same report as `--tau 1/S`.
+    func testLogitScaleIsTheInverseTemperature() throws {
+        let data = try synth()
+        let dir = try temporaryDirectory(self)
+        let a = try crosssim(["eval", data + "/x1", data + "/x2", "--logit-scale", "20", "--json", dir + "/a.json", "--quiet"])
+        let b = try crosssim(["eval", data + "/x1", data + "/x2", "--tau", "0.05", "--json", dir + "/b.json", "--quiet"])
+        XCTAssertEqual(a.status, 0, a.stderr)
+        XCTAssertEqual(b.status, 0, b.stderr)
+        let la = try XCTUnwrap((try json(dir + "/a.json")["infonce"] as? [[String: Any]])?.first)
+        let lb = try XCTUnwrap((try json(dir + "/b.json")["infonce"] as? [[String: Any]])?.first)
+        XCTAssertEqual(try XCTUnwrap(la["tau"] as? Double), 0.05, accuracy: 1e-15)
+        assertClose(la["symmetric"] as? Double, lb["symmetric"] as? Double, relative: 1e-12, "logit scale 20 vs τ 0.05")
+    }
+
+    // MARK: Bad input and usage: exit code 2, a message naming the file, nothing written
+
+    func testMissingFileExitsWith2NamingTheFile() throws {
+        let dir = try temporaryDirectory(self)
+        let missing = dir + "/nowhere/x1.npy"
+        let out = dir + "/report.json"
+        let run = try crosssim(["eval", missing, Fixtures.path("npy/M_le_f4_v1.npy"), "--json", out, "--quiet"])
+        XCTAssertEqual(run.status, 2, run.stderr)
+        XCTAssertTrue(run.stderr.contains(missing), "stderr names the file: \(run.stderr)")
+        XCTAssertFalse(FileManager.default.fileExists(atPath: out), "nothing written on bad input")
+    }
+
+    func testBadMagicExitsWith2NamingTheFile() throws {
+        let bad = Fixtures.path("bad/bad_magic.npy")
+        let run = try crosssim(["eval", Fixtures.path("npy/M_le_f4_v1.npy"), bad, "--quiet"])
+        XCTAssertEqual(run.status, 2, run.stderr)
+        XCTAssertTrue(run.stderr.contains(bad), "stderr names the file: \(run.stderr)")
+        XCTAssertTrue(run.stderr.lowercased().contains("magic"), run.stderr)
+    }
+
+    func testBadRowExitsWith2NamingFileAndRow() throws {
+        let bad = Fixtures.path("bad/nan_row.npy")
+        let run = try crosssim(["eval", bad, Fixtures.path("npy/M_le_f4_v1.npy"), "--quiet"])
+        XCTAssertEqual(run.status, 2, run.stderr)
+        XCTAssertTrue(run.stderr.contains(bad) && run.stderr.contains("row 2"), run.stderr)
+    }
+
+    func testUsageErrorsExitWith2() throws {
+        let m = Fixtures.path("npy/M_le_f4_v1.npy")
+        for arguments in [["eval", m, m, "--no-such-flag"], ["eval", m], ["frobnicate"], ["eval", m, m, "--tau", "0"],
+                          ["eval", m, m, "--similarity", "euclid"], ["eval", m, m, "--k", "1,x"], ["eval", m, m, "--siglip", "10"],
+                          ["eval", m, m, "--neighbors", "/tmp/crosssim-never"], ["eval", m, m, "--tile", "0x8"]] {
+            let run = try crosssim(arguments)
+            XCTAssertEqual(run.status, 2, "\(arguments): \(run.stderr)")
+            XCTAssertFalse(run.stderr.isEmpty, "\(arguments): a message on stderr")
+        }
+    }
+
+    // MARK: inspect and synth
+
+    func testInspectJSONParses() throws {
+        let run = try crosssim(["inspect", Fixtures.path("sharded"), Fixtures.path("bad/nan_row.npy"), "--json"])
+        XCTAssertEqual(run.status, 0, run.stderr)
+        let parsed = try JSONSerialization.jsonObject(with: Data(run.stdout.utf8))
+        let sets = try XCTUnwrap(parsed as? [[String: Any]], "one object per set")
+        XCTAssertEqual(sets.count, 2)
+        XCTAssertEqual(sets[0]["rows"] as? Int, 5)
+        XCTAssertEqual(sets[0]["dim"] as? Int, 3)
+        XCTAssertEqual((sets[0]["shards"] as? [Any])?.count, 3)
+        XCTAssertEqual((sets[1]["nan_or_inf_rows"] as? [String: Any])?["count"] as? Int, 1)
+    }
+
+    func testSynthThenEval() throws {
+        let data = try synth(["--captions", "2", "--shards", "3", "--zstd", "1"])
+        for name in ["x1", "x2"] {
+            let files = try FileManager.default.contentsOfDirectory(atPath: data + "/" + name).sorted()
+            XCTAssertEqual(files, ["part-0.npy.zst", "part-1.npy.zst", "part-2.npy.zst"], name)
+        }
+        XCTAssertTrue(FileManager.default.fileExists(atPath: data + "/pairs.npy"))
+        let out = try temporaryDirectory(self) + "/r.json"
+        let run = try crosssim(["eval", data + "/x1", data + "/x2", "--pairs", data + "/pairs.npy", "--json", out, "--quiet"])
+        XCTAssertEqual(run.status, 0, run.stderr)
+        let report = try json(out)
+        let retrieval = report["retrieval"] as? [String: Any]
+        XCTAssertEqual((retrieval?["x2_to_x1"] as? [String: Any])?["queries"] as? Int, 120)
+        // noise 1.5 relative to unit signal at D = 16: clearly better than chance.
+        let recall = ((retrieval?["x1_to_x2"] as? [String: Any])?["recall"] as? [String: Double])?["10"]
+        XCTAssertGreaterThan(recall ?? 0, 10.0 / 120)
+    }
+}

@@ -1,0 +1,150 @@
+import CrossSim
+import Foundation
+import XCTest
+
+/// SPEC §6 and issue 5: parts in separate processes merge to the single run's report, bad
+/// merges are refused, and a memory limit gives the in-memory report.
+final class PartsTests: XCTestCase {
+    /// A multi-positive synthetic pair of sets (two captions per row) with one shard per set.
+    func data() throws -> String {
+        let dir = try temporaryDirectory(self, "parts") + "/data"
+        let run = try runCrossSim(["synth", dir, "--n", "150", "--dim", "24", "--captions", "2", "--noise", "2", "--shards", "3"])
+        XCTAssertEqual(run.status, 0, run.stderr)
+        return dir
+    }
+
+    func evalArguments(_ data: String) -> [String] {
+        ["eval", data + "/x1", data + "/x2", "--pairs", data + "/pairs.npy", "--quiet",
+         "--tau", "0.05", "0.01", "--siglip", "10:-10", "--top-k", "5", "--histogram"]
+    }
+
+    func report(_ path: String) throws -> [String: Any] {
+        let object = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: path)))
+        return try XCTUnwrap(object as? [String: Any])
+    }
+
+    func testPartsInSeparateProcessesMergeToTheSingleRun() throws {
+        let data = try data()
+        let dir = try temporaryDirectory(self, "states")
+        let single = dir + "/single.json"
+        XCTAssertEqual(try runCrossSim(evalArguments(data) + ["--json", single]).status, 0)
+        for k in [1, 3, 4] {
+            var states: [String] = []
+            for i in 0..<k {
+                let state = dir + "/k\(k)-\(i).state"
+                let run = try runCrossSim(evalArguments(data) + ["--part", "\(i)/\(k)", "--state", state])
+                XCTAssertEqual(run.status, 0, run.stderr)
+                states.append(state)
+            }
+            var shuffled = states
+            var random = TestRandom(seed: UInt64(k))
+            for i in stride(from: shuffled.count - 1, to: 0, by: -1) { shuffled.swapAt(i, random.int(0..<(i + 1))) }
+            let merged = dir + "/merged-\(k).json"
+            let run = try runCrossSim(["merge"] + shuffled + ["--json", merged])
+            XCTAssertEqual(run.status, 0, run.stderr)
+            assertSameResults(try report(merged), try report(single), path: "K=\(k)")
+        }
+    }
+
+    func testMergeRefusesBadSets() throws {
+        let data = try data()
+        let dir = try temporaryDirectory(self, "bad")
+        func part(_ i: Int, _ k: Int, extra: [String] = [], data other: String? = nil) throws -> String {
+            let path = dir + "/\(i)-\(k)-\(extra.joined())-\(other == nil ? "" : "other").state"
+            let run = try runCrossSim(evalArguments(other ?? data) + ["--part", "\(i)/\(k)", "--state", path] + extra)
+            XCTAssertEqual(run.status, 0, run.stderr)
+            return path
+        }
+        let p0 = try part(0, 3), p1 = try part(1, 3), p2 = try part(2, 3)
+        func refuses(_ states: [String], _ words: String) throws {
+            let run = try runCrossSim(["merge"] + states)
+            XCTAssertEqual(run.status, 2, "merge \(states) should fail: \(run.stdout)")
+            XCTAssertTrue(run.stderr.contains(words), "\(run.stderr) should say \(words)")
+        }
+        try refuses([p0, p2], "missing part 1/3")
+        try refuses([p0, p1, p2, p1], "duplicate part 1/3")
+        try refuses([p0, p1, try part(2, 4)], "different runs")
+        try refuses([p0, p1, try part(2, 3, extra: ["--tau", "0.07"])], "different options")
+        let otherData = try temporaryDirectory(self, "other") + "/data"
+        XCTAssertEqual(try runCrossSim(["synth", otherData, "--n", "150", "--dim", "24", "--captions", "2", "--seed", "9"]).status, 0)
+        try refuses([p0, p1, try part(2, 3, data: otherData)], "different inputs")
+        // A flipped byte: zstd's checksum (or the frame itself) catches it, naming the file.
+        var bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: p2)))
+        bytes[bytes.count / 2] ^= 0x5A
+        let corrupt = dir + "/corrupt.state"
+        try Data(bytes).write(to: URL(fileURLWithPath: corrupt))
+        try refuses([p0, p1, corrupt], "corrupt.state")
+        try refuses([p0, p1, data + "/pairs.npy"], "pairs.npy")
+    }
+
+    func testMemoryLimitGivesTheInMemoryReport() throws {
+        var x1 = TestMatrix.gaussian(rows: 1500, dim: 32, seed: 1)
+        let x2 = TestMatrix.noisy(x1, owner: Array(0..<1500), sigma: 0.8, seed: 2)
+        x1.values[7] = 3  // not all rows alike in norm
+        let dir = try temporaryDirectory(self, "limit")
+        try x1.writeNPY(to: dir + "/x1.npy")
+        try x2.writeNPY(to: dir + "/x2.npy")
+        var options = EvaluationOptions()
+        options.temperatures = [0.05, 0.01]
+        options.siglip = [SigLIPTerm(scale: 10, bias: -10)]
+        options.topK = 3
+        options.tile = TileShape(rows: 64, cols: 128)
+        let set1 = try ShardSet.open(dir + "/x1.npy"), set2 = try ShardSet.open(dir + "/x2.npy")
+        // The working memory the limit leaves (beyond the process allowance) is a small part
+        // of x1 + x2, so both sets go through several panels.
+        let working = (x1.values.count + x2.values.count) * 4 / 8
+        let streaming = try StreamingEvaluation(set1: set1, set2: set2, pairs: nil, options: options,
+                                                memoryLimit: StreamingEvaluation.fixedBytes(set1: set1, set2: set2, options: options) + working)
+        let panels = try streaming.panels(rows: 1500)
+        XCTAssertLessThan(panels.x1, 1500 / 2, "x1 in several panels")
+        XCTAssertLessThan(panels.x2, 1500 / 2, "x2 in several panels")
+        let inputs = Report.Inputs(x1: .init(set1), x2: .init(set2), pairsPath: nil, positives: 1500, similarity: .cosine, x1WithoutPositive: 0)
+        let limited = Report(state: try streaming.state(), inputs: inputs, options: options, engine: nil)
+        let whole = try Evaluation(x1: try Embeddings.load(set1, similarity: .cosine), x2: try Embeddings.load(set2, similarity: .cosine),
+                                   options: options).report()
+        assertSameResults(try JSONSerialization.jsonObject(with: Data(limited.json.rendered().utf8)),
+                          try JSONSerialization.jsonObject(with: Data(whole.json.rendered().utf8)))
+    }
+
+    func testMemoryLimitTooSmallSaysHowMuchIsNeeded() throws {
+        let data = try data()
+        let run = try runCrossSim(["eval", data + "/x1", data + "/x2", "--pairs", data + "/pairs.npy", "--memory-limit", "1M"])
+        XCTAssertEqual(run.status, 2)
+        XCTAssertTrue(run.stderr.contains("too small") && run.stderr.contains("MiB"), run.stderr)
+    }
+
+    func testPartIndexFromArrayJobEnvironments() throws {
+        XCTAssertEqual(try PartIndex.resolve(part: "2/5", parts: nil, environment: ["SLURM_ARRAY_TASK_ID": "1"]),
+                       try PartIndex(index: 2, count: 5))
+        XCTAssertEqual(try PartIndex.resolve(part: nil, parts: nil, environment: ["SLURM_ARRAY_TASK_ID": "3", "SLURM_ARRAY_TASK_COUNT": "4"]),
+                       try PartIndex(index: 3, count: 4))
+        XCTAssertEqual(try PartIndex.resolve(part: nil, parts: 8, environment: ["JOB_COMPLETION_INDEX": "7"]),
+                       try PartIndex(index: 7, count: 8))
+        XCTAssertNil(try PartIndex.resolve(part: nil, parts: nil, environment: [:]))
+        XCTAssertThrowsError(try PartIndex.resolve(part: nil, parts: 8, environment: [:]))
+        XCTAssertThrowsError(try PartIndex.resolve(part: nil, parts: 8, environment: ["JOB_COMPLETION_INDEX": "8"]))
+        XCTAssertThrowsError(try PartIndex.resolve(part: nil, parts: nil, environment: ["SLURM_ARRAY_TASK_ID": "1"]))
+        XCTAssertThrowsError(try PartIndex.resolve(part: "1/2", parts: 2, environment: [:]))
+        // The ranges of K parts cover every row once.
+        for k in 1...7 {
+            let ranges = try (0..<k).map { try PartIndex(index: $0, count: k).rows(of: 23) }
+            XCTAssertEqual(ranges.first?.lowerBound, 0)
+            XCTAssertEqual(ranges.last?.upperBound, 23)
+            for (a, b) in zip(ranges, ranges.dropFirst()) { XCTAssertEqual(a.upperBound, b.lowerBound) }
+        }
+    }
+
+    func testPartViaEnvironmentWritesTheSamePart() throws {
+        let data = try data()
+        let dir = try temporaryDirectory(self, "env")
+        XCTAssertEqual(try runCrossSim(evalArguments(data) + ["--state", dir + "/a.state"],
+                                       environment: ["SLURM_ARRAY_TASK_ID": "1", "SLURM_ARRAY_TASK_COUNT": "3"]).status, 0)
+        XCTAssertEqual(try runCrossSim(evalArguments(data) + ["--parts", "3", "--state", dir + "/b.state"],
+                                       environment: ["JOB_COMPLETION_INDEX": "1"]).status, 0)
+        let a = try StateFile.read(from: dir + "/a.state"), b = try StateFile.read(from: dir + "/b.state")
+        XCTAssertEqual(a.part, try PartIndex(index: 1, count: 3))
+        XCTAssertEqual(b.part, a.part)
+        XCTAssertEqual(a.state.rows, b.state.rows)
+        XCTAssertEqual(a.state.columnBeaten, b.state.columnBeaten)
+    }
+}
