@@ -83,21 +83,32 @@ CS_KERNEL double cs_count_ranks(cs_tile t, const int32_t *positive_of_col,
         for (int64_t atc_l_ = 0; atc_l_ < atc_n_; atc_l_++) atc_sum_[atc_l_] += (double)atc_e_[atc_l_]; \
     } })
 
-/// The tile's values of row r, with positive cells (and tail lanes) set to −∞ so that sums of
-/// exponentials see only negatives.
+/// The tile's values of row r with positive cells (and tail lanes) set to −∞, so that sums of
+/// exponentials see only negatives. Tiles that hold no positive (most of them) pass no owners
+/// and skip the mask.
 #define NEGATIVES_ONLY(s_row, c, n, row, positive_of_col) ({                         \
-    const v8i no_owner_ = V8I_LOAD_N((positive_of_col) + (c), n, (row)[0]);          \
-    V8F_SELECT(no_owner_ != (row), V8F_LOAD_N((s_row) + (c), n, 0.0f), V8F_SPLAT(-INFINITY)); })
+    const int32_t *no_owners_ = (positive_of_col);                                   \
+    no_owners_ == NULL ? V8F_LOAD_N((s_row) + (c), n, -INFINITY)                     \
+        : V8F_SELECT(V8I_LOAD_N(no_owners_ + (c), n, (row)[0]) != (row),             \
+                     V8F_LOAD_N((s_row) + (c), n, 0.0f), V8F_SPLAT(-INFINITY)); })
+
+/// Expands a kernel body twice, with and without owners, so that each loop is compiled with
+/// the test folded away.
+#define WITH_AND_WITHOUT_OWNERS(positive_of_col, ...) do {                          \
+    if ((positive_of_col) == NULL) { const int32_t *const owners = NULL; __VA_ARGS__ } \
+    else { const int32_t *const owners = (positive_of_col); __VA_ARGS__ }            \
+} while (0)
 
 CS_KERNEL void cs_lse_fixed_shift(cs_tile t, const int32_t *positive_of_col, float scale,
                                   double *row_sum, double *col_sum) {
     const v8f one = V8F_SPLAT(1.0f), k = V8F_SPLAT(scale);
+    WITH_AND_WITHOUT_OWNERS(positive_of_col,
     for (int64_t r = 0; r < t.rows; r++) {
         const float *s_row = t.data + r * t.ld;
         const v8i row = V8I_SPLAT((int32_t)(t.row0 + r));
         v4d lo = V4D_ZERO, hi = V4D_ZERO;
         FOR_EACH_CHUNK(c, n, t.cols,
-            const v8f s = NEGATIVES_ONLY(s_row, c, n, row, positive_of_col);
+            const v8f s = NEGATIVES_ONLY(s_row, c, n, row, owners);
             // (s − 1) is exact near 1, so the largest terms keep their full precision; with
             // −1 ≤ s ≤ 1 and scale ≤ 40 the argument needs no clamping, only −∞ masking.
             const v8f e = V8F_SELECT((v8i)(s > V8F_SPLAT(-INFINITY)),
@@ -106,7 +117,7 @@ CS_KERNEL void cs_lse_fixed_shift(cs_tile t, const int32_t *positive_of_col, flo
             ADD_TO_COLUMNS(col_sum + c, e, n);
         );
         row_sum[r] += V4D_PAIR_SUM(lo, hi);
-    }
+    });
 }
 
 /// (max, sum) ⊕ (m, s) for log-sum-exp pairs.
@@ -125,12 +136,13 @@ CS_KERNEL void cs_lse_online(cs_tile t, const int32_t *positive_of_col, double s
                              float *col_max_scratch, double *col_sum_scratch) {
     const v8f k = V8F_SPLAT((float)scale);
     for (int64_t c = 0; c < t.cols; c++) { col_max_scratch[c] = -INFINITY; col_sum_scratch[c] = 0; }
+    WITH_AND_WITHOUT_OWNERS(positive_of_col,
     for (int64_t r = 0; r < t.rows; r++) {
         const float *s_row = t.data + r * t.ld;
         const v8i row = V8I_SPLAT((int32_t)(t.row0 + r));
         FOR_EACH_CHUNK(c, n, t.cols,
             const v8f m = V8F_MAX(V8F_LOAD_N(col_max_scratch + c, n, -INFINITY),
-                                  NEGATIVES_ONLY(s_row, c, n, row, positive_of_col));
+                                  NEGATIVES_ONLY(s_row, c, n, row, owners));
             memcpy(col_max_scratch + c, &m, (size_t)n * sizeof(float));
         );
     }
@@ -138,12 +150,12 @@ CS_KERNEL void cs_lse_online(cs_tile t, const int32_t *positive_of_col, double s
         const float *s_row = t.data + r * t.ld;
         const v8i row = V8I_SPLAT((int32_t)(t.row0 + r));
         v8f m = V8F_SPLAT(-INFINITY);
-        FOR_EACH_CHUNK(c, n, t.cols, m = V8F_MAX(m, NEGATIVES_ONLY(s_row, c, n, row, positive_of_col)););
+        FOR_EACH_CHUNK(c, n, t.cols, m = V8F_MAX(m, NEGATIVES_ONLY(s_row, c, n, row, owners)););
         const float row_top = V8F_HMAX(m);
         const v8f top = V8F_SPLAT(row_top);
         v4d lo = V4D_ZERO, hi = V4D_ZERO;
         FOR_EACH_CHUNK(c, n, t.cols,
-            const v8f s = NEGATIVES_ONLY(s_row, c, n, row, positive_of_col);
+            const v8f s = NEGATIVES_ONLY(s_row, c, n, row, owners);
             // (s − max)·scale, not s·scale − max·scale: the largest terms stay exact. Masked
             // cells give −∞ − max (or NaN against an all-masked max), which V8F_EXP makes 0.
             ACCUMULATE_F64(lo, hi, V8F_EXP((s - top) * k));
@@ -151,7 +163,7 @@ CS_KERNEL void cs_lse_online(cs_tile t, const int32_t *positive_of_col, double s
             ADD_TO_COLUMNS(col_sum_scratch + c, V8F_EXP((s - col_top) * k), n);
         );
         fold_lse(row_max + r, row_sum + r, (double)row_top * scale, V4D_PAIR_SUM(lo, hi));
-    }
+    });
     for (int64_t c = 0; c < t.cols; c++)
         fold_lse(col_max + c, col_sum + c, (double)col_max_scratch[c] * scale, col_sum_scratch[c]);
 }

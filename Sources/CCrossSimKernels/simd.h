@@ -1,4 +1,5 @@
-// Eight-lane helpers shared by the kernels. They are macros, not functions: a function that
+// Eight-lane helpers shared by the kernels (AVX-512 machines run them with 32 vector registers
+// and masked operations, AVX2 machines with 16, others with SSE pairs). They are macros, not functions: a function that
 // takes or returns a 256-bit vector cannot be called from the baseline (non-AVX) clone, while
 // a macro is expanded inside each clone and compiled with that clone's instruction set.
 // Each macro's locals carry its own prefix so that nested expansions never capture a name.
@@ -9,7 +10,7 @@
 #include <string.h>
 
 #if defined(__x86_64__) && defined(__ELF__)
-#define CS_KERNEL __attribute__((target_clones("arch=x86-64-v3", "default")))
+#define CS_KERNEL __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
 #else
 #define CS_KERNEL
 #endif

@@ -88,7 +88,7 @@ final class PlotTests: XCTestCase {
     /// x2 = x1 + noise, so that positives and negatives differ.
     func report(n: Int = 96, dim: Int = 24, seed: UInt64 = 7, bins: Int? = 50, taus: [Double] = [0.05, 0.1, 0.5],
                 pairs: Pairs? = nil, x2Rows: Int? = nil, similarity: Similarity = .cosine) throws -> Report {
-        var random = PlotTestRandom(seed: seed)
+        var random = TestRandom(seed: seed)
         let a = (0..<(n * dim)).map { _ in Float(random.gaussian()) }
         let rows2 = x2Rows ?? n
         var b: [Float] = []
@@ -252,7 +252,7 @@ final class PlotTests: XCTestCase {
     }
 
     func writeSet(rows: Int, dim: Int, seed: UInt64, to path: String) throws -> [Float] {
-        var random = PlotTestRandom(seed: seed)
+        var random = TestRandom(seed: seed)
         let values = (0..<(rows * dim)).map { _ in Float(random.gaussian()) }
         try values.withUnsafeBufferPointer {
             try NPYWriter.write($0, shape: [rows, dim], element: .float32, to: path)
@@ -327,7 +327,7 @@ final class PlotTests: XCTestCase {
     }
 
     func testHeatmapLargerThan32WritesNoValues() throws {
-        var random = PlotTestRandom(seed: 5)
+        var random = TestRandom(seed: 5)
         let values = (0..<40).map { _ in (0..<33).map { _ in random.uniform() * 2 - 1 } }
         let block = SimilarityBlock(values: values, rows: 100..<140, cols: 7..<40, similarity: .cosine)
         XCTAssertFalse(block.showsValues)
@@ -382,7 +382,7 @@ final class PlotTests: XCTestCase {
     }
 
     func testLargeHeatmapIsOneImageOfTheBlock() throws {
-        var random = PlotTestRandom(seed: 6)
+        var random = TestRandom(seed: 6)
         let values = (0..<200).map { _ in (0..<150).map { _ in random.uniform() * 2 - 1 } }
         let block = SimilarityBlock(values: values, rows: 0..<200, cols: 1000..<1150, similarity: .cosine)
         XCTAssertFalse(block.drawsCells)
@@ -437,22 +437,7 @@ final class PlotTests: XCTestCase {
     }
 }
 
-/// A deterministic generator for test data (SplitMix64).
-private struct PlotTestRandom {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
 
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-
-    mutating func uniform() -> Double { (Double(next() >> 11) + 0.5) / 9_007_199_254_740_992 }
-    mutating func gaussian() -> Double { (-2 * log(uniform())).squareRoot() * cos(2 * .pi * uniform()) }
-}
 
 /// Reads back an 8-bit palette PNG whose zlib stream uses stored blocks only, as CrossSim
 /// writes them, checking every chunk's CRC.

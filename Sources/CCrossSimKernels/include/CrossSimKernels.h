@@ -1,6 +1,6 @@
 // Inner loops of CrossSim that Swift cannot compile to AVX2/FMA/F16C without unsafe flags.
-// On x86-64 ELF every kernel is built twice (x86-64-v3 and baseline) and the loader picks one
-// per machine; elsewhere the one portable build is used. The Swift side owns all memory.
+// On x86-64 ELF every kernel is built three times (x86-64-v4, x86-64-v3 and baseline) and the
+// loader picks one per machine; elsewhere the one portable build is used. The Swift side owns all memory.
 #ifndef CROSSSIM_KERNELS_H
 #define CROSSSIM_KERNELS_H
 
@@ -63,7 +63,8 @@ double cs_count_ranks(cs_tile t, const int32_t *positive_of_col, const float *po
 /// Adds Σ exp((s − 1)·scale) over the negative cells (positive_of_col[j] ≠ i) per row and per
 /// column: one exp per element, exact when every s ≤ 1 and (−2·scale) stays above the smallest
 /// normal exponent (cosine, moderate τ). Positives are left to the caller, who knows them in
-/// binary64: the loss is then log1p of the negatives' share, accurate however small.
+/// binary64: the loss is then log1p of the negatives' share, accurate however small. Pass
+/// NULL for positive_of_col when the tile holds no positive cell.
 void cs_lse_fixed_shift(cs_tile t, const int32_t *positive_of_col, float scale,
                         double *row_sum, double *col_sum);
 

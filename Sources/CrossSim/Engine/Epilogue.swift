@@ -94,12 +94,13 @@ final class Epilogue: TileConsumer, @unchecked Sendable {
         let c = Int(tile.col0)
         w.squares += cs_count_ranks(tile, positiveOf.base + c, positiveSimilarity.base + c, rowBest.base + r,
                                     rowBestColumn.base + r, rowBeaten.base + r, w.columnBeaten.base + c)
+        let owners = holdsPositives(tile) ? UnsafePointer(positiveOf.base + c) : nil
         for (t, fold) in folds.enumerated() {
             switch fold {
             case .fixedShift(let scale):
-                cs_lse_fixed_shift(tile, positiveOf.base + c, Float(scale), rowSum[t].base + r, w.columnSum[t].base + c)
+                cs_lse_fixed_shift(tile, owners, Float(scale), rowSum[t].base + r, w.columnSum[t].base + c)
             case .online(let scale):
-                cs_lse_online(tile, positiveOf.base + c, scale, rowMax[t].base + r, rowSum[t].base + r,
+                cs_lse_online(tile, owners, scale, rowMax[t].base + r, rowSum[t].base + r,
                               w.columnMax[t].base + c, w.columnSum[t].base + c,
                               w.maxScratch.base, w.sumScratch.base)
             }
@@ -115,6 +116,13 @@ final class Epilogue: TileConsumer, @unchecked Sendable {
             cs_topk_rows(tile, Int64(k), rowTopScores!.base + r * k, rowTopIndices!.base + r * k)
             cs_topk_cols(tile, Int64(k), w.topScores!.base + c * k, w.topIndices!.base + c * k)
         }
+    }
+
+    /// Whether a positive pair falls in the tile: most tiles hold none, and their kernels skip
+    /// the positive mask.
+    func holdsPositives(_ tile: cs_tile) -> Bool {
+        let rows = Int32(tile.row0)..<Int32(tile.row0 + tile.rows)
+        return (Int(tile.col0)..<Int(tile.col0 + tile.cols)).contains { rows.contains(positiveOf[$0]) }
     }
 
     /// The part's state: rows as they are, workers' columns and sums merged in worker order.

@@ -32,14 +32,14 @@ struct SVGElement: Sendable {
         out += String(repeating: " ", count: indent)
         out += "<" + name
         for (key, value) in attributes {
-            out += " " + key + "=\"" + SVGDocument.escapeAttribute(value) + "\""
+            out += " " + key + "=\"" + SVGDocument.escape(value, attribute: true) + "\""
         }
         if children.isEmpty && text == nil {
             out += "/>\n"
             return
         }
         out += ">"
-        if let text { out += SVGDocument.escapeText(text) }
+        if let text { out += SVGDocument.escape(text, attribute: false) }
         if children.isEmpty {
             out += "</" + name + ">\n"
             return
@@ -98,7 +98,9 @@ struct SVGDocument {
         }
     }
 
-    static func escapeText(_ text: String) -> String {
+    /// Escapes text content, or (with `attribute`) an attribute value, whose quotes and
+    /// white space must survive too.
+    static func escape(_ text: String, attribute: Bool) -> String {
         var out = ""
         out.reserveCapacity(text.utf8.count)
         for scalar in text.unicodeScalars {
@@ -106,25 +108,11 @@ struct SVGDocument {
             case "&": out += "&amp;"
             case "<": out += "&lt;"
             case ">": out += "&gt;"
-            default: out.unicodeScalars.append(clean(scalar))
-            }
-        }
-        return out
-    }
-
-    static func escapeAttribute(_ text: String) -> String {
-        var out = ""
-        out.reserveCapacity(text.utf8.count)
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "&": out += "&amp;"
-            case "<": out += "&lt;"
-            case ">": out += "&gt;"
-            case "\"": out += "&quot;"
-            case "'": out += "&apos;"
-            case "\n": out += "&#10;"
-            case "\r": out += "&#13;"
-            case "\t": out += "&#9;"
+            case "\"" where attribute: out += "&quot;"
+            case "'" where attribute: out += "&apos;"
+            case "\n" where attribute: out += "&#10;"
+            case "\r" where attribute: out += "&#13;"
+            case "\t" where attribute: out += "&#9;"
             default: out.unicodeScalars.append(clean(scalar))
             }
         }
