@@ -1,8 +1,30 @@
 // The tile epilogue: each function reads one tile of S once and folds it into its reducer.
-// Tails narrower than eight lanes reuse the vector path with neutral fill values.
+// Tails narrower than a vector reuse the vector path with neutral fill values.
+//
+// This file is compiled twice: on its own, eight lanes wide (cloned for AVX2 and the
+// baseline), and from epilogue_avx512.c, sixteen lanes wide with AVX-512, as `NAME_wide`.
+// On a machine with AVX-512 the eight-lane kernels hand each call to their wide twin.
 #include "CrossSimKernels.h"
 #include "simd.h"
 #include <math.h>
+
+#if defined(CS_WIDE_BUILD) || !defined(__x86_64__)
+#define CS_NAME(name) name##_wide
+#define CS_HAND_TO_WIDE(name, ...)
+#define CS_HAND_TO_WIDE_VOID(name, ...)
+#else
+#define CS_HAND_TO_WIDE(name, ...) if (cs_cpu_vector_level() == 2) return name##_wide(__VA_ARGS__)
+#define CS_HAND_TO_WIDE_VOID(name, ...) if (cs_cpu_vector_level() == 2) { name##_wide(__VA_ARGS__); return; }
+#endif
+#ifndef CS_WIDE_BUILD
+#undef CS_NAME
+#define CS_NAME(name) name
+double cs_count_ranks_wide(cs_tile, const int32_t *, const float *, const float *, const int32_t *, int32_t *, int32_t *);
+void cs_lse_fixed_shift_wide(cs_tile, const int32_t *, float, double *, double *);
+void cs_lse_online_wide(cs_tile, const int32_t *, double, double *, double *, double *, double *, float *, double *);
+double cs_softplus_sum_wide(cs_tile, float, float);
+void cs_uniformity_wide(cs_tile, const float *, const float *, double *, double *);
+#endif
 
 /// Similarities closer than this (relative to the larger of 1 and |s|) rank as equal, the
 /// lower index first. The tiles' Float32 sgemm and the positives' binary64 dot products can
@@ -18,51 +40,52 @@ static inline float tie_width(float best) {
 /// per pair. A lone last row goes with a copy of itself whose contributions are masked off.
 #define ROW_PAIR(t, r, valid_second) \
     const float *s_rows[2] = {(t).data + (r) * (t).ld, (t).data + MIN((r) + 1, (t).rows - 1) * (t).ld}; \
-    const v8i valid_second = V8I_SPLAT((r) + 1 < (t).rows ? -1 : 0)
+    const vi valid_second = VI_SPLAT((r) + 1 < (t).rows ? -1 : 0)
 
-CS_KERNEL double cs_count_ranks(cs_tile t, const int32_t *positive_of_col,
+CS_KERNEL double CS_NAME(cs_count_ranks)(cs_tile t, const int32_t *positive_of_col,
                                 const float *positive_sim_of_col, const float *best_sim_of_row,
                                 const int32_t *best_col_of_row, int32_t *row_beaten,
                                 int32_t *col_beaten) {
+    CS_HAND_TO_WIDE(cs_count_ranks, t, positive_of_col, positive_sim_of_col, best_sim_of_row, best_col_of_row, row_beaten, col_beaten);
     double squares = 0;
     for (int64_t r = 0; r < t.rows; r += 2) {
         ROW_PAIR(t, r, second);
         const int64_t q1 = MIN(r + 1, t.rows - 1);
-        const v8i valid[2] = {V8I_SPLAT(-1), second};
+        const vi valid[2] = {VI_SPLAT(-1), second};
         const int32_t i[2] = {(int32_t)(t.row0 + r), (int32_t)(t.row0 + q1)};
-        const v8i row[2] = {V8I_SPLAT(i[0]), V8I_SPLAT(i[1])};
-        const v8f best[2] = {V8F_SPLAT(best_sim_of_row[r]), V8F_SPLAT(best_sim_of_row[q1])};
-        const v8f near[2] = {V8F_SPLAT(tie_width(best_sim_of_row[r])), V8F_SPLAT(tie_width(best_sim_of_row[q1]))};
-        const v8i best_col[2] = {V8I_SPLAT(best_col_of_row[r]), V8I_SPLAT(best_col_of_row[q1])};
-        v8i row_count[2] = {V8I_SPLAT(0), V8I_SPLAT(0)};
-        v4d lo = V4D_ZERO, hi = V4D_ZERO;
+        const vi row[2] = {VI_SPLAT(i[0]), VI_SPLAT(i[1])};
+        const vf best[2] = {VF_SPLAT(best_sim_of_row[r]), VF_SPLAT(best_sim_of_row[q1])};
+        const vf near[2] = {VF_SPLAT(tie_width(best_sim_of_row[r])), VF_SPLAT(tie_width(best_sim_of_row[q1]))};
+        const vi best_col[2] = {VI_SPLAT(best_col_of_row[r]), VI_SPLAT(best_col_of_row[q1])};
+        vi row_count[2] = {VI_SPLAT(0), VI_SPLAT(0)};
+        vd lo = VD_ZERO, hi = VD_ZERO;
         FOR_EACH_CHUNK(c, n, t.cols,
-            const v8i owner = V8I_LOAD_N(positive_of_col + c, n, 0);
-            const v8f owner_sim = V8F_LOAD_N(positive_sim_of_col + c, n, 0.0f);
-            const v8f owner_near = V8F_MAX(__builtin_elementwise_abs(owner_sim), V8F_SPLAT(1.0f)) * V8F_SPLAT(TIE_WIDTH);
-            const v8i j = V8I_SPLAT((int32_t)(t.col0 + c)) + V8I_IOTA;
-            v8i col_hits = V8I_SPLAT(0);
+            const vi owner = VI_LOAD_N(positive_of_col + c, n, 0);
+            const vf owner_sim = VF_LOAD_N(positive_sim_of_col + c, n, 0.0f);
+            const vf owner_near = VF_MAX(__builtin_elementwise_abs(owner_sim), VF_SPLAT(1.0f)) * VF_SPLAT(TIE_WIDTH);
+            const vi j = VI_SPLAT((int32_t)(t.col0 + c)) + VI_IOTA;
+            vi col_hits = VI_SPLAT(0);
             for (int q = 0; q < 2; q++) {
-                const v8f s = V8F_LOAD_N(s_rows[q] + c, n, 0.0f);
-                const v8i negative = (owner != row[q]) & valid[q] & TAIL_MASK(n);
+                const vf s = VF_LOAD_N(s_rows[q] + c, n, 0.0f);
+                const vi negative = (owner != row[q]) & valid[q] & TAIL_MASK(n);
                 row_count[q] -= negative & ((s > best[q] + near[q]) |
                                             ((__builtin_elementwise_abs(s - best[q]) <= near[q]) & (j < best_col[q])));
                 col_hits -= negative & ((s > owner_sim + owner_near) |
                                         ((__builtin_elementwise_abs(s - owner_sim) <= owner_near) & (row[q] < owner)));
-                const v8f kept = V8F_SELECT(valid[q], s, V8F_SPLAT(0.0f));
-                const v4d a = V8F_LOW_F64(kept), b = V8F_HIGH_F64(kept);
+                const vf kept = VF_SELECT(valid[q], s, VF_SPLAT(0.0f));
+                const vd a = VF_LOW_F64(kept), b = VF_HIGH_F64(kept);
                 lo += a * a;
                 hi += b * b;
             }
             if (n == LANES) {
-                V8I_STORE(col_beaten + c, V8I_LOAD(col_beaten + c) + col_hits);
+                VI_STORE(col_beaten + c, VI_LOAD(col_beaten + c) + col_hits);
             } else {
                 for (int64_t l = 0; l < n; l++) col_beaten[c + l] += col_hits[l];
             }
         );
-        row_beaten[r] += (int32_t)V8I_HSUM(row_count[0]);
-        if (r + 1 < t.rows) row_beaten[r + 1] += (int32_t)V8I_HSUM(row_count[1]);
-        squares += V4D_PAIR_SUM(lo, hi);
+        row_beaten[r] += (int32_t)VI_HSUM(row_count[0]);
+        if (r + 1 < t.rows) row_beaten[r + 1] += (int32_t)VI_HSUM(row_count[1]);
+        squares += VD_PAIR_SUM(lo, hi);
     }
     return squares;
 }
@@ -70,15 +93,15 @@ CS_KERNEL double cs_count_ranks(cs_tile t, const int32_t *positive_of_col,
 /// Adds the first n lanes of e to col_sum[0 ..< n] in binary64.
 #define ADD_TO_COLUMNS(col_sum, e, n) ({                                             \
     double *atc_sum_ = (col_sum);                                                    \
-    const v8f atc_e_ = (e);                                                          \
+    const vf atc_e_ = (e);                                                          \
     const int64_t atc_n_ = (n);                                                      \
     if (atc_n_ == LANES) {                                                           \
-        v4d atc_lo_, atc_hi_;                                                        \
+        vd atc_lo_, atc_hi_;                                                        \
         memcpy(&atc_lo_, atc_sum_, sizeof atc_lo_);                                  \
-        memcpy(&atc_hi_, atc_sum_ + 4, sizeof atc_hi_);                              \
+        memcpy(&atc_hi_, atc_sum_ + LANES / 2, sizeof atc_hi_);                              \
         ACCUMULATE_F64(atc_lo_, atc_hi_, atc_e_);                                    \
         memcpy(atc_sum_, &atc_lo_, sizeof atc_lo_);                                  \
-        memcpy(atc_sum_ + 4, &atc_hi_, sizeof atc_hi_);                              \
+        memcpy(atc_sum_ + LANES / 2, &atc_hi_, sizeof atc_hi_);                              \
     } else {                                                                         \
         for (int64_t atc_l_ = 0; atc_l_ < atc_n_; atc_l_++) atc_sum_[atc_l_] += (double)atc_e_[atc_l_]; \
     } })
@@ -88,9 +111,9 @@ CS_KERNEL double cs_count_ranks(cs_tile t, const int32_t *positive_of_col,
 /// and skip the mask.
 #define NEGATIVES_ONLY(s_row, c, n, row, positive_of_col) ({                         \
     const int32_t *no_owners_ = (positive_of_col);                                   \
-    no_owners_ == NULL ? V8F_LOAD_N((s_row) + (c), n, -INFINITY)                     \
-        : V8F_SELECT(V8I_LOAD_N(no_owners_ + (c), n, (row)[0]) != (row),             \
-                     V8F_LOAD_N((s_row) + (c), n, 0.0f), V8F_SPLAT(-INFINITY)); })
+    no_owners_ == NULL ? VF_LOAD_N((s_row) + (c), n, -INFINITY)                     \
+        : VF_SELECT(VI_LOAD_N(no_owners_ + (c), n, (row)[0]) != (row),             \
+                     VF_LOAD_N((s_row) + (c), n, 0.0f), VF_SPLAT(-INFINITY)); })
 
 /// Expands a kernel body twice, with and without owners, so that each loop is compiled with
 /// the test folded away.
@@ -99,24 +122,25 @@ CS_KERNEL double cs_count_ranks(cs_tile t, const int32_t *positive_of_col,
     else { const int32_t *const owners = (positive_of_col); __VA_ARGS__ }            \
 } while (0)
 
-CS_KERNEL void cs_lse_fixed_shift(cs_tile t, const int32_t *positive_of_col, float scale,
+CS_KERNEL void CS_NAME(cs_lse_fixed_shift)(cs_tile t, const int32_t *positive_of_col, float scale,
                                   double *row_sum, double *col_sum) {
-    const v8f one = V8F_SPLAT(1.0f), k = V8F_SPLAT(scale);
+    CS_HAND_TO_WIDE_VOID(cs_lse_fixed_shift, t, positive_of_col, scale, row_sum, col_sum);
+    const vf one = VF_SPLAT(1.0f), k = VF_SPLAT(scale);
     WITH_AND_WITHOUT_OWNERS(positive_of_col,
     for (int64_t r = 0; r < t.rows; r++) {
         const float *s_row = t.data + r * t.ld;
-        const v8i row = V8I_SPLAT((int32_t)(t.row0 + r));
-        v4d lo = V4D_ZERO, hi = V4D_ZERO;
+        const vi row = VI_SPLAT((int32_t)(t.row0 + r));
+        vd lo = VD_ZERO, hi = VD_ZERO;
         FOR_EACH_CHUNK(c, n, t.cols,
-            const v8f s = NEGATIVES_ONLY(s_row, c, n, row, owners);
+            const vf s = NEGATIVES_ONLY(s_row, c, n, row, owners);
             // (s − 1) is exact near 1, so the largest terms keep their full precision; with
             // −1 ≤ s ≤ 1 and scale ≤ 40 the argument needs no clamping, only −∞ masking.
-            const v8f e = V8F_SELECT((v8i)(s > V8F_SPLAT(-INFINITY)),
-                                     V8F_EXP_IN_RANGE((V8F_MAX(s, V8F_SPLAT(-1.0f)) - one) * k), V8F_SPLAT(0.0f));
+            const vf e = VF_SELECT((vi)(s > VF_SPLAT(-INFINITY)),
+                                     VF_EXP_IN_RANGE((VF_MAX(s, VF_SPLAT(-1.0f)) - one) * k), VF_SPLAT(0.0f));
             ACCUMULATE_F64(lo, hi, e);
             ADD_TO_COLUMNS(col_sum + c, e, n);
         );
-        row_sum[r] += V4D_PAIR_SUM(lo, hi);
+        row_sum[r] += VD_PAIR_SUM(lo, hi);
     });
 }
 
@@ -131,59 +155,62 @@ static inline void fold_lse(double *max, double *sum, double m, double s) {
     }
 }
 
-CS_KERNEL void cs_lse_online(cs_tile t, const int32_t *positive_of_col, double scale,
+CS_KERNEL void CS_NAME(cs_lse_online)(cs_tile t, const int32_t *positive_of_col, double scale,
                              double *row_max, double *row_sum, double *col_max, double *col_sum,
                              float *col_max_scratch, double *col_sum_scratch) {
-    const v8f k = V8F_SPLAT((float)scale);
+    CS_HAND_TO_WIDE_VOID(cs_lse_online, t, positive_of_col, scale, row_max, row_sum, col_max, col_sum, col_max_scratch, col_sum_scratch);
+    const vf k = VF_SPLAT((float)scale);
     for (int64_t c = 0; c < t.cols; c++) { col_max_scratch[c] = -INFINITY; col_sum_scratch[c] = 0; }
     WITH_AND_WITHOUT_OWNERS(positive_of_col,
     for (int64_t r = 0; r < t.rows; r++) {
         const float *s_row = t.data + r * t.ld;
-        const v8i row = V8I_SPLAT((int32_t)(t.row0 + r));
+        const vi row = VI_SPLAT((int32_t)(t.row0 + r));
         FOR_EACH_CHUNK(c, n, t.cols,
-            const v8f m = V8F_MAX(V8F_LOAD_N(col_max_scratch + c, n, -INFINITY),
+            const vf m = VF_MAX(VF_LOAD_N(col_max_scratch + c, n, -INFINITY),
                                   NEGATIVES_ONLY(s_row, c, n, row, owners));
             memcpy(col_max_scratch + c, &m, (size_t)n * sizeof(float));
         );
     }
     for (int64_t r = 0; r < t.rows; r++) {
         const float *s_row = t.data + r * t.ld;
-        const v8i row = V8I_SPLAT((int32_t)(t.row0 + r));
-        v8f m = V8F_SPLAT(-INFINITY);
-        FOR_EACH_CHUNK(c, n, t.cols, m = V8F_MAX(m, NEGATIVES_ONLY(s_row, c, n, row, owners)););
-        const float row_top = V8F_HMAX(m);
-        const v8f top = V8F_SPLAT(row_top);
-        v4d lo = V4D_ZERO, hi = V4D_ZERO;
+        const vi row = VI_SPLAT((int32_t)(t.row0 + r));
+        vf m = VF_SPLAT(-INFINITY);
+        FOR_EACH_CHUNK(c, n, t.cols, m = VF_MAX(m, NEGATIVES_ONLY(s_row, c, n, row, owners)););
+        const float row_top = VF_HMAX(m);
+        const vf top = VF_SPLAT(row_top);
+        vd lo = VD_ZERO, hi = VD_ZERO;
         FOR_EACH_CHUNK(c, n, t.cols,
-            const v8f s = NEGATIVES_ONLY(s_row, c, n, row, owners);
+            const vf s = NEGATIVES_ONLY(s_row, c, n, row, owners);
             // (s − max)·scale, not s·scale − max·scale: the largest terms stay exact. Masked
-            // cells give −∞ − max (or NaN against an all-masked max), which V8F_EXP makes 0.
-            ACCUMULATE_F64(lo, hi, V8F_EXP((s - top) * k));
-            const v8f col_top = V8F_LOAD_N(col_max_scratch + c, n, 0.0f);
-            ADD_TO_COLUMNS(col_sum_scratch + c, V8F_EXP((s - col_top) * k), n);
+            // cells give −∞ − max (or NaN against an all-masked max), which VF_EXP makes 0.
+            ACCUMULATE_F64(lo, hi, VF_EXP((s - top) * k));
+            const vf col_top = VF_LOAD_N(col_max_scratch + c, n, 0.0f);
+            ADD_TO_COLUMNS(col_sum_scratch + c, VF_EXP((s - col_top) * k), n);
         );
-        fold_lse(row_max + r, row_sum + r, (double)row_top * scale, V4D_PAIR_SUM(lo, hi));
+        fold_lse(row_max + r, row_sum + r, (double)row_top * scale, VD_PAIR_SUM(lo, hi));
     });
     for (int64_t c = 0; c < t.cols; c++)
         fold_lse(col_max + c, col_sum + c, (double)col_max_scratch[c] * scale, col_sum_scratch[c]);
 }
 
-CS_KERNEL double cs_softplus_sum(cs_tile t, float scale, float bias) {
-    const v8f k = V8F_SPLAT(scale), b = V8F_SPLAT(bias);
+CS_KERNEL double CS_NAME(cs_softplus_sum)(cs_tile t, float scale, float bias) {
+    CS_HAND_TO_WIDE(cs_softplus_sum, t, scale, bias);
+    const vf k = VF_SPLAT(scale), b = VF_SPLAT(bias);
     double total = 0;
     for (int64_t r = 0; r < t.rows; r++) {
         const float *s_row = t.data + r * t.ld;
-        v4d lo = V4D_ZERO, hi = V4D_ZERO;
+        vd lo = VD_ZERO, hi = VD_ZERO;
         FOR_EACH_CHUNK(c, n, t.cols,
-            v8f terms = V8F_SOFTPLUS(V8F_FMA(V8F_LOAD_N(s_row + c, n, 0.0f), k, b));
-            if (n < LANES) terms = V8F_SELECT(TAIL_MASK(n), terms, V8F_SPLAT(0.0f));
+            vf terms = VF_SOFTPLUS(VF_FMA(VF_LOAD_N(s_row + c, n, 0.0f), k, b));
+            if (n < LANES) terms = VF_SELECT(TAIL_MASK(n), terms, VF_SPLAT(0.0f));
             ACCUMULATE_F64(lo, hi, terms);
         );
-        total += V4D_PAIR_SUM(lo, hi);
+        total += VD_PAIR_SUM(lo, hi);
     }
     return total;
 }
 
+#ifndef CS_WIDE_BUILD
 void cs_histogram(cs_tile t, const int32_t *positive_of_col, float lo, float hi, int64_t bins,
                   uint64_t *negative, uint64_t *positive) {
     const float per_unit = (float)bins / (hi - lo);
@@ -221,8 +248,8 @@ CS_KERNEL void cs_topk_rows(cs_tile t, int64_t k, float *scores, int32_t *indice
         float *row_scores = scores + r * k;
         int32_t *row_indices = indices + r * k;
         FOR_EACH_CHUNK(c, n, t.cols,
-            const v8i hit = V8F_LOAD_N(s_row + c, n, -INFINITY) >= V8F_SPLAT(row_scores[k - 1]);
-            if (V8I_HSUM(hit) != 0) {
+            const vi hit = VF_LOAD_N(s_row + c, n, -INFINITY) >= VF_SPLAT(row_scores[k - 1]);
+            if (VI_HSUM(hit) != 0) {
                 for (int64_t l = 0; l < n; l++)
                     offer(row_scores, row_indices, k, s_row[c + l], (int32_t)(t.col0 + c + l));
             }
@@ -241,33 +268,36 @@ void cs_topk_cols(cs_tile t, int64_t k, float *scores, int32_t *indices) {
     }
 }
 
-CS_KERNEL void cs_uniformity(cs_tile t, const float *squared_norm_rows,
+#endif
+
+CS_KERNEL void CS_NAME(cs_uniformity)(cs_tile t, const float *squared_norm_rows,
                              const float *squared_norm_cols, double *max, double *sum) {
+    CS_HAND_TO_WIDE_VOID(cs_uniformity, t, squared_norm_rows, squared_norm_cols, max, sum);
     // u = −2‖a − b‖² = 4s − 2‖a‖² − 2‖b‖²; the diagonal (a row with itself) is left out.
     // Pass 0 finds the tile's largest u, pass 1 sums e^(u − largest).
     float top = -INFINITY;
     double total = 0;
     for (int pass = 0; pass < 2; pass++) {
-        const v8f shift = V8F_SPLAT(top);
-        v8f m = V8F_SPLAT(-INFINITY);
+        const vf shift = VF_SPLAT(top);
+        vf m = VF_SPLAT(-INFINITY);
         for (int64_t r = 0; r < t.rows; r++) {
             const float *s_row = t.data + r * t.ld;
-            const v8f a = V8F_SPLAT(squared_norm_rows[r]);
-            const v8i row = V8I_SPLAT((int32_t)(t.row0 + r));
-            v4d lo = V4D_ZERO, hi = V4D_ZERO;
+            const vf a = VF_SPLAT(squared_norm_rows[r]);
+            const vi row = VI_SPLAT((int32_t)(t.row0 + r));
+            vd lo = VD_ZERO, hi = VD_ZERO;
             FOR_EACH_CHUNK(c, n, t.cols,
-                const v8f b = V8F_LOAD_N(squared_norm_cols + c, n, 0.0f);
-                const v8f s = V8F_LOAD_N(s_row + c, n, 0.0f);
-                const v8i j = V8I_SPLAT((int32_t)(t.col0 + c)) + V8I_IOTA;
-                const v8f u = V8F_SELECT(TAIL_MASK(n) & (j != row),
-                                         V8F_SPLAT(4.0f) * s - V8F_SPLAT(2.0f) * (a + b),
-                                         V8F_SPLAT(-INFINITY));
-                if (pass == 0) m = V8F_MAX(m, u);
-                else ACCUMULATE_F64(lo, hi, V8F_EXP(u - shift));
+                const vf b = VF_LOAD_N(squared_norm_cols + c, n, 0.0f);
+                const vf s = VF_LOAD_N(s_row + c, n, 0.0f);
+                const vi j = VI_SPLAT((int32_t)(t.col0 + c)) + VI_IOTA;
+                const vf u = VF_SELECT(TAIL_MASK(n) & (j != row),
+                                         VF_SPLAT(4.0f) * s - VF_SPLAT(2.0f) * (a + b),
+                                         VF_SPLAT(-INFINITY));
+                if (pass == 0) m = VF_MAX(m, u);
+                else ACCUMULATE_F64(lo, hi, VF_EXP(u - shift));
             );
-            total += V4D_PAIR_SUM(lo, hi);
+            total += VD_PAIR_SUM(lo, hi);
         }
-        if (pass == 0) top = V8F_HMAX(m);
+        if (pass == 0) top = VF_HMAX(m);
         if (top == -INFINITY) return;  // a tile holding only diagonal cells
     }
     fold_lse(max, sum, (double)top, total);

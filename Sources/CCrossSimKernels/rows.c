@@ -2,16 +2,31 @@
 #include "CrossSimKernels.h"
 #include "simd.h"
 #include <math.h>
+#include <stdlib.h>
 
-int cs_cpu_vector_level(void) {
+static int detect_vector_level(void) {
 #if defined(__x86_64__)
     __builtin_cpu_init();
     if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
-        __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl"))
+        __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl") &&
+        __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c"))
         return 2;
     if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return 1;
 #endif
     return 0;
+}
+
+int cs_cpu_vector_level(void) {
+    // Detected once; every later call is a load and a compare. CROSSSIM_VECTOR_LEVEL caps it,
+    // so that the eight-lane kernels can be run (and tested) on an AVX-512 machine.
+    static int level = -1;
+    if (level < 0) {
+        int detected = detect_vector_level();
+        const char *cap = getenv("CROSSSIM_VECTOR_LEVEL");
+        if (cap && *cap >= '0' && *cap <= '2' && *cap - '0' < detected) detected = *cap - '0';
+        level = detected;
+    }
+    return level;
 }
 
 typedef _Float16 v8h __attribute__((vector_size(16)));
@@ -21,7 +36,7 @@ CS_KERNEL void cs_f16_to_f32(const uint16_t *src, float *dst, size_t n) {
     for (; i + 8 <= n; i += 8) {
         v8h h;
         memcpy(&h, src + i, sizeof h);
-        const v8f f = __builtin_convertvector(h, v8f);
+        const vf f = __builtin_convertvector(h, vf);
         memcpy(dst + i, &f, sizeof f);
     }
     for (; i < n; i++) {
@@ -45,14 +60,14 @@ void cs_byteswap(void *data, size_t count, size_t width) {
 }
 
 static inline __attribute__((always_inline)) double dot_f64(const float *a, const float *b, size_t dim) {
-    v4d lo = V4D_ZERO, hi = V4D_ZERO;
+    vd lo = VD_ZERO, hi = VD_ZERO;
     for (size_t d = 0; d < dim; d += LANES) {
         const int64_t n = MIN(LANES, (int64_t)(dim - d));
-        const v8f x = V8F_LOAD_N(a + d, n, 0.0f), y = V8F_LOAD_N(b + d, n, 0.0f);
-        lo += V8F_LOW_F64(x) * V8F_LOW_F64(y);
-        hi += V8F_HIGH_F64(x) * V8F_HIGH_F64(y);
+        const vf x = VF_LOAD_N(a + d, n, 0.0f), y = VF_LOAD_N(b + d, n, 0.0f);
+        lo += VF_LOW_F64(x) * VF_LOW_F64(y);
+        hi += VF_HIGH_F64(x) * VF_HIGH_F64(y);
     }
-    return V4D_PAIR_SUM(lo, hi);
+    return VD_PAIR_SUM(lo, hi);
 }
 
 CS_KERNEL int64_t cs_prepare_rows(float *x, size_t rows, size_t dim, int normalize,
@@ -77,15 +92,15 @@ CS_KERNEL double cs_dot_f64(const float *a, const float *b, size_t dim) {
 }
 
 CS_KERNEL double cs_squared_distance_f64(const float *a, const float *b, size_t dim) {
-    v4d lo = V4D_ZERO, hi = V4D_ZERO;
+    vd lo = VD_ZERO, hi = VD_ZERO;
     for (size_t d = 0; d < dim; d += LANES) {
         const int64_t n = MIN(LANES, (int64_t)(dim - d));
-        const v8f x = V8F_LOAD_N(a + d, n, 0.0f), y = V8F_LOAD_N(b + d, n, 0.0f);
-        const v4d l = V8F_LOW_F64(x) - V8F_LOW_F64(y), h = V8F_HIGH_F64(x) - V8F_HIGH_F64(y);
+        const vf x = VF_LOAD_N(a + d, n, 0.0f), y = VF_LOAD_N(b + d, n, 0.0f);
+        const vd l = VF_LOW_F64(x) - VF_LOW_F64(y), h = VF_HIGH_F64(x) - VF_HIGH_F64(y);
         lo += l * l;
         hi += h * h;
     }
-    return V4D_PAIR_SUM(lo, hi);
+    return VD_PAIR_SUM(lo, hi);
 }
 
 CS_KERNEL void cs_add_rows_f64(const float *x, size_t rows, size_t dim, double *sum) {

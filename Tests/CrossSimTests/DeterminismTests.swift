@@ -158,3 +158,24 @@ final class DeterminismTests: XCTestCase {
         }
     }
 }
+
+/// The sixteen-lane AVX-512 epilogue and the eight-lane one (CROSSSIM_VECTOR_LEVEL=1 keeps a
+/// process to it) give the same report within SPEC §3. On a machine without AVX-512 both runs
+/// use the eight-lane kernels and the test holds trivially.
+final class KernelWidthTests: XCTestCase {
+    func testEightAndSixteenLaneKernelsAgree() throws {
+        let dir = try temporaryDirectory(self) + "/data"
+        XCTAssertEqual(try runCrossSim(["synth", dir, "--n", "300", "--dim", "40", "--captions", "2", "--noise", "2"]).status, 0)
+        var reports: [Any] = []
+        for level in ["1", "2"] {
+            let out = dir + "/report-\(level).json"
+            let run = try runCrossSim(["eval", dir + "/x1", dir + "/x2", "--pairs", dir + "/pairs.npy", "--quiet",
+                                       "--tau", "0.05", "0.01", "--siglip", "10:-10", "--uniformity", "--top-k", "4",
+                                       "--tile", "100x37", "--json", out],
+                                      environment: ["CROSSSIM_VECTOR_LEVEL": level])
+            XCTAssertEqual(run.status, 0, run.stderr)
+            reports.append(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: out))))
+        }
+        assertSameResults(reports[0], reports[1])
+    }
+}
