@@ -74,10 +74,9 @@ public struct Evaluation: Sendable {
     /// Checks that the sets and pairs fit together and computes the positive pairs.
     public init(x1: Embeddings, x2: Embeddings, pairs: Pairs? = nil, options: EvaluationOptions = .init()) throws {
         self.pairs = try InputCheck.pairs(pairs, x1: (x1.rows, x1.dim), x2: (x2.rows, x2.dim), options: options)
-        let x1 = try x1.prepared(for: options.similarity, name: "x1")
-        let x2 = try x2.prepared(for: options.similarity, name: "x2")
-        histogramRange = try InputCheck.similarityRange(
-            maxSquaredNorms: (x1.squaredNorms().max()!, x2.squaredNorms().max()!), options: options)
+        let (x1, norm1) = try x1.prepared(for: options.similarity, name: "x1")
+        let (x2, norm2) = try x2.prepared(for: options.similarity, name: "x2")
+        histogramRange = try InputCheck.similarityRange(maxSquaredNorms: (norm1, norm2), options: options)
         self.x1 = x1
         self.x2 = x2
         self.options = options

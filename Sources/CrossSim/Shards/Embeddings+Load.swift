@@ -41,21 +41,21 @@ extension Embeddings {
             file: file, row: row)
     }
 
-    /// This matrix ready for `similarity`: every row checked for NaN and ±Inf, and under cosine
-    /// unit length — the matrix itself when its rows already are (as `load` leaves them), else
-    /// a normalised copy. `name` stands for the file in errors.
-    public func prepared(for similarity: Similarity, name: String) throws -> Embeddings {
+    /// This matrix ready for `similarity`, with its largest squared row norm: every row checked
+    /// for NaN and ±Inf, and under cosine unit length — the matrix itself when its rows already
+    /// are (as `load` leaves them), else a normalised copy. `name` stands for the file in errors.
+    public func prepared(for similarity: Similarity, name: String) throws -> (matrix: Embeddings, largestSquaredNorm: Float) {
         let norms = squaredNorms()
         if let bad = norms.firstIndex(where: { !$0.isFinite }) {
             throw Self.badRow(Int32(CS_ROW_NOT_FINITE), file: name, row: bad)
         }
-        guard similarity == .cosine, norms.contains(where: { abs($0 - 1) > 1e-5 }) else { return self }
+        guard similarity == .cosine, norms.contains(where: { abs($0 - 1) > 1e-5 }) else { return (self, norms.max() ?? 0) }
         let copy = Embeddings(rows: rows, dim: dim)
         copy.baseAddress.update(from: baseAddress, count: rows * dim)
         var problem: Int32 = 0
         let bad = cs_prepare_rows(copy.baseAddress, rows, dim, 1, nil, &problem)
         if bad >= 0 { throw Self.badRow(problem, file: name, row: Int(bad)) }
-        return copy
+        return (copy, 1)
     }
 
     /// Each row's squared L2 norm (of all rows, or of `range`).
