@@ -1,4 +1,17 @@
 import CCrossSimKernels
+import Foundation
+
+/// The errors of shards decoded in parallel, by shard.
+private final class ShardFailures: @unchecked Sendable {
+    private var errors: [Error?]
+    private let lock = NSLock()
+
+    init(count: Int) { errors = Array(repeating: nil, count: count) }
+
+    func record(_ error: Error, shard: Int) { lock.withLock { errors[shard] = error } }
+
+    var first: Error? { lock.withLock { errors.compactMap { $0 }.first } }
+}
 
 /// How rows are compared: cosine normalises every row on read, dot uses them as they are.
 public enum Similarity: String, Sendable, Codable, CaseIterable {
@@ -7,13 +20,25 @@ public enum Similarity: String, Sendable, Codable, CaseIterable {
 
 extension Embeddings {
     /// Reads a whole set into memory, checking every row (SPEC §1) and normalising it under
-    /// cosine similarity.
+    /// cosine similarity. Shards are decoded on all cores at once, each into its own rows; the
+    /// error reported is the first shard's that failed.
     public static func load(_ set: ShardSet, similarity: Similarity) throws -> Embeddings {
         let matrix = Embeddings(rows: set.rows, dim: set.dim)
-        let stream = RowStream(set)
-        let got = try stream.read(rows: set.rows, into: matrix.baseAddress)
-        guard got == set.rows else { throw InputError("truncated data: fewer rows than the headers declare", file: set.path) }
-        try matrix.prepare(rows: 0..<set.rows, similarity: similarity, origin: set)
+        let starts = set.shards.reduce(into: [0]) { $0.append($0.last! + $1.layout.rows) }
+        let failures = ShardFailures(count: set.shards.count)
+        DispatchQueue.concurrentPerform(iterations: set.shards.count) { k in
+            do {
+                let rows = starts[k]..<starts[k + 1]
+                let stream = RowStream(ShardSet(path: set.path, shards: [set.shards[k]]))
+                guard try stream.read(rows: rows.count, into: matrix.row(rows.lowerBound)) == rows.count else {
+                    throw InputError("truncated data: fewer rows than the header declares", file: set.shards[k].path)
+                }
+                try matrix.prepare(rows: rows, similarity: similarity, origin: set)
+            } catch {
+                failures.record(error, shard: k)
+            }
+        }
+        if let error = failures.first { throw error }
         return matrix
     }
 
