@@ -19,12 +19,35 @@
 #ifndef CS_WIDE_BUILD
 #undef CS_NAME
 #define CS_NAME(name) name
-double cs_count_ranks_wide(cs_tile, const int32_t *, const float *, const float *, const int32_t *, int32_t *, int32_t *);
+double cs_count_ranks_wide(cs_tile, const int32_t *, const float *, const float *, const int32_t *, int32_t *, int32_t *, float, double *, double *);
 void cs_lse_fixed_shift_wide(cs_tile, const int32_t *, float, double *, double *);
 void cs_lse_online_wide(cs_tile, const int32_t *, double, double *, double *, double *, double *, float *, double *);
 double cs_softplus_sum_wide(cs_tile, float, float);
 void cs_uniformity_wide(cs_tile, const float *, const float *, double *, double *);
 #endif
+
+/// Adds the first n lanes of e to col_sum[0 ..< n] in binary64.
+#define ADD_TO_COLUMNS(col_sum, e, n) ({                                             \
+    double *atc_sum_ = (col_sum);                                                    \
+    const vf atc_e_ = (e);                                                          \
+    const int64_t atc_n_ = (n);                                                      \
+    if (atc_n_ == LANES) {                                                           \
+        vd atc_lo_, atc_hi_;                                                        \
+        memcpy(&atc_lo_, atc_sum_, sizeof atc_lo_);                                  \
+        memcpy(&atc_hi_, atc_sum_ + LANES / 2, sizeof atc_hi_);                              \
+        ACCUMULATE_F64(atc_lo_, atc_hi_, atc_e_);                                    \
+        memcpy(atc_sum_, &atc_lo_, sizeof atc_lo_);                                  \
+        memcpy(atc_sum_ + LANES / 2, &atc_hi_, sizeof atc_hi_);                              \
+    } else {                                                                         \
+        for (int64_t atc_l_ = 0; atc_l_ < atc_n_; atc_l_++) atc_sum_[atc_l_] += (double)atc_e_[atc_l_]; \
+    } })
+
+/// Expands a kernel body twice, with `name` a null pointer and with `name` = `pointer`, so
+/// that each copy is compiled with the tests of `name` folded away.
+#define WITH_AND_WITHOUT(pointer, name, ...) do {                                     \
+    if ((pointer) == NULL) { const __typeof__(pointer) name = NULL; (void)name; __VA_ARGS__ } \
+    else { const __typeof__(pointer) name = (pointer); __VA_ARGS__ }                \
+} while (0)
 
 /// Similarities closer than this (relative to the larger of 1 and |s|) rank as equal, the
 /// lower index first. The tiles' Float32 sgemm and the positives' binary64 dot products can
@@ -45,9 +68,13 @@ static inline float tie_width(float best) {
 CS_KERNEL double CS_NAME(cs_count_ranks)(cs_tile t, const int32_t *positive_of_col,
                                 const float *positive_sim_of_col, const float *best_sim_of_row,
                                 const int32_t *best_col_of_row, int32_t *row_beaten,
-                                int32_t *col_beaten) {
-    CS_HAND_TO_WIDE(cs_count_ranks, t, positive_of_col, positive_sim_of_col, best_sim_of_row, best_col_of_row, row_beaten, col_beaten);
+                                int32_t *col_beaten, float scale, double *row_sum, double *col_sum) {
+    CS_HAND_TO_WIDE(cs_count_ranks, t, positive_of_col, positive_sim_of_col, best_sim_of_row, best_col_of_row,
+                    row_beaten, col_beaten, scale, row_sum, col_sum);
     double squares = 0;
+    const vf one = VF_SPLAT(1.0f), k = VF_SPLAT(scale);
+    // The loop is expanded with and without the log-sum-exp, so neither pays for the other.
+    WITH_AND_WITHOUT(row_sum, lse,
     for (int64_t r = 0; r < t.rows; r += 2) {
         ROW_PAIR(t, r, second);
         const int64_t q1 = MIN(r + 1, t.rows - 1);
@@ -59,12 +86,14 @@ CS_KERNEL double CS_NAME(cs_count_ranks)(cs_tile t, const int32_t *positive_of_c
         const vi best_col[2] = {VI_SPLAT(best_col_of_row[r]), VI_SPLAT(best_col_of_row[q1])};
         vi row_count[2] = {VI_SPLAT(0), VI_SPLAT(0)};
         vd lo = VD_ZERO, hi = VD_ZERO;
+        vd exp_lo[2] = {VD_ZERO, VD_ZERO}, exp_hi[2] = {VD_ZERO, VD_ZERO};
         FOR_EACH_CHUNK(c, n, t.cols,
             const vi owner = VI_LOAD_N(positive_of_col + c, n, 0);
             const vf owner_sim = VF_LOAD_N(positive_sim_of_col + c, n, 0.0f);
             const vf owner_near = VF_MAX(__builtin_elementwise_abs(owner_sim), VF_SPLAT(1.0f)) * VF_SPLAT(TIE_WIDTH);
             const vi j = VI_SPLAT((int32_t)(t.col0 + c)) + VI_IOTA;
             vi col_hits = VI_SPLAT(0);
+            vf col_exp = VF_SPLAT(0.0f);
             for (int q = 0; q < 2; q++) {
                 const vf s = VF_LOAD_N(s_rows[q] + c, n, 0.0f);
                 const vi negative = (owner != row[q]) & valid[q] & TAIL_MASK(n);
@@ -76,35 +105,31 @@ CS_KERNEL double CS_NAME(cs_count_ranks)(cs_tile t, const int32_t *positive_of_c
                 const vd a = VF_LOW_F64(kept), b = VF_HIGH_F64(kept);
                 lo += a * a;
                 hi += b * b;
+                if (lse) {
+                    // cs_lse_fixed_shift's term, over the same negatives.
+                    const vf e = VF_SELECT(negative, VF_EXP_IN_RANGE((VF_MAX(s, VF_SPLAT(-1.0f)) - one) * k), VF_SPLAT(0.0f));
+                    ACCUMULATE_F64(exp_lo[q], exp_hi[q], e);
+                    col_exp += e;
+                }
             }
             if (n == LANES) {
                 VI_STORE(col_beaten + c, VI_LOAD(col_beaten + c) + col_hits);
             } else {
                 for (int64_t l = 0; l < n; l++) col_beaten[c + l] += col_hits[l];
             }
+            if (lse) ADD_TO_COLUMNS(col_sum + c, col_exp, n);
         );
         row_beaten[r] += (int32_t)VI_HSUM(row_count[0]);
         if (r + 1 < t.rows) row_beaten[r + 1] += (int32_t)VI_HSUM(row_count[1]);
         squares += VD_PAIR_SUM(lo, hi);
-    }
+        if (lse) {
+            row_sum[r] += VD_PAIR_SUM(exp_lo[0], exp_hi[0]);
+            if (r + 1 < t.rows) row_sum[r + 1] += VD_PAIR_SUM(exp_lo[1], exp_hi[1]);
+        }
+    });
     return squares;
 }
 
-/// Adds the first n lanes of e to col_sum[0 ..< n] in binary64.
-#define ADD_TO_COLUMNS(col_sum, e, n) ({                                             \
-    double *atc_sum_ = (col_sum);                                                    \
-    const vf atc_e_ = (e);                                                          \
-    const int64_t atc_n_ = (n);                                                      \
-    if (atc_n_ == LANES) {                                                           \
-        vd atc_lo_, atc_hi_;                                                        \
-        memcpy(&atc_lo_, atc_sum_, sizeof atc_lo_);                                  \
-        memcpy(&atc_hi_, atc_sum_ + LANES / 2, sizeof atc_hi_);                              \
-        ACCUMULATE_F64(atc_lo_, atc_hi_, atc_e_);                                    \
-        memcpy(atc_sum_, &atc_lo_, sizeof atc_lo_);                                  \
-        memcpy(atc_sum_ + LANES / 2, &atc_hi_, sizeof atc_hi_);                              \
-    } else {                                                                         \
-        for (int64_t atc_l_ = 0; atc_l_ < atc_n_; atc_l_++) atc_sum_[atc_l_] += (double)atc_e_[atc_l_]; \
-    } })
 
 /// The tile's values of row r with positive cells (and tail lanes) set to −∞, so that sums of
 /// exponentials see only negatives. Tiles that hold no positive (most of them) pass no owners
@@ -115,18 +140,12 @@ CS_KERNEL double CS_NAME(cs_count_ranks)(cs_tile t, const int32_t *positive_of_c
         : VF_SELECT(VI_LOAD_N(no_owners_ + (c), n, (row)[0]) != (row),             \
                      VF_LOAD_N((s_row) + (c), n, 0.0f), VF_SPLAT(-INFINITY)); })
 
-/// Expands a kernel body twice, with and without owners, so that each loop is compiled with
-/// the test folded away.
-#define WITH_AND_WITHOUT_OWNERS(positive_of_col, ...) do {                          \
-    if ((positive_of_col) == NULL) { const int32_t *const owners = NULL; __VA_ARGS__ } \
-    else { const int32_t *const owners = (positive_of_col); __VA_ARGS__ }            \
-} while (0)
 
 CS_KERNEL void CS_NAME(cs_lse_fixed_shift)(cs_tile t, const int32_t *positive_of_col, float scale,
                                   double *row_sum, double *col_sum) {
     CS_HAND_TO_WIDE_VOID(cs_lse_fixed_shift, t, positive_of_col, scale, row_sum, col_sum);
     const vf one = VF_SPLAT(1.0f), k = VF_SPLAT(scale);
-    WITH_AND_WITHOUT_OWNERS(positive_of_col,
+    WITH_AND_WITHOUT(positive_of_col, owners,
     for (int64_t r = 0; r < t.rows; r++) {
         const float *s_row = t.data + r * t.ld;
         const vi row = VI_SPLAT((int32_t)(t.row0 + r));
@@ -161,7 +180,7 @@ CS_KERNEL void CS_NAME(cs_lse_online)(cs_tile t, const int32_t *positive_of_col,
     CS_HAND_TO_WIDE_VOID(cs_lse_online, t, positive_of_col, scale, row_max, row_sum, col_max, col_sum, col_max_scratch, col_sum_scratch);
     const vf k = VF_SPLAT((float)scale);
     for (int64_t c = 0; c < t.cols; c++) { col_max_scratch[c] = -INFINITY; col_sum_scratch[c] = 0; }
-    WITH_AND_WITHOUT_OWNERS(positive_of_col,
+    WITH_AND_WITHOUT(positive_of_col, owners,
     for (int64_t r = 0; r < t.rows; r++) {
         const float *s_row = t.data + r * t.ld;
         const vi row = VI_SPLAT((int32_t)(t.row0 + r));

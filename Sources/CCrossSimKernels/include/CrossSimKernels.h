@@ -56,11 +56,14 @@ typedef struct {
 /// and never counted. Row i counts cells with s > best_sim_of_row[i], or equal with
 /// j < best_col_of_row[i] (give +inf for a row without positive). Column j counts cells with
 /// s > positive_sim_of_col[j], or equal with i < positive_of_col[j]. "Equal" is within
-/// 4e-7·max(1, |s|), the rounding gap between a tile's sgemm and the positives' dot products. Returns Σ s² over the
-/// tile, which the same pass reads anyway.
+/// 4e-7·max(1, |s|), the rounding gap between a tile's sgemm and the positives' dot products.
+/// Returns Σ s² over the tile, which the same pass reads anyway. When `row_sum` is not NULL
+/// the pass also does cs_lse_fixed_shift's work for `scale` (the first temperature's, usually
+/// the only one), so that the tile is read once.
 double cs_count_ranks(cs_tile t, const int32_t *positive_of_col, const float *positive_sim_of_col,
-                    const float *best_sim_of_row, const int32_t *best_col_of_row,
-                    int32_t *row_beaten, int32_t *col_beaten);
+                      const float *best_sim_of_row, const int32_t *best_col_of_row,
+                      int32_t *row_beaten, int32_t *col_beaten,
+                      float scale, double *row_sum, double *col_sum);
 
 /// Adds Σ exp((s − 1)·scale) over the negative cells (positive_of_col[j] ≠ i) per row and per
 /// column: one exp per element, exact when every s ≤ 1 and (−2·scale) stays above the smallest

@@ -92,10 +92,16 @@ final class Epilogue: TileConsumer, @unchecked Sendable {
         let w = workers[index]
         let r = Int(tile.row0) - rows.lowerBound
         let c = Int(tile.col0)
+        // The rank pass reads every tile; a first temperature on the one-exp path rides along.
+        var fused: (scale: Float, rows: UnsafeMutablePointer<Double>?, columns: UnsafeMutablePointer<Double>?) = (0, nil, nil)
+        if case .fixedShift(let scale)? = folds.first {
+            fused = (Float(scale), rowSum[0].base + r, w.columnSum[0].base + c)
+        }
         w.squares += cs_count_ranks(tile, positiveOf.base + c, positiveSimilarity.base + c, rowBest.base + r,
-                                    rowBestColumn.base + r, rowBeaten.base + r, w.columnBeaten.base + c)
+                                    rowBestColumn.base + r, rowBeaten.base + r, w.columnBeaten.base + c,
+                                    fused.scale, fused.rows, fused.columns)
         let owners = holdsPositives(tile) ? UnsafePointer(positiveOf.base + c) : nil
-        for (t, fold) in folds.enumerated() {
+        for (t, fold) in folds.enumerated() where !(t == 0 && fused.rows != nil) {
             switch fold {
             case .fixedShift(let scale):
                 cs_lse_fixed_shift(tile, owners, Float(scale), rowSum[t].base + r, w.columnSum[t].base + c)
