@@ -11,7 +11,7 @@ public struct TileShape: Sendable, Equatable, Codable, CustomStringConvertible {
     }
 
     /// The sweep's best on a 2-core Zen 3 at D = 384 and 768 (see README, "Choosing a tile").
-    public static let `default` = TileShape(rows: 512, cols: 1024)
+    public static let `default` = TileShape(rows: 1024, cols: 2048)
 
     /// Parses `ROWSxCOLS`, e.g. `512x1024`.
     public init(parsing text: String) throws {

@@ -10,7 +10,7 @@ public final class RowStream {
     private var rowsLeftInShard = 0
     private var stream: ByteStream?
     private var staging: UnsafeMutableRawPointer
-    private static let stagingBytes = 1 << 22
+    private static let stagingBytes = 1 << 20
 
     public init(_ set: ShardSet) {
         self.set = set
