@@ -35,7 +35,7 @@ struct EvalCommand: ParsableCommand {
     var plot: String?
     @Flag(help: "Gather the similarity histograms (implied by --plot; give it to parts whose merge will be plotted).")
     var histogram = false
-    @Option(help: "Tile shape ROWSxCOLS (default 512x1024).")
+    @Option(help: "Tile shape ROWSxCOLS (default 1024x2048).")
     var tile: String?
     @Option(help: "Worker threads (default: all cores).")
     var threads: Int?

@@ -20,8 +20,8 @@ public struct Benchmark: Sendable {
     }
 
     public static let defaultTiles = [
-        TileShape(rows: 128, cols: 128), TileShape(rows: 256, cols: 512), TileShape(rows: 512, cols: 512),
-        TileShape(rows: 512, cols: 1024), TileShape(rows: 1024, cols: 1024), TileShape(rows: 256, cols: 2048),
+        TileShape(rows: 256, cols: 512), TileShape(rows: 512, cols: 1024), TileShape(rows: 1024, cols: 1024),
+        TileShape(rows: 1024, cols: 2048), TileShape(rows: 2048, cols: 2048), TileShape(rows: 1024, cols: 4096),
     ]
 
     public struct Row: Sendable {
