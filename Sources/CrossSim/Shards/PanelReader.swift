@@ -1,13 +1,15 @@
 import Foundation
 
-/// Reads a set as consecutive panels of rows on a background thread, two buffers deep: while
-/// the caller computes on one panel, the next is decoded, checked and normalised.
+/// Reads a set as consecutive panels of rows on a background thread. Two buffers deep, the
+/// next panel is decoded, checked and normalised while the caller computes on one; one buffer
+/// deep (for panels that are used long, where memory matters more than overlap), reading waits
+/// for `release()`.
 final class PanelReader: @unchecked Sendable {
     let set: ShardSet
     let panelRows: Int
     private let similarity: Similarity
     private let buffers: [Embeddings]
-    private let free = DispatchSemaphore(value: 2)
+    private let free: DispatchSemaphore
     private let filled = DispatchSemaphore(value: 0)
     private let lock = NSLock()
     private var ready: [(panel: Int, rows: Range<Int>)] = []
@@ -15,12 +17,13 @@ final class PanelReader: @unchecked Sendable {
     private var stopped = false
     private let done = DispatchSemaphore(value: 0)
 
-    /// Starts reading `rows` of `set` in panels of `panelRows`.
-    init(set: ShardSet, rows: Range<Int>, panelRows: Int, similarity: Similarity) {
+    /// Starts reading `rows` of `set` in panels of `panelRows`, `depth` (1 or 2) buffers deep.
+    init(set: ShardSet, rows: Range<Int>, panelRows: Int, similarity: Similarity, depth: Int = 2) {
         self.set = set
         self.panelRows = panelRows
         self.similarity = similarity
-        buffers = [Embeddings(rows: panelRows, dim: set.dim), Embeddings(rows: panelRows, dim: set.dim)]
+        buffers = (0..<depth).map { _ in Embeddings(rows: panelRows, dim: set.dim) }
+        free = DispatchSemaphore(value: depth)
         Thread.detachNewThread { [self] in
             produce(rows)
             done.signal()
@@ -41,7 +44,7 @@ final class PanelReader: @unchecked Sendable {
             while start < rows.upperBound {
                 free.wait()
                 if lock.withLock({ stopped }) { return }
-                let buffer = buffers[panel % 2]
+                let buffer = buffers[panel % buffers.count]
                 let count = min(panelRows, rows.upperBound - start)
                 guard try stream.read(rows: count, into: buffer.baseAddress) == count else {
                     throw InputError("truncated data: fewer rows than the headers declare", file: set.path)
@@ -64,7 +67,7 @@ final class PanelReader: @unchecked Sendable {
         return try lock.withLock {
             if let failure { throw failure }
             let (panel, rows) = ready.removeFirst()
-            return (buffers[panel % 2], rows)
+            return (buffers[panel % buffers.count], rows)
         }
     }
 
