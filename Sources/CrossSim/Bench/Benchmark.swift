@@ -33,7 +33,8 @@ public struct Benchmark: Sendable {
         /// The same tiles with no epilogue.
         public var sgemmSeconds: Double
         public var gflops: Double
-        /// seconds / whole-matrix sgemm seconds.
+        /// The median over runs of (run seconds / the seconds of a whole-matrix sgemm timed
+        /// just before it).
         public var ratio: Double
         public var epilogueShare: Double { max(0, 1 - sgemmSeconds / seconds) }
     }
@@ -54,14 +55,14 @@ public struct Benchmark: Sendable {
         func consume(_ tile: cs_tile, worker: Int) {}
     }
 
+    func time(_ body: () throws -> Void) rethrows -> Double {
+        let start = Date()
+        try body()
+        return Date().timeIntervalSince(start)
+    }
+
     func best(_ body: () throws -> Void) rethrows -> Double {
-        var best = Double.infinity
-        for _ in 0..<repeats {
-            let start = Date()
-            try body()
-            best = min(best, Date().timeIntervalSince(start))
-        }
-        return best
+        try (0..<repeats).map { _ in try time(body) }.min()!
     }
 
     public func run(progress: (String) -> Void = { _ in }) throws -> Result {
@@ -77,11 +78,12 @@ public struct Benchmark: Sendable {
         let maxThreads = threads.max() ?? 1
         let product = UnsafeMutablePointer<Float>.allocate(capacity: rows * rows)
         defer { product.deallocate() }
-        let sgemm = best {
+        func wholeSgemm() {
             BLAS.withThreads(maxThreads) {
                 BLAS.multiplyTransposed(x1.baseAddress, x2.baseAddress, into: product, m: rows, n: rows, k: dim, ldc: rows)
             }
         }
+        let sgemm = best(wholeSgemm)
         progress(String(format: "whole-matrix sgemm: %.3f s, %.1f GFLOP/s", sgemm, flops / sgemm / 1e9))
         var table: [Row] = []
         for threadCount in threads {
@@ -103,15 +105,25 @@ public struct Benchmark: Sendable {
                     workloads += [("+1 τ", twoTaus), ("+SigLIP", siglip), ("from .zst", options)]
                 }
                 for (name, workload) in workloads {
-                    let seconds = try best {
-                        if name == "from .zst" {
-                            _ = try EvaluationRequest(x1: folder + "/x1", x2: folder + "/x2", options: workload).run()
-                        } else {
-                            _ = try Evaluation(x1: x1, x2: x2, pairs: pairs, options: workload).state()
+                    // Each run is timed right after a whole-matrix sgemm, and the ratio is the
+                    // median of those pairs: on a shared machine the clock rate drifts between
+                    // runs, and a ratio of neighbours cancels most of the drift.
+                    var seconds = Double.infinity
+                    var ratios: [Double] = []
+                    for _ in 0..<repeats {
+                        let reference = time(wholeSgemm)
+                        let elapsed = try time {
+                            if name == "from .zst" {
+                                _ = try EvaluationRequest(x1: folder + "/x1", x2: folder + "/x2", options: workload).run()
+                            } else {
+                                _ = try Evaluation(x1: x1, x2: x2, pairs: pairs, options: workload).state()
+                            }
                         }
+                        seconds = min(seconds, elapsed)
+                        ratios.append(elapsed / reference)
                     }
                     let row = Row(tile: tile, threads: threadCount, workload: name, seconds: seconds, sgemmSeconds: tilesOnly,
-                                  gflops: flops / seconds / 1e9, ratio: seconds / sgemm)
+                                  gflops: flops / seconds / 1e9, ratio: ratios.sorted()[ratios.count / 2])
                     table.append(row)
                     progress(Self.format(row))
                 }
