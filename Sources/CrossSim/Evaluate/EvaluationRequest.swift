@@ -55,8 +55,7 @@ public struct EvaluationRequest: Sendable {
         let inputs = Report.Inputs(
             x1: Report.SetInfo(set1), x2: Report.SetInfo(set2), pairsPath: self.pairs, positives: set2.rows,
             similarity: options.similarity, x1WithoutPositive: x1WithoutPositive)
-        let engine = Report.Engine(backend: BLAS.name, threads: plan.threads, tile: plan.tile, seconds: seconds,
-                                   gflops: flops / max(seconds, 1e-9) / 1e9, peakRSSBytes: peakResidentBytes())
+        let engine = Report.Engine(plan: plan, seconds: seconds, flops: flops)
         return (state, inputs, engine)
     }
 
@@ -79,8 +78,15 @@ extension Evaluation {
             x1: .init(memory: x1, name: "x1"), x2: .init(memory: x2, name: "x2"), pairsPath: pairs.reportName,
             positives: pairs.x2Rows, similarity: options.similarity, x1WithoutPositive: pairs.x1WithoutPositive)
         let flops = 2 * Double(x1.rows) * Double(x2.rows) * Double(x1.dim)
-        let engine = Report.Engine(backend: BLAS.name, threads: plan.threads, tile: plan.tile, seconds: seconds,
-                                   gflops: flops / max(seconds, 1e-9) / 1e9, peakRSSBytes: peakResidentBytes())
+        let engine = Report.Engine(plan: plan, seconds: seconds, flops: flops)
         return Report(state: state, inputs: inputs, options: options, engine: engine)
+    }
+}
+
+extension Report.Engine {
+    /// This process's engine, a run of `flops` floating-point operations in `seconds`.
+    init(plan: TilePlan, seconds: Double, flops: Double) {
+        self.init(backend: BLAS.name, threads: plan.threads, tile: plan.tile, seconds: seconds,
+                  gflops: flops / max(seconds, 1e-9) / 1e9, peakRSSBytes: peakResidentBytes())
     }
 }
