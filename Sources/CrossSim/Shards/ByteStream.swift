@@ -42,12 +42,16 @@ final class FileByteStream: ByteStream {
 
     init(path: String) throws {
         self.path = path
-        descriptor = open(path, O_RDONLY | O_CLOEXEC)
+        // O_NONBLOCK: opening a FIFO named like a shard would wait for a writer forever (it has
+        // no effect on the regular files that are read).
+        descriptor = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
         if descriptor < 0 { throw InputError(Self.describe(errno), file: path) }
         var info = stat()
-        if fstat(descriptor, &info) == 0, (info.st_mode & S_IFMT) == S_IFDIR {
+        if fstat(descriptor, &info) == 0, (info.st_mode & S_IFMT) != S_IFREG {
             close(descriptor)
-            throw InputError("is a directory, expected a shard file", file: path)
+            throw InputError((info.st_mode & S_IFMT) == S_IFDIR
+                ? "is a directory, expected a shard file"
+                : "not a regular file (a pipe, socket or device cannot be read as a shard)", file: path)
         }
     }
 

@@ -19,7 +19,8 @@ public struct SetInspection: Sendable {
     public init(path: String) throws {
         set = try ShardSet.open(path)
         let stream = RowStream(set)
-        let batch = 4096
+        // At most 4096 rows or 16 MiB (whichever is less, but one row at least): D may be huge.
+        let batch = max(1, min(4096, (1 << 24) / (set.dim * MemoryLayout<Float>.stride)))
         let buffer = UnsafeMutablePointer<Float>.allocate(capacity: batch * set.dim)
         defer { buffer.deallocate() }
         var low = Double.infinity, high = 0.0, total = 0.0, counted = 0

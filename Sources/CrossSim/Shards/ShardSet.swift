@@ -17,7 +17,9 @@ public struct Shard: Sendable, Equatable {
 
     /// The shard and a stream positioned at its first value.
     static func openStream(_ path: String) throws -> (Shard, ByteStream) {
-        let name = (path as NSString).lastPathComponent
+        // Not NSString.lastPathComponent: Foundation (swift-corelibs, 6.3) traps on paths such
+        // as "a///b//" (found by fuzzing manifests).
+        let name = path.split(separator: "/").last.map(String.init) ?? path
         guard let (format, compressed) = ShardFormat.recognise(name) else {
             throw InputError("unknown suffix: expected .npy, .fbin, .npy.zst, .fbin.zst or a .txt manifest", file: path)
         }
@@ -30,7 +32,10 @@ public struct Shard: Sendable, Equatable {
         guard let dataBytes = layout.dataBytes else {
             throw InputError("header inconsistent with file size: \(what) does not fit in memory", file: path)
         }
-        let needed = layout.headerBytes + dataBytes
+        let (needed, overflow) = layout.headerBytes.addingReportingOverflow(dataBytes)
+        guard !overflow else {
+            throw InputError("header inconsistent with file size: \(what) does not fit in memory", file: path)
+        }
         if compressed {
             guard needed <= capacity else {
                 throw InputError(
@@ -73,6 +78,10 @@ public struct ShardSet: Sendable {
                 file: shard.path)
         }
         let set = ShardSet(path: path, shards: shards)
+        // Only rows bound D by the file's size: a set of empty shards could claim any D.
+        guard set.rows > 0 else {
+            throw InputError("empty set: \(shards.count == 1 ? "the shard holds" : "its shards hold") no rows", file: path)
+        }
         guard set.rows < Int(Int32.max) else {
             throw InputError("too many rows (\(set.rows)): at most \(Int32.max - 1) per set", file: path)
         }
@@ -111,18 +120,31 @@ public struct ShardSet: Sendable {
     /// A manifest lists one shard per line, relative to the manifest; blank lines and `#`
     /// comments are ignored.
     static func manifest(_ path: String) throws -> [String] {
-        let text: String
-        do {
-            text = try String(contentsOfFile: path, encoding: .utf8)
-        } catch {
+        // Read with POSIX calls: Foundation's String(contentsOfFile:) leaks a buffer on an
+        // empty file (found by fuzzing).
+        let file = try FileByteStream(path: path)
+        var bytes: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 1 << 16)
+        while true {
+            let got = try chunk.withUnsafeMutableBytes { try file.read(into: $0) }
+            if got == 0 { break }
+            bytes += chunk[..<got]
+        }
+        guard let text = String(validating: bytes, as: UTF8.self) else {
             throw InputError("cannot read manifest as UTF-8 text", file: path)
         }
-        let directory = (path as NSString).deletingLastPathComponent
+        // The manifest's folder with its slash ("" for a bare name). Not NSString's
+        // deletingLastPathComponent, which traps on some paths (see Shard.openStream).
+        let directory = path.lastIndex(of: "/").map { String(path[...$0]) } ?? ""
         var shards: [String] = []
         for (number, raw) in text.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline).enumerated() {
             let line = raw.trimmingCharacters(in: .whitespacesAndNewlines)
             if line.isEmpty || line.hasPrefix("#") { continue }
-            let shard = line.hasPrefix("/") ? line : (directory as NSString).appendingPathComponent(line)
+            // The system would see the path only up to a NUL: refuse it rather than open another file.
+            guard !line.contains("\0") else {
+                throw InputError("bad path on line \(number + 1): it contains a NUL character", file: path)
+            }
+            let shard = line.hasPrefix("/") ? line : directory + line
             var isDirectory: ObjCBool = false
             guard FileManager.default.fileExists(atPath: shard, isDirectory: &isDirectory), !isDirectory.boolValue else {
                 throw InputError("missing file '\(line)' listed on line \(number + 1)", file: path)

@@ -105,7 +105,7 @@ enum ZstdSizeBound {
                 let blockSize = header >> 3
                 switch header >> 1 & 3 {
                 case 0: frameBound += blockSize; offset += blockSize          // raw
-                case 1: frameBound += blockSize; offset += 1                  // run-length
+                case 1: frameBound += min(blockSize, 128 * 1024); offset += 1  // run-length (at most 128 KiB)
                 case 2: frameBound += 128 * 1024; offset += blockSize         // compressed
                 default:
                     throw InputError("corrupt zstd data: reserved block type", file: file.path)
@@ -115,8 +115,9 @@ enum ZstdSizeBound {
                 }
             }
             if hasChecksum { offset += 4 }
-            // A declared content size that the blocks cannot hold is caught by the decoder.
-            total += min(declared ?? frameBound, frameBound)
+            // A declared content size that the blocks cannot hold is caught by the decoder; one
+            // of 2^63 or more reads as negative here and says nothing.
+            total += min(declared.flatMap { $0 >= 0 ? $0 : nil } ?? frameBound, frameBound)
         }
         return total
     }

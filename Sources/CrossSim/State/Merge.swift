@@ -9,21 +9,16 @@ public struct MergedRun: Sendable {
     public var report: Report { Report(state: state, inputs: inputs, options: options, engine: engine) }
 
     public init(paths: [String]) throws {
-        try self.init(files: paths.map { ($0, try StateFile.read(from: $0)) })
+        // The set of parts first, from the headers alone: a state's per-x1-row tables are sized
+        // by x1's rows, which only a complete set of parts bounds (x1 rows ≤ K·(rows + 1)).
+        try Self.checkParts(paths.map { ($0, try StateFile.readPart(from: $0)) })
+        try self.init(files: paths.map { ($0, try StateFile.read(from: $0, maximumParts: paths.count)) })
     }
 
     public init(files: [(path: String, file: StateFile)]) throws {
-        guard let (firstPath, first) = files.first else { throw InputError("merge needs at least one state file") }
-        let k = first.part.count
-        var seen: [Int: String] = [:]
-        for (path, file) in files {
-            guard file.part.count == k else {
-                throw InputError("parts from different runs: this is part \(file.part), \(firstPath) is part \(first.part)", file: path)
-            }
-            if let other = seen[file.part.index] {
-                throw InputError("duplicate part \(file.part): also in \(other)", file: path)
-            }
-            seen[file.part.index] = path
+        try Self.checkParts(files.map { ($0.path, $0.file.part) })
+        let (firstPath, first) = files[0]
+        for (path, file) in files.dropFirst() {
             guard Self.sameInputs(file.inputs, first.inputs) else {
                 throw InputError("parts from different inputs: these shapes, dtypes or pairs differ from \(firstPath)", file: path)
             }
@@ -33,11 +28,11 @@ public struct MergedRun: Sendable {
             guard file.state.positives == first.state.positives else {
                 throw InputError("parts from different inputs: the positive pairs' similarities differ from \(firstPath)", file: path)
             }
-        }
-        let missing = (0..<k).filter { seen[$0] == nil }
-        guard missing.isEmpty else {
-            throw InputError("missing part\(missing.count == 1 ? "" : "s") \(missing.map { "\($0)/\(k)" }.joined(separator: ", ")): "
-                                + "got \(files.count) of \(k)")
+            guard file.state.histogram?.lower == first.state.histogram?.lower,
+                  file.state.histogram?.upper == first.state.histogram?.upper
+            else {
+                throw InputError("parts from different inputs: the similarity histograms' ranges differ from \(firstPath)", file: path)
+            }
         }
         state = try PartialState.merge(files.map(\.file.state))
         inputs = first.inputs
@@ -47,6 +42,47 @@ public struct MergedRun: Sendable {
         engine = Report.Engine(backend: first.engine.backend, threads: first.engine.threads, tile: first.engine.tile,
                                seconds: seconds, gflops: seconds > 0 ? work / seconds : 0,
                                peakRSSBytes: files.map(\.file.engine.peakRSSBytes).max() ?? 0)
+        // Numbers a corrupt part holds (NaN, ±Inf, sums that overflow) must not reach the report.
+        guard Self.isFinite(report.json) else {
+            throw InputError("the parts hold numbers that are not finite (a corrupt state file?): "
+                                + files.map(\.path).joined(separator: ", "))
+        }
+    }
+
+    static func isFinite(_ value: JSONValue) -> Bool {
+        switch value {
+        case .number(let x): return x.isFinite
+        case .array(let items): return items.allSatisfy(isFinite)
+        case .object(let fields): return fields.allSatisfy { isFinite($0.1) }
+        case .integer, .string, .bool: return true
+        }
+    }
+
+    /// Every part of one run (the same K), once each.
+    static func checkParts(_ parts: [(path: String, part: PartIndex)]) throws {
+        guard let (firstPath, first) = parts.first else { throw InputError("merge needs at least one state file") }
+        let k = first.count
+        var seen: [Int: String] = [:]
+        for (path, part) in parts {
+            guard part.count == k else {
+                throw InputError("parts from different runs: this is part \(part), \(firstPath) is part \(first)", file: path)
+            }
+            if let other = seen[part.index] {
+                throw InputError("duplicate part \(part): also in \(other)", file: path)
+            }
+            seen[part.index] = path
+        }
+        guard parts.count < k else { return }
+        // K comes from a file: name the first few missing parts without counting to K.
+        var missing: [Int] = []
+        var index = 0
+        while missing.count < 10 && index < k {
+            if seen[index] == nil { missing.append(index) }
+            index += 1
+        }
+        let more = k - parts.count > missing.count ? ", …" : ""
+        throw InputError("missing part\(k - parts.count == 1 ? "" : "s") \(missing.map { "\($0)/\(k)" }.joined(separator: ", "))\(more): "
+                            + "got \(parts.count) of \(k)")
     }
 
     /// Paths may differ between machines; what the data is may not.

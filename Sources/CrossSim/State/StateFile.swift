@@ -72,12 +72,25 @@ public struct StateFile: Sendable {
         try file.commit()
     }
 
+    /// Reads and checks a state file. Its arrays are sized by what the file holds, except for
+    /// per-x1-row tables (about 20 bytes per x1 row): x1's rows are at most K·(rows of the
+    /// part + 1), and `crosssim merge` bounds K by the files it is given.
     public static func read(from path: String) throws -> StateFile {
-        func bad(_ what: String) -> InputError { InputError("not a valid CrossSim state file: \(what)", file: path) }
+        try read(from: path, maximumParts: Int.max)
+    }
+
+    /// The part a state file says it is, from its header alone (merge checks the set of parts
+    /// before it reads any arrays).
+    static func readPart(from path: String) throws -> PartIndex {
         let file = try FileByteStream(path: path)
         let capacity = try ZstdSizeBound.decodedBytes(of: file)
-        let stream = try ZstdByteStream(file: file)
-        let r = BinaryReader(stream: stream)
+        let header = try readHeader(BinaryReader(stream: try ZstdByteStream(file: file)), capacity: capacity, path: path)
+        return try PartIndex(index: header.part.index, count: header.part.count)
+    }
+
+    /// The magic, the format version and the JSON header at the start of a state's content.
+    private static func readHeader(_ r: BinaryReader, capacity: Int, path: String) throws -> Header {
+        func bad(_ what: String) -> InputError { InputError("not a valid CrossSim state file: \(what)", file: path) }
         guard try r.array(UInt8.self, count: magic.count, what: "the magic") == magic else { throw bad("bad magic") }
         let version = try r.scalar(UInt32.self, what: "the format version")
         guard version == formatVersion else {
@@ -85,19 +98,45 @@ public struct StateFile: Sendable {
         }
         let length = Int(try r.scalar(UInt32.self, what: "the header length"))
         guard length <= 1 << 20, length <= capacity else { throw bad("header of \(length) bytes") }
-        let header: Header
         do {
-            header = try JSONDecoder().decode(Header.self, from: Data(try r.array(UInt8.self, count: length, what: "the header")))
+            return try JSONDecoder().decode(Header.self, from: Data(try r.array(UInt8.self, count: length, what: "the header")))
         } catch let error as InputError {
             throw error
         } catch {
             throw bad("unreadable header")
         }
+    }
+
+    /// `maximumParts`: a part of more is refused before anything is allocated (merge knows how
+    /// many parts it has).
+    static func read(from path: String, maximumParts: Int) throws -> StateFile {
+        func bad(_ what: String) -> InputError { InputError("not a valid CrossSim state file: \(what)", file: path) }
+        let file = try FileByteStream(path: path)
+        let capacity = try ZstdSizeBound.decodedBytes(of: file)
+        let stream = try ZstdByteStream(file: file)
+        let r = BinaryReader(stream: stream)
+        let header = try readHeader(r, capacity: capacity, path: path)
         let part = try PartIndex(index: header.part.index, count: header.part.count)
+        guard part.count <= maximumParts else {
+            throw InputError("missing parts: this is part \(part), but only \(maximumParts) state files were given", file: path)
+        }
         let n1 = header.x1Rows, n2 = header.x2Rows
         guard n1 > 0, n2 > 0, n1 < Int(Int32.max), n2 < Int(Int32.max),
               0 <= header.rowsLower, header.rowsLower <= header.rowsUpper, header.rowsUpper <= n1
         else { throw bad("inconsistent sizes in the header") }
+        // The part's rows are the ones `--part I/K` gives (PartIndex.rows(of:), without overflow).
+        func start(_ i: Int) -> Int? {
+            let (product, overflow) = n1.multipliedReportingOverflow(by: i)
+            return overflow ? nil : product / part.count
+        }
+        guard start(part.index) == header.rowsLower, start(part.index + 1) == header.rowsUpper else {
+            throw bad("x1 rows \(header.rowsLower)..<\(header.rowsUpper) are not part \(part) of \(n1) rows")
+        }
+        do {
+            try header.options.validate()
+        } catch let error as InputError {
+            throw bad("options in the header: \(error.message)")
+        }
         let rows = header.rowsUpper - header.rowsLower
         let taus = header.options.temperatures.count
         let k = header.options.topK ?? 0
@@ -105,10 +144,12 @@ public struct StateFile: Sendable {
         guard taus <= 1024, header.options.siglip.count <= 1024, k <= n1 && k <= n2, bins <= 1 << 20 else {
             throw bad("inconsistent options in the header")
         }
-        // Everything the header promises must fit in what the zstd frames can decode to.
-        let promised = 12 * n2 + 8 + taus * 16 * (rows + n2) + 4 * (rows + n2) + 8 * k * (rows + n2)
-            + 8 * header.options.siglip.count + 16 + 16 * bins + 32 + magic.count
-        guard promised <= capacity else { throw bad("the header promises more data than the file holds") }
+        // Everything the header promises must fit in what the zstd frames can decode to
+        // (in binary64: k·(rows + n2) can exceed Int.max).
+        let cells = Double(rows + n2)
+        let promised = Double(12 * n2 + 8) + Double(taus * 16 + 4) * cells + Double(8 * k) * cells
+            + Double(8 * header.options.siglip.count + 16 + 16 * bins + 32 + magic.count)
+        guard promised <= Double(capacity) else { throw bad("the header promises more data than the file holds") }
 
         let positiveOf = try r.array(Int32.self, count: n2, what: "the pairs")
         guard positiveOf.allSatisfy({ $0 >= 0 && Int($0) < n1 }) else { throw bad("pairs out of range") }
@@ -132,6 +173,13 @@ public struct StateFile: Sendable {
                              indices: try r.array(Int32.self, count: count * k, what: "top-k indices"))
         }
         let rowTop = try top(rows), columnTop = try top(n2)
+        // Ranks count negatives, and top-k lists name candidates (a column's list only rows of
+        // this part, or the empty slot Int32.max): the report indexes with them.
+        guard rowBeaten.allSatisfy({ 0 <= $0 && Int($0) <= n2 }),
+              columnBeaten.allSatisfy({ 0 <= $0 && Int($0) <= rows }),
+              rowTop?.indices.allSatisfy({ 0 <= $0 && Int($0) < n2 }) ?? true,
+              columnTop?.indices.allSatisfy({ $0 == .max || (header.rowsLower..<header.rowsUpper).contains(Int($0)) }) ?? true
+        else { throw bad("ranks or top-k lists out of range") }
         let softplus = try r.array(Double.self, count: header.options.siglip.count, what: "SigLIP sums")
         let similaritySum = try r.scalar(Double.self, what: "sums")
         let squaredSum = try r.scalar(Double.self, what: "sums")
@@ -141,6 +189,16 @@ public struct StateFile: Sendable {
             var h = Histogram(lower: lower, upper: upper, bins: bins)
             h.positive = try r.array(UInt64.self, count: bins, what: "histogram")
             h.negative = try r.array(UInt64.self, count: bins, what: "histogram")
+            // At most n2 positive and rows·n2 negative cells: merged counts cannot overflow.
+            func total(_ counts: [UInt64]) -> UInt64? {
+                counts.reduce(UInt64(0) as UInt64?) { sum, c in
+                    sum.flatMap { let (t, o) = $0.addingReportingOverflow(c); return o ? nil : t }
+                }
+            }
+            guard lower.isFinite, upper.isFinite, lower < upper,
+                  let positive = total(h.positive), positive <= UInt64(n2),
+                  let negative = total(h.negative), negative <= UInt64(rows) * UInt64(n2)
+            else { throw bad("histogram out of range") }
             histogram = h
         }
         let uniformity: [LogSumExp]? = header.options.uniformity

@@ -16,10 +16,14 @@ public final class AtomicFile {
     private var committed = false
 
     public init(path: String) throws {
+        _ = Self.fileSizeLimitIsAnError
         self.path = path
-        let directory = (path as NSString).deletingLastPathComponent
-        let name = (path as NSString).lastPathComponent
-        temporaryPath = (directory.isEmpty ? "" : directory + "/") + ".\(name).tmp-\(getpid())"
+        // Split by hand: Foundation's NSString.deletingLastPathComponent (swift-corelibs, 6.3)
+        // traps on a one-character name such as `--json r`.
+        let slash = path.lastIndex(of: "/")
+        let directory = slash.map { String(path[...$0]) } ?? ""  // with its slash
+        let name = slash.map { String(path[path.index(after: $0)...]) } ?? path
+        temporaryPath = directory + ".\(name).tmp-\(getpid())"
         descriptor = open(temporaryPath, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
         guard descriptor >= 0 else {
             throw InternalError("cannot write \(path): \(String(cString: strerror(errno)))")
@@ -27,9 +31,14 @@ public final class AtomicFile {
         Self.pending.insert(temporaryPath)
     }
 
+    /// Under `ulimit -f` a write past the limit raises SIGXFSZ, whose default action kills the
+    /// process at once, leaving the temporary file behind. Ignored, the write fails with EFBIG
+    /// and is reported (and cleaned up) like a full disk.
+    private static let fileSizeLimitIsAnError: Void = { _ = signal(SIGXFSZ, SIG_IGN) }()
+
     deinit {
         if !committed {
-            close(descriptor)
+            if descriptor >= 0 { close(descriptor) }
             unlink(temporaryPath)
             Self.pending.remove(temporaryPath)
         }
@@ -55,7 +64,12 @@ public final class AtomicFile {
         guard fsync(descriptor) == 0 else {
             throw InternalError("cannot write \(path): \(String(cString: strerror(errno)))")
         }
-        close(descriptor)
+        // Closed even when close fails: deinit must not close a number another file may have by now.
+        let closed = close(descriptor)
+        descriptor = -1
+        guard closed == 0 else {  // NFS and others report failed writes here
+            throw InternalError("cannot write \(path): \(String(cString: strerror(errno)))")
+        }
         guard rename(temporaryPath, path) == 0 else {
             let reason = String(cString: strerror(errno))
             unlink(temporaryPath)
