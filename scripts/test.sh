@@ -15,4 +15,4 @@ if [[ "$(uname)" != Darwin && "${CROSSSIM_SKIP_SLURM:-0}" != 1 ]]; then
     fi
 fi
 swift build --build-tests
-swift test --skip-build
+swift test --skip-build --disable-swift-testing
