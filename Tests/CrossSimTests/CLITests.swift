@@ -275,4 +275,15 @@ final class CLITests: XCTestCase {
         let recall = ((retrieval?["x1_to_x2"] as? [String: Any])?["recall"] as? [String: Double])?["10"]
         XCTAssertGreaterThan(recall ?? 0, 10.0 / 120)
     }
+
+    /// Options whose figures would overflow are bad input, never a trap in the JSON writer.
+    func testExtremeTemperaturesAndSigLIPTermsAreRefused() throws {
+        let data = try synth()
+        let out = try temporaryDirectory(self) + "/report.json"
+        for extra in [["--tau", "5e-324"], ["--siglip", "1e308:1e308"], ["--logit-scale", "1e308"]] {
+            let run = try crosssim(["eval", data + "/x1", data + "/x2", "--quiet", "--json", out] + extra)
+            XCTAssertEqual(run.status, 2, "\(extra): \(run.stderr)")
+            XCTAssertFalse(FileManager.default.fileExists(atPath: out), "nothing written for \(extra)")
+        }
+    }
 }

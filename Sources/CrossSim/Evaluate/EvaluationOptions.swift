@@ -42,6 +42,14 @@ public struct EvaluationOptions: Sendable, Equatable, Codable {
         for tau in temperatures where !(tau > 0) || !tau.isFinite {
             throw InputError("bad temperature \(tau): τ must be > 0")
         }
+        // Logits are scaled in Float32 and sums kept in binary64: beyond these bounds the
+        // figures would overflow rather than mean anything.
+        for tau in temperatures where tau < 1e-30 {
+            throw InputError("bad temperature \(tau): τ must be at least 1e-30")
+        }
+        for term in siglip where abs(term.scale) > 1e30 || abs(term.bias) > 1e30 {
+            throw InputError("bad SigLIP term \(term): scale and bias must lie within ±1e30")
+        }
         for k in recallAt where k < 1 { throw InputError("bad k \(k): k must be ≥ 1") }
         if let k = topK, k < 1 { throw InputError("bad --top-k \(k): K must be ≥ 1") }
         if let t = threads, t < 1 { throw InputError("bad --threads \(t): need at least 1") }

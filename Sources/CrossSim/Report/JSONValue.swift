@@ -38,6 +38,16 @@ public indirect enum JSONValue: Sendable, Equatable {
         }
     }
 
+    /// Whether every number in it is finite (JSON has no NaN or infinity).
+    public var isFinite: Bool {
+        switch self {
+        case .number(let x): return x.isFinite
+        case .array(let items): return items.allSatisfy(\.isFinite)
+        case .object(let fields): return fields.allSatisfy { $0.1.isFinite }
+        case .integer, .string, .bool: return true
+        }
+    }
+
     var isScalar: Bool {
         switch self {
         case .array, .object: return false

@@ -43,18 +43,9 @@ public struct MergedRun: Sendable {
                                seconds: seconds, gflops: seconds > 0 ? work / seconds : 0,
                                peakRSSBytes: files.map(\.file.engine.peakRSSBytes).max() ?? 0)
         // Numbers a corrupt part holds (NaN, ±Inf, sums that overflow) must not reach the report.
-        guard Self.isFinite(report.json) else {
+        guard report.json.isFinite else {
             throw InputError("the parts hold numbers that are not finite (a corrupt state file?): "
                                 + files.map(\.path).joined(separator: ", "))
-        }
-    }
-
-    static func isFinite(_ value: JSONValue) -> Bool {
-        switch value {
-        case .number(let x): return x.isFinite
-        case .array(let items): return items.allSatisfy(isFinite)
-        case .object(let fields): return fields.allSatisfy { isFinite($0.1) }
-        case .integer, .string, .bool: return true
         }
     }
 
