@@ -65,24 +65,21 @@ final class FileByteStream: ByteStream {
     }
 
     func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
-        var done = 0
-        while done < buffer.count {
-            let n = systemRead(descriptor, buffer.baseAddress! + done, buffer.count - done)
-            if n < 0 {
-                if errno == EINTR { continue }
-                throw InputError("read failed: \(Self.describe(errno))", file: path)
-            }
-            if n == 0 { break }
-            done += n
-        }
-        return done
+        try fill(buffer) { destination, count, _ in systemRead(descriptor, destination, count) }
     }
 
     /// Reads `buffer.count` bytes at `offset` without moving the stream (short at the end).
     func read(at offset: Int, into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
+        try fill(buffer) { pread(descriptor, $0, $1, off_t(offset + $2)) }
+    }
+
+    /// Calls `system(destination, count, bytesDoneSoFar)` until the buffer is full or the
+    /// file ends, retrying interrupted calls.
+    private func fill(_ buffer: UnsafeMutableRawBufferPointer,
+                      _ system: (UnsafeMutableRawPointer, Int, Int) -> Int) throws -> Int {
         var done = 0
         while done < buffer.count {
-            let n = pread(descriptor, buffer.baseAddress! + done, buffer.count - done, off_t(offset + done))
+            let n = system(buffer.baseAddress! + done, buffer.count - done, done)
             if n < 0 {
                 if errno == EINTR { continue }
                 throw InputError("read failed: \(Self.describe(errno))", file: path)
