@@ -27,6 +27,20 @@ extension ByteStream {
         return bytes
     }
 
+    /// Up to `limit` bytes, read in chunks: memory grows only as data actually arrives, so a
+    /// header that lies about a length allocates nothing.
+    func readBytes(upTo limit: Int) throws -> [UInt8] {
+        var bytes: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 1 << 16)
+        while bytes.count < limit {
+            let want = min(chunk.count, limit - bytes.count)
+            let got = try chunk.withUnsafeMutableBytes { try read(into: UnsafeMutableRawBufferPointer(rebasing: $0[0..<want])) }
+            if got == 0 { break }
+            bytes += chunk[..<got]
+        }
+        return bytes
+    }
+
     /// True when nothing is left to read.
     func isAtEnd() throws -> Bool {
         var byte: UInt8 = 0

@@ -74,15 +74,8 @@ public struct Pairs: Sendable, Equatable {
         }
         // Bounded by the checked length for plain files; for .zst by the decoded stream itself,
         // read in chunks so a lying header allocates nothing before the data arrives.
-        var raw: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 1 << 16)
         let expected = x2Rows * width
-        while raw.count < expected {
-            let want = min(chunk.count, expected - raw.count)
-            let got = try chunk.withUnsafeMutableBytes { try stream.read(into: UnsafeMutableRawBufferPointer(rebasing: $0[0..<want])) }
-            if got == 0 { break }
-            raw.append(contentsOf: chunk[0..<got])
-        }
+        let raw = try stream.readBytes(upTo: expected)
         guard raw.count == expected else {
             throw InputError("truncated data: \(raw.count / width) of \(x2Rows) pair entries", file: path)
         }

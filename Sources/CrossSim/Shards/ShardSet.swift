@@ -122,14 +122,7 @@ public struct ShardSet: Sendable {
     static func manifest(_ path: String) throws -> [String] {
         // Read with POSIX calls: Foundation's String(contentsOfFile:) leaks a buffer on an
         // empty file (found by fuzzing).
-        let file = try FileByteStream(path: path)
-        var bytes: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 1 << 16)
-        while true {
-            let got = try chunk.withUnsafeMutableBytes { try file.read(into: $0) }
-            if got == 0 { break }
-            bytes += chunk[..<got]
-        }
+        let bytes = try FileByteStream(path: path).readBytes(upTo: .max)
         guard let text = String(validating: bytes, as: UTF8.self) else {
             throw InputError("cannot read manifest as UTF-8 text", file: path)
         }
