@@ -30,13 +30,32 @@ public final class CancellationFlag: Sendable {
     }
 }
 
+/// Thread-seconds the workers spent in sgemm and in the epilogue, summed over tiles: the
+/// split `crosssim bench` reports, measured inside the run it describes.
+public final class TileTiming: Sendable {
+    private let sgemm = Atomic<UInt64>(0)
+    private let epilogue = Atomic<UInt64>(0)
+
+    public init() {}
+
+    public var sgemmSeconds: Double { Double(sgemm.load(ordering: .relaxed)) / 1e9 }
+    public var epilogueSeconds: Double { Double(epilogue.load(ordering: .relaxed)) / 1e9 }
+
+    func add(sgemm: UInt64, epilogue: UInt64) {
+        self.sgemm.add(sgemm, ordering: .relaxed)
+        self.epilogue.add(epilogue, ordering: .relaxed)
+    }
+}
+
 /// What a run may be watched and stopped by.
 public struct RunControl: Sendable {
     public var progress: ProgressCounter?
     public var cancellation: CancellationFlag?
+    public var timing: TileTiming?
 
-    public init(progress: ProgressCounter? = nil, cancellation: CancellationFlag? = nil) {
+    public init(progress: ProgressCounter? = nil, cancellation: CancellationFlag? = nil, timing: TileTiming? = nil) {
         self.progress = progress
         self.cancellation = cancellation
+        self.timing = timing
     }
 }

@@ -38,21 +38,32 @@ struct TileEngine {
         control.progress?.expect(rowBlocks * colBlocks)
         let cancellation = control.cancellation
         let progress = control.progress
+        let timing = control.timing
         try BLAS.withThreads(1) {
             DispatchQueue.concurrentPerform(iterations: workers) { worker in
                 let scratch = UnsafeMutablePointer<Float>.allocate(capacity: rowBlock * colBlock)
-                defer { scratch.deallocate() }
+                var sgemmNanoseconds: UInt64 = 0, epilogueNanoseconds: UInt64 = 0
+                defer {
+                    scratch.deallocate()
+                    timing?.add(sgemm: sgemmNanoseconds, epilogue: epilogueNanoseconds)
+                }
                 for block in stride(from: worker, to: rowBlocks, by: workers) {
                     let r0 = block * rowBlock
                     let m = min(rowBlock, rows.count - r0)
                     for c0 in stride(from: 0, to: columns.count, by: colBlock) {
                         if cancellation?.isCancelled == true { return }
                         let n = min(colBlock, columns.count - c0)
+                        let start = timing == nil ? 0 : DispatchTime.now().uptimeNanoseconds
                         BLAS.multiplyTransposed(rows.base + r0 * rows.dim, columns.base + c0 * columns.dim,
                                                 into: scratch, m: m, n: n, k: rows.dim, ldc: colBlock)
                         let tile = cs_tile(data: scratch, rows: Int64(m), cols: Int64(n), ld: Int64(colBlock),
                                            row0: Int64(rows.firstIndex + r0), col0: Int64(columns.firstIndex + c0))
+                        let multiplied = timing == nil ? 0 : DispatchTime.now().uptimeNanoseconds
                         consumer.consume(tile, worker: worker)
+                        if timing != nil {
+                            sgemmNanoseconds += multiplied - start
+                            epilogueNanoseconds += DispatchTime.now().uptimeNanoseconds - multiplied
+                        }
                         progress?.complete()
                     }
                 }
