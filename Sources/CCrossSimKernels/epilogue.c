@@ -19,12 +19,31 @@
 #ifndef CS_WIDE_BUILD
 #undef CS_NAME
 #define CS_NAME(name) name
-double cs_count_ranks_wide(cs_tile, const int32_t *, const float *, const float *, const int32_t *, int32_t *, int32_t *, float, double *, double *);
-void cs_lse_fixed_shift_wide(cs_tile, const int32_t *, float, double *, double *);
-void cs_lse_online_wide(cs_tile, const int32_t *, double, double *, double *, double *, double *, float *, double *);
+double cs_count_ranks_wide(cs_tile, const int32_t *, const float *, const float *, const int32_t *, int32_t *, int32_t *);
+void cs_lse_fixed_shift_wide(cs_tile, const int32_t *, float, double *, double *, float *);
+void cs_lse_online_wide(cs_tile, const int32_t *, double, double *, double *, double *, double *, float *, double *, float *);
 double cs_softplus_sum_wide(cs_tile, float, float);
 void cs_uniformity_wide(cs_tile, const float *, const float *, double *, double *);
 #endif
+
+/// Float32 terms are widened to binary64 a block at a time, not one vector at a time: a row's
+/// terms gather in a Float32 vector over BLOCK chunks, a column's in Float32 over BLOCK rows,
+/// so no Float32 partial sum holds more than BLOCK terms (rounding below BLOCK·2⁻²⁴ ≈ 5e-7
+/// relative, far inside SPEC's 1e-5 for losses) while the conversions cost 1/BLOCK as much.
+#define BLOCK 8
+
+/// A row's running sum of vectors: the open block in Float32, closed blocks in binary64.
+typedef struct { vf part; vd lo, hi; int terms; } block_sum;
+#define BLOCK_SUM_ZERO ((block_sum){VF_SPLAT(0.0f), VD_ZERO, VD_ZERO, 0})
+#define BLOCK_SUM_ADD(acc, v) ({                                                          \
+    block_sum *rsa_ = &(acc);                                                           \
+    rsa_->part += (v);                                                                \
+    if (++rsa_->terms == BLOCK) {                                                     \
+        ACCUMULATE_F64(rsa_->lo, rsa_->hi, rsa_->part);                               \
+        rsa_->part = VF_SPLAT(0.0f);                                                  \
+        rsa_->terms = 0;                                                              \
+    } })
+#define BLOCK_SUM_TOTAL(acc) ({ block_sum rst_ = (acc); ACCUMULATE_F64(rst_.lo, rst_.hi, rst_.part); VD_PAIR_SUM(rst_.lo, rst_.hi); })
 
 /// Adds the first n lanes of e to col_sum[0 ..< n] in binary64.
 #define ADD_TO_COLUMNS(col_sum, e, n) ({                                             \
@@ -41,6 +60,18 @@ void cs_uniformity_wide(cs_tile, const float *, const float *, double *, double 
     } else {                                                                         \
         for (int64_t atc_l_ = 0; atc_l_ < atc_n_; atc_l_++) atc_sum_[atc_l_] += (double)atc_e_[atc_l_]; \
     } })
+
+/// Adds e to the open Float32 block of columns part[0 ..< n].
+#define ADD_TO_PART(part, e, n) ({                                                   \
+    float *atp_ = (part);                                                           \
+    const vf atp_v_ = VF_LOAD_N(atp_, n, 0.0f) + (e);                               \
+    memcpy(atp_, &atp_v_, (size_t)(n) * sizeof(float)); })
+
+/// Closes the columns' Float32 block: adds part[0 ..< cols] to col_sum and clears it.
+#define CLOSE_COLUMN_BLOCK(col_sum, part, cols) ({                                    \
+    FOR_EACH_CHUNK(ccb_c_, ccb_n_, cols,                                             \
+        ADD_TO_COLUMNS((col_sum) + ccb_c_, VF_LOAD_N((part) + ccb_c_, ccb_n_, 0.0f), ccb_n_);); \
+    memset((part), 0, (size_t)(cols) * sizeof(float)); })
 
 /// Expands a kernel body twice, with `name` a null pointer and with `name` = `pointer`, so
 /// that each copy is compiled with the tests of `name` folded away.
@@ -68,13 +99,10 @@ static inline float tie_width(float best) {
 CS_KERNEL double CS_NAME(cs_count_ranks)(cs_tile t, const int32_t *positive_of_col,
                                 const float *positive_sim_of_col, const float *best_sim_of_row,
                                 const int32_t *best_col_of_row, int32_t *row_beaten,
-                                int32_t *col_beaten, float scale, double *row_sum, double *col_sum) {
+                                int32_t *col_beaten) {
     CS_HAND_TO_WIDE(cs_count_ranks, t, positive_of_col, positive_sim_of_col, best_sim_of_row, best_col_of_row,
-                    row_beaten, col_beaten, scale, row_sum, col_sum);
+                    row_beaten, col_beaten);
     double squares = 0;
-    const vf one = VF_SPLAT(1.0f), k = VF_SPLAT(scale);
-    // The loop is expanded with and without the log-sum-exp, so neither pays for the other.
-    WITH_AND_WITHOUT(row_sum, lse,
     for (int64_t r = 0; r < t.rows; r += 2) {
         ROW_PAIR(t, r, second);
         const int64_t q1 = MIN(r + 1, t.rows - 1);
@@ -86,14 +114,12 @@ CS_KERNEL double CS_NAME(cs_count_ranks)(cs_tile t, const int32_t *positive_of_c
         const vi best_col[2] = {VI_SPLAT(best_col_of_row[r]), VI_SPLAT(best_col_of_row[q1])};
         vi row_count[2] = {VI_SPLAT(0), VI_SPLAT(0)};
         vd lo = VD_ZERO, hi = VD_ZERO;
-        vd exp_lo[2] = {VD_ZERO, VD_ZERO}, exp_hi[2] = {VD_ZERO, VD_ZERO};
         FOR_EACH_CHUNK(c, n, t.cols,
             const vi owner = VI_LOAD_N(positive_of_col + c, n, 0);
             const vf owner_sim = VF_LOAD_N(positive_sim_of_col + c, n, 0.0f);
             const vf owner_near = VF_MAX(__builtin_elementwise_abs(owner_sim), VF_SPLAT(1.0f)) * VF_SPLAT(TIE_WIDTH);
             const vi j = VI_SPLAT((int32_t)(t.col0 + c)) + VI_IOTA;
             vi col_hits = VI_SPLAT(0);
-            vf col_exp = VF_SPLAT(0.0f);
             for (int q = 0; q < 2; q++) {
                 const vf s = VF_LOAD_N(s_rows[q] + c, n, 0.0f);
                 const vi negative = (owner != row[q]) & valid[q] & TAIL_MASK(n);
@@ -101,32 +127,22 @@ CS_KERNEL double CS_NAME(cs_count_ranks)(cs_tile t, const int32_t *positive_of_c
                                             ((__builtin_elementwise_abs(s - best[q]) <= near[q]) & (j < best_col[q])));
                 col_hits -= negative & ((s > owner_sim + owner_near) |
                                         ((__builtin_elementwise_abs(s - owner_sim) <= owner_near) & (row[q] < owner)));
+                // Dot similarities may reach 1e37, so their squares are summed in binary64.
                 const vf kept = VF_SELECT(valid[q], s, VF_SPLAT(0.0f));
                 const vd a = VF_LOW_F64(kept), b = VF_HIGH_F64(kept);
                 lo += a * a;
                 hi += b * b;
-                if (lse) {
-                    // cs_lse_fixed_shift's term, over the same negatives.
-                    const vf e = VF_SELECT(negative, VF_EXP_IN_RANGE((VF_MAX(s, VF_SPLAT(-1.0f)) - one) * k), VF_SPLAT(0.0f));
-                    ACCUMULATE_F64(exp_lo[q], exp_hi[q], e);
-                    col_exp += e;
-                }
             }
             if (n == LANES) {
                 VI_STORE(col_beaten + c, VI_LOAD(col_beaten + c) + col_hits);
             } else {
                 for (int64_t l = 0; l < n; l++) col_beaten[c + l] += col_hits[l];
             }
-            if (lse) ADD_TO_COLUMNS(col_sum + c, col_exp, n);
         );
         row_beaten[r] += (int32_t)VI_HSUM(row_count[0]);
         if (r + 1 < t.rows) row_beaten[r + 1] += (int32_t)VI_HSUM(row_count[1]);
         squares += VD_PAIR_SUM(lo, hi);
-        if (lse) {
-            row_sum[r] += VD_PAIR_SUM(exp_lo[0], exp_hi[0]);
-            if (r + 1 < t.rows) row_sum[r + 1] += VD_PAIR_SUM(exp_lo[1], exp_hi[1]);
-        }
-    });
+    }
     return squares;
 }
 
@@ -142,24 +158,26 @@ CS_KERNEL double CS_NAME(cs_count_ranks)(cs_tile t, const int32_t *positive_of_c
 
 
 CS_KERNEL void CS_NAME(cs_lse_fixed_shift)(cs_tile t, const int32_t *positive_of_col, float scale,
-                                  double *row_sum, double *col_sum) {
-    CS_HAND_TO_WIDE_VOID(cs_lse_fixed_shift, t, positive_of_col, scale, row_sum, col_sum);
+                                  double *row_sum, double *col_sum, float *column_part) {
+    CS_HAND_TO_WIDE_VOID(cs_lse_fixed_shift, t, positive_of_col, scale, row_sum, col_sum, column_part);
     const vf one = VF_SPLAT(1.0f), k = VF_SPLAT(scale);
+    memset(column_part, 0, (size_t)t.cols * sizeof(float));
     WITH_AND_WITHOUT(positive_of_col, owners,
     for (int64_t r = 0; r < t.rows; r++) {
         const float *s_row = t.data + r * t.ld;
         const vi row = VI_SPLAT((int32_t)(t.row0 + r));
-        vd lo = VD_ZERO, hi = VD_ZERO;
+        block_sum sum = BLOCK_SUM_ZERO;
         FOR_EACH_CHUNK(c, n, t.cols,
             const vf s = NEGATIVES_ONLY(s_row, c, n, row, owners);
             // (s − 1) is exact near 1, so the largest terms keep their full precision; with
             // −1 ≤ s ≤ 1 and scale ≤ 40 the argument needs no clamping, only −∞ masking.
             const vf e = VF_SELECT((vi)(s > VF_SPLAT(-INFINITY)),
                                      VF_EXP_IN_RANGE((VF_MAX(s, VF_SPLAT(-1.0f)) - one) * k), VF_SPLAT(0.0f));
-            ACCUMULATE_F64(lo, hi, e);
-            ADD_TO_COLUMNS(col_sum + c, e, n);
+            BLOCK_SUM_ADD(sum, e);
+            ADD_TO_PART(column_part + c, e, n);
         );
-        row_sum[r] += VD_PAIR_SUM(lo, hi);
+        row_sum[r] += BLOCK_SUM_TOTAL(sum);
+        if (r % BLOCK == BLOCK - 1 || r + 1 == t.rows) CLOSE_COLUMN_BLOCK(col_sum, column_part, t.cols);
     });
 }
 
@@ -176,10 +194,11 @@ static inline void fold_lse(double *max, double *sum, double m, double s) {
 
 CS_KERNEL void CS_NAME(cs_lse_online)(cs_tile t, const int32_t *positive_of_col, double scale,
                              double *row_max, double *row_sum, double *col_max, double *col_sum,
-                             float *col_max_scratch, double *col_sum_scratch) {
-    CS_HAND_TO_WIDE_VOID(cs_lse_online, t, positive_of_col, scale, row_max, row_sum, col_max, col_sum, col_max_scratch, col_sum_scratch);
+                             float *col_max_scratch, double *col_sum_scratch, float *column_part) {
+    CS_HAND_TO_WIDE_VOID(cs_lse_online, t, positive_of_col, scale, row_max, row_sum, col_max, col_sum,
+                         col_max_scratch, col_sum_scratch, column_part);
     const vf k = VF_SPLAT((float)scale);
-    for (int64_t c = 0; c < t.cols; c++) { col_max_scratch[c] = -INFINITY; col_sum_scratch[c] = 0; }
+    for (int64_t c = 0; c < t.cols; c++) { col_max_scratch[c] = -INFINITY; col_sum_scratch[c] = 0; column_part[c] = 0; }
     WITH_AND_WITHOUT(positive_of_col, owners,
     for (int64_t r = 0; r < t.rows; r++) {
         const float *s_row = t.data + r * t.ld;
@@ -197,16 +216,17 @@ CS_KERNEL void CS_NAME(cs_lse_online)(cs_tile t, const int32_t *positive_of_col,
         FOR_EACH_CHUNK(c, n, t.cols, m = VF_MAX(m, NEGATIVES_ONLY(s_row, c, n, row, owners)););
         const float row_top = VF_HMAX(m);
         const vf top = VF_SPLAT(row_top);
-        vd lo = VD_ZERO, hi = VD_ZERO;
+        block_sum sum = BLOCK_SUM_ZERO;
         FOR_EACH_CHUNK(c, n, t.cols,
             const vf s = NEGATIVES_ONLY(s_row, c, n, row, owners);
             // (s − max)·scale, not s·scale − max·scale: the largest terms stay exact. Masked
             // cells give −∞ − max (or NaN against an all-masked max), which VF_EXP makes 0.
-            ACCUMULATE_F64(lo, hi, VF_EXP((s - top) * k));
+            BLOCK_SUM_ADD(sum, VF_EXP((s - top) * k));
             const vf col_top = VF_LOAD_N(col_max_scratch + c, n, 0.0f);
-            ADD_TO_COLUMNS(col_sum_scratch + c, VF_EXP((s - col_top) * k), n);
+            ADD_TO_PART(column_part + c, VF_EXP((s - col_top) * k), n);
         );
-        fold_lse(row_max + r, row_sum + r, (double)row_top * scale, VD_PAIR_SUM(lo, hi));
+        fold_lse(row_max + r, row_sum + r, (double)row_top * scale, BLOCK_SUM_TOTAL(sum));
+        if (r % BLOCK == BLOCK - 1 || r + 1 == t.rows) CLOSE_COLUMN_BLOCK(col_sum_scratch, column_part, t.cols);
     });
     for (int64_t c = 0; c < t.cols; c++)
         fold_lse(col_max + c, col_sum + c, (double)col_max_scratch[c] * scale, col_sum_scratch[c]);
@@ -218,13 +238,13 @@ CS_KERNEL double CS_NAME(cs_softplus_sum)(cs_tile t, float scale, float bias) {
     double total = 0;
     for (int64_t r = 0; r < t.rows; r++) {
         const float *s_row = t.data + r * t.ld;
-        vd lo = VD_ZERO, hi = VD_ZERO;
+        block_sum sum = BLOCK_SUM_ZERO;
         FOR_EACH_CHUNK(c, n, t.cols,
             vf terms = VF_SOFTPLUS(VF_FMA(VF_LOAD_N(s_row + c, n, 0.0f), k, b));
             if (n < LANES) terms = VF_SELECT(TAIL_MASK(n), terms, VF_SPLAT(0.0f));
-            ACCUMULATE_F64(lo, hi, terms);
+            BLOCK_SUM_ADD(sum, terms);
         );
-        total += VD_PAIR_SUM(lo, hi);
+        total += BLOCK_SUM_TOTAL(sum);
     }
     return total;
 }

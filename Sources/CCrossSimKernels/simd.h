@@ -139,9 +139,11 @@ typedef double vd __attribute__((vector_size(4 * LANES)));
     l1p_p_ = VF_FMA(l1p_p_, l1p_r2_, VF_SPLAT(1.0f / 3.0f));                       \
     VF_SPLAT(2.0f) * VF_FMA(l1p_p_ * l1p_r2_, l1p_r_, l1p_r_); })
 
-/// softplus(x) = max(x, 0) + log1p(e^−|x|).
+/// softplus(x) = max(x, 0) + log1p(e^−|x|). Below −86 the exponential is held at e^−86
+/// (still a normal number) rather than flushed: log1p then adds 4e-38 where it would add less.
 #define VF_SOFTPLUS(x) ({                                                           \
     const vf sp_x_ = (x);                                                           \
-    VF_MAX(sp_x_, VF_SPLAT(0.0f)) + VF_LOG1P_UNIT(VF_EXP(-__builtin_elementwise_abs(sp_x_))); })
+    VF_MAX(sp_x_, VF_SPLAT(0.0f)) +                                                 \
+        VF_LOG1P_UNIT(VF_EXP_IN_RANGE(VF_MAX(-__builtin_elementwise_abs(sp_x_), VF_SPLAT(-86.0f)))); })
 
 #endif

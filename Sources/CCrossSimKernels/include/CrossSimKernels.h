@@ -57,28 +57,26 @@ typedef struct {
 /// j < best_col_of_row[i] (give +inf for a row without positive). Column j counts cells with
 /// s > positive_sim_of_col[j], or equal with i < positive_of_col[j]. "Equal" is within
 /// 4e-7·max(1, |s|), the rounding gap between a tile's sgemm and the positives' dot products.
-/// Returns Σ s² over the tile, which the same pass reads anyway. When `row_sum` is not NULL
-/// the pass also does cs_lse_fixed_shift's work for `scale` (the first temperature's, usually
-/// the only one), so that the tile is read once.
+/// Returns Σ s² over the tile, which the same pass reads anyway.
 double cs_count_ranks(cs_tile t, const int32_t *positive_of_col, const float *positive_sim_of_col,
                       const float *best_sim_of_row, const int32_t *best_col_of_row,
-                      int32_t *row_beaten, int32_t *col_beaten,
-                      float scale, double *row_sum, double *col_sum);
+                      int32_t *row_beaten, int32_t *col_beaten);
 
 /// Adds Σ exp((s − 1)·scale) over the negative cells (positive_of_col[j] ≠ i) per row and per
 /// column: one exp per element, exact when every s ≤ 1 and (−2·scale) stays above the smallest
 /// normal exponent (cosine, moderate τ). Positives are left to the caller, who knows them in
 /// binary64: the loss is then log1p of the negatives' share, accurate however small. Pass
-/// NULL for positive_of_col when the tile holds no positive cell.
+/// NULL for positive_of_col when the tile holds no positive cell. `column_part` is scratch of
+/// `cols` floats where column sums gather a few rows at a time before they are widened.
 void cs_lse_fixed_shift(cs_tile t, const int32_t *positive_of_col, float scale,
-                        double *row_sum, double *col_sum);
+                        double *row_sum, double *col_sum, float *column_part);
 
 /// General log-sum-exp of scale·s over the negative cells: folds the tile's per-row and
 /// per-column (max, Σ exp(z − max)) into the running pairs, the maxima kept in binary64
-/// (scale·s with the exact scale). `col_max_scratch` and `col_sum_scratch` hold `cols` values each.
+/// (scale·s with the exact scale). The three scratch arrays hold `cols` values each.
 void cs_lse_online(cs_tile t, const int32_t *positive_of_col, double scale,
                    double *row_max, double *row_sum, double *col_max, double *col_sum,
-                   float *col_max_scratch, double *col_sum_scratch);
+                   float *col_max_scratch, double *col_sum_scratch, float *column_part);
 
 /// Σ softplus(scale·s + bias) over the tile.
 double cs_softplus_sum(cs_tile t, float scale, float bias);

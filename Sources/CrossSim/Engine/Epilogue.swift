@@ -28,6 +28,8 @@ final class Epilogue: TileConsumer, @unchecked Sendable {
         let topIndices: SharedBuffer<Int32>?
         let maxScratch: SharedBuffer<Float>
         let sumScratch: SharedBuffer<Double>
+        /// Where column sums of a few rows gather in Float32 before they are widened.
+        let columnPart: SharedBuffer<Float>
         var softplus: [Double]
         var squares = 0.0
         let negativeBins: SharedBuffer<UInt64>?
@@ -41,6 +43,7 @@ final class Epilogue: TileConsumer, @unchecked Sendable {
             topIndices = topK.map { SharedBuffer(repeating: .max, count: $0 * columns) }
             maxScratch = SharedBuffer(repeating: 0, count: tileColumns)
             sumScratch = SharedBuffer(repeating: 0, count: tileColumns)
+            columnPart = SharedBuffer(repeating: 0, count: tileColumns)
             softplus = [Double](repeating: 0, count: siglip)
             negativeBins = bins.map { SharedBuffer(repeating: 0, count: $0) }
             positiveBins = bins.map { SharedBuffer(repeating: 0, count: $0) }
@@ -92,23 +95,17 @@ final class Epilogue: TileConsumer, @unchecked Sendable {
         let w = workers[index]
         let r = Int(tile.row0) - rows.lowerBound
         let c = Int(tile.col0)
-        // The rank pass reads every tile; a first temperature on the one-exp path rides along.
-        var fused: (scale: Float, rows: UnsafeMutablePointer<Double>?, columns: UnsafeMutablePointer<Double>?) = (0, nil, nil)
-        if case .fixedShift(let scale)? = folds.first {
-            fused = (Float(scale), rowSum[0].base + r, w.columnSum[0].base + c)
-        }
         w.squares += cs_count_ranks(tile, positiveOf.base + c, positiveSimilarity.base + c, rowBest.base + r,
-                                    rowBestColumn.base + r, rowBeaten.base + r, w.columnBeaten.base + c,
-                                    fused.scale, fused.rows, fused.columns)
+                                    rowBestColumn.base + r, rowBeaten.base + r, w.columnBeaten.base + c)
         let owners = holdsPositives(tile) ? UnsafePointer(positiveOf.base + c) : nil
-        for (t, fold) in folds.enumerated() where !(t == 0 && fused.rows != nil) {
+        for (t, fold) in folds.enumerated() {
             switch fold {
             case .fixedShift(let scale):
-                cs_lse_fixed_shift(tile, owners, Float(scale), rowSum[t].base + r, w.columnSum[t].base + c)
+                cs_lse_fixed_shift(tile, owners, Float(scale), rowSum[t].base + r, w.columnSum[t].base + c, w.columnPart.base)
             case .online(let scale):
                 cs_lse_online(tile, owners, scale, rowMax[t].base + r, rowSum[t].base + r,
                               w.columnMax[t].base + c, w.columnSum[t].base + c,
-                              w.maxScratch.base, w.sumScratch.base)
+                              w.maxScratch.base, w.sumScratch.base, w.columnPart.base)
             }
         }
         for (k, term) in siglip.enumerated() {
