@@ -31,8 +31,7 @@ enum Uniformity {
     }
 
     static func centred(_ set: Embeddings) -> Embeddings {
-        var mean = [Double](repeating: 0, count: set.dim)
-        cs_add_rows_f64(set.baseAddress, set.rows, set.dim, &mean)
+        let mean = set.rowSum(rows: 0..<set.rows)
         let copy = Embeddings(rows: set.rows, dim: set.dim)
         for i in 0..<set.rows {
             let from = set.row(i), to = copy.row(i)

@@ -105,11 +105,7 @@ public struct Evaluation: Sendable {
 
     /// Σ_{i∈rows} Σ_j s_ij = (Σ_{i∈rows} x1_i)·(Σ_j x2_j), in binary64 without a tile pass.
     func similaritySum(rows: Range<Int>) -> Double {
-        var a = [Double](repeating: 0, count: x1.dim)
-        var b = [Double](repeating: 0, count: x1.dim)
-        cs_add_rows_f64(x1.row(rows.lowerBound), rows.count, x1.dim, &a)
-        cs_add_rows_f64(x2.baseAddress, x2.rows, x2.dim, &b)
-        return zip(a, b).reduce(0) { $0 + $1.0 * $1.1 }
+        zip(x1.rowSum(rows: rows), x2.rowSum(rows: 0..<x2.rows)).reduce(0) { $0 + $1.0 * $1.1 }
     }
 }
 

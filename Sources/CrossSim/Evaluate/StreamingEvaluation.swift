@@ -76,8 +76,7 @@ public struct StreamingEvaluation: Sendable {
                                consumer: epilogue, control: control)
                 x2Panels.release()
             }
-            var sumX1 = [Double](repeating: 0, count: set1.dim)
-            cs_add_rows_f64(x1.baseAddress, x1Rows.count, set1.dim, &sumX1)
+            let sumX1 = x1.rowSum(rows: 0..<x1Rows.count)
             x1Panels.release()
             let part = epilogue.state(
                 positives: positives, similaritySum: zip(sumX1, sumX2).reduce(0) { $0 + $1.0 * $1.1 },
@@ -108,7 +107,7 @@ public struct StreamingEvaluation: Sendable {
                 let (x2, x2Rows) = try x2Panels.next()
                 if firstPass || pairs.isIdentity {
                     norm2 = max(norm2, x2.squaredNorms(rows: 0..<x2Rows.count).max() ?? 0)
-                    cs_add_rows_f64(x2.baseAddress, x2Rows.count, dim, &sumX2)
+                    for (d, value) in x2.rowSum(rows: 0..<x2Rows.count).enumerated() { sumX2[d] += value }
                 }
                 for (local, j) in x2Rows.enumerated() {
                     let i = Int(pairs.positiveOf[j])

@@ -48,13 +48,15 @@ public struct Positives: Sendable, Equatable {
 
     /// s and squared distance of each pair, from rows in memory.
     public static func compute(x1: Embeddings, x2: Embeddings, pairs: Pairs) -> Positives {
-        var similarity = [Double](repeating: 0, count: x2.rows)
-        var alignment = 0.0
-        for j in 0..<x2.rows {
-            let a = x1.row(Int(pairs.positiveOf[j])), b = x2.row(j)
-            similarity[j] = cs_dot_f64(a, b, x1.dim)
-            alignment += cs_squared_distance_f64(a, b, x1.dim)
+        let similarity = SharedBuffer<Double>(repeating: 0, count: x2.rows)
+        let positiveOf = pairs.positiveOf
+        let alignment = RowChunks.sum(x2.rows, dim: 1) { chunk, sum in
+            for j in chunk {
+                let a = x1.row(Int(positiveOf[j])), b = x2.row(j)
+                similarity[j] = cs_dot_f64(a, b, x1.dim)
+                sum[0] += cs_squared_distance_f64(a, b, x1.dim)
+            }
         }
-        return Positives(positiveOf: pairs.positiveOf, similarity: similarity, alignmentSum: alignment, x1Rows: x1.rows)
+        return Positives(positiveOf: positiveOf, similarity: similarity.array, alignmentSum: alignment[0], x1Rows: x1.rows)
     }
 }

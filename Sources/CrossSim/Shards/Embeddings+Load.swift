@@ -85,6 +85,18 @@ extension Embeddings {
 
     /// Each row's squared L2 norm (of all rows, or of `range`).
     public func squaredNorms(rows range: Range<Int>? = nil) -> [Float] {
-        (range ?? 0..<rows).map { Float(cs_dot_f64(row($0), row($0), dim)) }
+        let range = range ?? 0..<rows
+        let norms = SharedBuffer<Float>(repeating: 0, count: range.count)
+        RowChunks.forEach(range.count) { _, chunk in
+            for k in chunk { norms[k] = Float(cs_dot_f64(self.row(range.lowerBound + k), self.row(range.lowerBound + k), self.dim)) }
+        }
+        return norms.array
+    }
+
+    /// Σ of rows `range` in binary64.
+    func rowSum(rows range: Range<Int>) -> [Double] {
+        RowChunks.sum(range.count, dim: dim) { chunk, sum in
+            cs_add_rows_f64(self.row(range.lowerBound + chunk.lowerBound), chunk.count, self.dim, sum)
+        }
     }
 }
