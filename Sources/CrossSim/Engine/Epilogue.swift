@@ -91,7 +91,23 @@ final class Epilogue: TileConsumer, @unchecked Sendable {
         }
     }
 
+    /// Rows of a tile that each pass covers before the next pass starts: 64 rows of 2048
+    /// columns (512 KiB) stay in L2, so only the first pass reads a strip from memory.
+    static let stripBytes = 512 << 10
+
     func consume(_ tile: cs_tile, worker index: Int) {
+        // An even count keeps cs_count_ranks' row pairs whole.
+        let strip = max(2, Self.stripBytes / (4 * Int(max(tile.cols, 1))) & ~1)
+        for first in stride(from: 0, to: Int(tile.rows), by: strip) {
+            var part = tile
+            part.data = tile.data + first * Int(tile.ld)
+            part.rows = min(Int64(strip), tile.rows - Int64(first))
+            part.row0 = tile.row0 + Int64(first)
+            consumeStrip(part, worker: index)
+        }
+    }
+
+    func consumeStrip(_ tile: cs_tile, worker index: Int) {
         let w = workers[index]
         let r = Int(tile.row0) - rows.lowerBound
         let c = Int(tile.col0)
