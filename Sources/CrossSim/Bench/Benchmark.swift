@@ -30,9 +30,11 @@ public struct Benchmark: Sendable {
         public var workload: String
         public var seconds: Double
         public var gflops: Double
-        /// The median over runs of (run seconds / the seconds of a whole-matrix sgemm timed
-        /// just before it).
+        /// The median over rounds of (run seconds / the seconds of the round's whole-matrix sgemm).
         public var ratio: Double
+        /// The median over rounds of this run over the defaults run of its round (nil for the
+        /// defaults): what an extra τ or SigLIP term, or reading from .zst, adds.
+        public var ratioToDefaults: Double?
         /// Shares of the fastest run's thread-seconds (threads × seconds) spent in the tiles'
         /// sgemm and in their epilogue; the rest went to reading, setup and the report.
         public var sgemmShare: Double
@@ -46,7 +48,10 @@ public struct Benchmark: Sendable {
         /// One sgemm over the whole x1·x2ᵀ with the BLAS on all threads.
         public var sgemmSeconds: Double
         public var table: [Row]
-        /// Decoded Float32 bytes per second reading float16 .npy.zst shards (decoded on all cores).
+        /// Decoded Float32 bytes per second reading float16 .npy.zst shards: on one core into a
+        /// reused buffer (decoding, conversion and normalisation alone), and on all cores into a
+        /// fresh matrix, as `eval` reads (the first touch of new memory included).
+        public var readerBytesPerSecondPerCore: Double
         public var readerBytesPerSecond: Double
     }
 
@@ -66,9 +71,10 @@ public struct Benchmark: Sendable {
         let folder = NSTemporaryDirectory() + "crosssim-bench-\(getpid())"
         defer { try? FileManager.default.removeItem(atPath: folder) }
         try synthetic.write(to: folder, shards: 4, element: .float16, zstdLevel: 3)
-        let reading = try best { _ = try Embeddings.load(path: folder + "/x2", similarity: .cosine) }
-        let readerRate = Double(x2.byteCount) / reading
-        progress(String(format: "reader, float16 .npy.zst → Float32 (shards on all cores): %.0f MB/s", readerRate / 1e6))
+        let readerRate = Double(x2.byteCount) / (try best { _ = try Embeddings.load(path: folder + "/x2", similarity: .cosine) })
+        let perCore = Double(x2.byteCount) / (try best { try decodeOnOneCore(ShardSet.open(folder + "/x2")) })
+        progress(String(format: "reader, float16 .npy.zst → normalised Float32: %.0f MB/s on one core (reused buffer), "
+                            + "%.0f MB/s on all cores into fresh memory", perCore / 1e6, readerRate / 1e6))
         let flops = 2 * Double(rows) * Double(rows) * Double(dim)
         let maxThreads = threads.max() ?? 1
         let product = UnsafeMutablePointer<Float>.allocate(capacity: rows * rows)
@@ -94,15 +100,14 @@ public struct Benchmark: Sendable {
                     siglip.siglip = [SigLIPTerm(scale: 10, bias: -10)]
                     workloads += [("+1 τ", twoTaus), ("+SigLIP", siglip), ("from .zst", options)]
                 }
-                for (name, workload) in workloads {
-                    // Each run is timed right after a whole-matrix sgemm, and the ratio is the
-                    // median of those pairs: on a shared machine the clock rate drifts between
-                    // runs, and a ratio of neighbours cancels most of the drift.
-                    var seconds = Double.infinity
-                    var fastest = TileTiming()
-                    var ratios: [Double] = []
-                    for _ in 0..<repeats {
-                        let reference = time(wholeSgemm)
+                // Runs go in rounds: a whole-matrix sgemm, then each workload once. A ratio is
+                // the median over rounds of a run over a neighbour in its round: on a shared
+                // machine the clock rate drifts between runs, and neighbours share most of it.
+                var runs = [[(seconds: Double, timing: TileTiming)]](repeating: [], count: workloads.count)
+                var references: [Double] = []
+                for _ in 0..<repeats {
+                    references.append(time(wholeSgemm))
+                    for (w, (name, workload)) in workloads.enumerated() {
                         let timing = TileTiming()
                         let control = RunControl(timing: timing)
                         let elapsed = try time {
@@ -112,26 +117,46 @@ public struct Benchmark: Sendable {
                                 _ = try Evaluation(x1: x1, x2: x2, pairs: pairs, options: workload).state(control: control)
                             }
                         }
-                        if elapsed < seconds { (seconds, fastest) = (elapsed, timing) }
-                        ratios.append(elapsed / reference)
+                        runs[w].append((elapsed, timing))
                     }
-                    let threadSeconds = seconds * Double(threadCount)
-                    let row = Row(tile: tile, threads: threadCount, workload: name, seconds: seconds, gflops: flops / seconds / 1e9,
-                                  ratio: ratios.sorted()[ratios.count / 2], sgemmShare: fastest.sgemmSeconds / threadSeconds,
-                                  epilogueShare: fastest.epilogueSeconds / threadSeconds)
+                }
+                func median(_ values: [Double]) -> Double { values.sorted()[values.count / 2] }
+                for (w, (name, _)) in workloads.enumerated() {
+                    let fastest = runs[w].min { $0.seconds < $1.seconds }!
+                    let threadSeconds = fastest.seconds * Double(threadCount)
+                    let row = Row(tile: tile, threads: threadCount, workload: name, seconds: fastest.seconds,
+                                  gflops: flops / fastest.seconds / 1e9,
+                                  ratio: median(zip(runs[w], references).map { $0.seconds / $1 }),
+                                  ratioToDefaults: w == 0 ? nil : median(zip(runs[w], runs[0]).map { $0.seconds / $1.seconds }),
+                                  sgemmShare: fastest.timing.sgemmSeconds / threadSeconds,
+                                  epilogueShare: fastest.timing.epilogueSeconds / threadSeconds)
                     table.append(row)
                     progress(Self.format(row))
                 }
             }
         }
         return Result(rows: rows, dim: dim, backend: BLAS.name, sgemmSeconds: sgemm, table: table,
-                      readerBytesPerSecond: readerRate)
+                      readerBytesPerSecondPerCore: perCore, readerBytesPerSecond: readerRate)
+    }
+
+    /// Reads every row of `set` on this thread, a batch at a time into one buffer, checking and
+    /// normalising each batch as `Embeddings.load` does.
+    func decodeOnOneCore(_ set: ShardSet) throws {
+        let batch = Embeddings(rows: Embeddings.batchRows(dim: set.dim), dim: set.dim)
+        let stream = RowStream(set)
+        while stream.nextRow < set.rows {
+            let first = stream.nextRow
+            let got = try stream.read(rows: batch.rows, into: batch.baseAddress)
+            guard got > 0 else { break }
+            try batch.prepare(rows: 0..<got, similarity: .cosine, origin: set, firstGlobalRow: first)
+        }
     }
 
     static func format(_ r: Row) -> String {
-        String(format: "%-10@ %2d  %-10@ %8.3f s %7.1f GFLOP/s  sgemm %5.1f %%  epilogue %5.1f %%  other %5.1f %%  ratio %.3f",
+        String(format: "%-10@ %2d  %-10@ %7.3f s %6.1f GFLOP/s  sgemm %5.1f %%  epilogue %5.1f %%  other %5.1f %%  ratio %.3f",
                r.tile.description, r.threads, r.workload, r.seconds, r.gflops,
                100 * r.sgemmShare, 100 * r.epilogueShare, 100 * (1 - r.sgemmShare - r.epilogueShare), r.ratio)
+            + (r.ratioToDefaults.map { String(format: "  (defaults × %.3f)", $0) } ?? "")
     }
 }
 
@@ -139,13 +164,21 @@ extension Benchmark.Result {
     public var json: JSONValue {
         .object([
             ("n", .integer(rows)), ("dim", .integer(dim)), ("backend", .string(backend)),
-            ("sgemm_seconds", .number(sgemmSeconds)), ("reader_bytes_per_second", .number(readerBytesPerSecond)),
-            ("tiles", .array(table.map { r in
-                .object([("tile", .array([.integer(r.tile.rows), .integer(r.tile.cols)])), ("threads", .integer(r.threads)),
-                         ("workload", .string(r.workload)), ("seconds", .number(r.seconds)),
-                         ("gflops", .number(r.gflops)), ("sgemm_share", .number(r.sgemmShare)),
-                         ("epilogue_share", .number(r.epilogueShare)), ("ratio", .number(r.ratio))])
-            })),
+            ("sgemm_seconds", .number(sgemmSeconds)), ("reader_bytes_per_second_per_core", .number(readerBytesPerSecondPerCore)),
+            ("reader_bytes_per_second", .number(readerBytesPerSecond)),
+            ("tiles", .array(table.map(\.json))),
         ])
+    }
+}
+
+extension Benchmark.Row {
+    var json: JSONValue {
+        var fields: [(String, JSONValue)] = [
+            ("tile", .array([.integer(tile.rows), .integer(tile.cols)])), ("threads", .integer(threads)),
+            ("workload", .string(workload)), ("seconds", .number(seconds)), ("gflops", .number(gflops)),
+            ("sgemm_share", .number(sgemmShare)), ("epilogue_share", .number(epilogueShare)), ("ratio", .number(ratio)),
+        ]
+        if let ratioToDefaults { fields.append(("ratio_to_defaults", .number(ratioToDefaults))) }
+        return .object(fields)
     }
 }

@@ -28,12 +28,15 @@ extension Embeddings {
         let failures = ShardFailures(count: set.shards.count)
         DispatchQueue.concurrentPerform(iterations: set.shards.count) { k in
             do {
-                let rows = starts[k]..<starts[k + 1]
                 let stream = RowStream(ShardSet(path: set.path, shards: [set.shards[k]]))
-                guard try stream.read(rows: rows.count, into: matrix.row(rows.lowerBound)) == rows.count else {
-                    throw InputError("truncated data: fewer rows than the header declares", file: set.shards[k].path)
+                let batch = batchRows(dim: set.dim)
+                for first in stride(from: starts[k], to: starts[k + 1], by: batch) {
+                    let rows = first..<min(first + batch, starts[k + 1])
+                    guard try stream.read(rows: rows.count, into: matrix.row(rows.lowerBound)) == rows.count else {
+                        throw InputError("truncated data: fewer rows than the header declares", file: set.shards[k].path)
+                    }
+                    try matrix.prepare(rows: rows, similarity: similarity, origin: set)
                 }
-                try matrix.prepare(rows: rows, similarity: similarity, origin: set)
             } catch {
                 failures.record(error, shard: k)
             }
@@ -41,6 +44,10 @@ extension Embeddings {
         if let error = failures.first { throw error }
         return matrix
     }
+
+    /// Rows decoded before they are checked and normalised: 512 KiB, so that the check finds
+    /// them still in L2.
+    static func batchRows(dim: Int) -> Int { max(1, (512 << 10) / (dim * MemoryLayout<Float>.stride)) }
 
     /// Reads the set at `path`.
     public static func load(path: String, similarity: Similarity) throws -> Embeddings {
