@@ -109,8 +109,12 @@ CS_KERNEL double CS_NAME(cs_count_ranks)(cs_tile t, const int32_t *positive_of_c
         const vi valid[2] = {VI_SPLAT(-1), second};
         const int32_t i[2] = {(int32_t)(t.row0 + r), (int32_t)(t.row0 + q1)};
         const vi row[2] = {VI_SPLAT(i[0]), VI_SPLAT(i[1])};
-        const vf best[2] = {VF_SPLAT(best_sim_of_row[r]), VF_SPLAT(best_sim_of_row[q1])};
-        const vf near[2] = {VF_SPLAT(tie_width(best_sim_of_row[r])), VF_SPLAT(tie_width(best_sim_of_row[q1]))};
+        // A cell beats the row's best when above best + near, or within ±near of it at a lower
+        // column (the tie rule). A row without positive has best = +∞: nothing beats it.
+        const vf best_hi[2] = {VF_SPLAT(best_sim_of_row[r] + tie_width(best_sim_of_row[r])),
+                               VF_SPLAT(best_sim_of_row[q1] + tie_width(best_sim_of_row[q1]))};
+        const vf best_lo[2] = {VF_SPLAT(best_sim_of_row[r] - tie_width(best_sim_of_row[r])),
+                               VF_SPLAT(best_sim_of_row[q1] - tie_width(best_sim_of_row[q1]))};
         const vi best_col[2] = {VI_SPLAT(best_col_of_row[r]), VI_SPLAT(best_col_of_row[q1])};
         vi row_count[2] = {VI_SPLAT(0), VI_SPLAT(0)};
         vd lo = VD_ZERO, hi = VD_ZERO;
@@ -118,15 +122,14 @@ CS_KERNEL double CS_NAME(cs_count_ranks)(cs_tile t, const int32_t *positive_of_c
             const vi owner = VI_LOAD_N(positive_of_col + c, n, 0);
             const vf owner_sim = VF_LOAD_N(positive_sim_of_col + c, n, 0.0f);
             const vf owner_near = VF_MAX(__builtin_elementwise_abs(owner_sim), VF_SPLAT(1.0f)) * VF_SPLAT(TIE_WIDTH);
+            const vf owner_hi = owner_sim + owner_near, owner_lo = owner_sim - owner_near;
             const vi j = VI_SPLAT((int32_t)(t.col0 + c)) + VI_IOTA;
             vi col_hits = VI_SPLAT(0);
             for (int q = 0; q < 2; q++) {
                 const vf s = VF_LOAD_N(s_rows[q] + c, n, 0.0f);
                 const vi negative = (owner != row[q]) & valid[q] & TAIL_MASK(n);
-                row_count[q] -= negative & ((s > best[q] + near[q]) |
-                                            ((__builtin_elementwise_abs(s - best[q]) <= near[q]) & (j < best_col[q])));
-                col_hits -= negative & ((s > owner_sim + owner_near) |
-                                        ((__builtin_elementwise_abs(s - owner_sim) <= owner_near) & (row[q] < owner)));
+                row_count[q] -= negative & ((s > best_hi[q]) | ((s >= best_lo[q]) & (j < best_col[q])));
+                col_hits -= negative & ((s > owner_hi) | ((s >= owner_lo) & (row[q] < owner)));
                 // Dot similarities may reach 1e37, so their squares are summed in binary64.
                 const vf kept = VF_SELECT(valid[q], s, VF_SPLAT(0.0f));
                 const vd a = VF_LOW_F64(kept), b = VF_HIGH_F64(kept);
@@ -160,7 +163,7 @@ CS_KERNEL double CS_NAME(cs_count_ranks)(cs_tile t, const int32_t *positive_of_c
 CS_KERNEL void CS_NAME(cs_lse_fixed_shift)(cs_tile t, const int32_t *positive_of_col, float scale,
                                   double *row_sum, double *col_sum, float *column_part) {
     CS_HAND_TO_WIDE_VOID(cs_lse_fixed_shift, t, positive_of_col, scale, row_sum, col_sum, column_part);
-    const vf one = VF_SPLAT(1.0f), k = VF_SPLAT(scale);
+    const vf k = VF_SPLAT(scale);
     memset(column_part, 0, (size_t)t.cols * sizeof(float));
     WITH_AND_WITHOUT(positive_of_col, owners,
     for (int64_t r = 0; r < t.rows; r++) {
@@ -168,11 +171,12 @@ CS_KERNEL void CS_NAME(cs_lse_fixed_shift)(cs_tile t, const int32_t *positive_of
         const vi row = VI_SPLAT((int32_t)(t.row0 + r));
         block_sum sum = BLOCK_SUM_ZERO;
         FOR_EACH_CHUNK(c, n, t.cols,
-            const vf s = NEGATIVES_ONLY(s_row, c, n, row, owners);
-            // (s − 1) is exact near 1, so the largest terms keep their full precision; with
-            // −1 ≤ s ≤ 1 and scale ≤ 40 the argument needs no clamping, only −∞ masking.
-            const vf e = VF_SELECT((vi)(s > VF_SPLAT(-INFINITY)),
-                                     VF_EXP_IN_RANGE((VF_MAX(s, VF_SPLAT(-1.0f)) - one) * k), VF_SPLAT(0.0f));
+            // (s − 1)·scale rounded once, so the largest terms keep their full precision; with
+            // −1 ≤ s ≤ 1 and scale ≤ 40 the argument needs no clamping. Positives and tail
+            // lanes are masked after the exp.
+            vf e = VF_EXP_IN_RANGE(VF_FMA(VF_LOAD_N(s_row + c, n, 0.0f), k, -k));
+            if (owners) e = VF_SELECT(VI_LOAD_N(owners + c, n, 0) != row, e, VF_SPLAT(0.0f));
+            if (n < LANES) e = VF_SELECT(TAIL_MASK(n), e, VF_SPLAT(0.0f));
             BLOCK_SUM_ADD(sum, e);
             ADD_TO_PART(column_part + c, e, n);
         );

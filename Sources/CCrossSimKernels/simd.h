@@ -111,7 +111,16 @@ typedef double vd __attribute__((vector_size(4 * LANES)));
     exp_p_ = VF_FMA(exp_p_, exp_r_, VF_SPLAT(1.6666665459e-1f));                   \
     exp_p_ = VF_FMA(exp_p_, exp_r_, VF_SPLAT(5.0000001201e-1f));                   \
     exp_p_ = VF_FMA(exp_p_ * exp_r_, exp_r_, exp_r_ + VF_SPLAT(1.0f));             \
-    (vf)((vi)exp_p_ + (__builtin_convertvector(exp_n_, vi) << 23)); })
+    VF_TIMES_POWER_OF_TWO(exp_p_, exp_n_); })
+
+/// p·2ⁿ for integral n with the result a normal number: one vscalefps with AVX-512, else an
+/// add to the exponent field.
+#if LANES == 16 && defined(__x86_64__)
+#include <immintrin.h>
+#define VF_TIMES_POWER_OF_TWO(p, n) ((vf)_mm512_scalef_ps((__m512)(p), (__m512)(n)))
+#else
+#define VF_TIMES_POWER_OF_TWO(p, n) ((vf)((vi)(p) + (__builtin_convertvector((n), vi) << 23)))
+#endif
 
 /// 1/d: AVX-512's 14-bit estimate refined by one Newton step (to within 2 ulp) where the
 /// sixteen-lane build has it, a division elsewhere.
