@@ -100,14 +100,16 @@ public struct Benchmark: Sendable {
                     siglip.siglip = [SigLIPTerm(scale: 10, bias: -10)]
                     workloads += [("+1 τ", twoTaus), ("+SigLIP", siglip), ("from .zst", options)]
                 }
-                // Runs go in rounds: a whole-matrix sgemm, then each workload once. A ratio is
-                // the median over rounds of a run over a neighbour in its round: on a shared
+                // Runs go in rounds: a whole-matrix sgemm, then each workload once, starting one
+                // further along each round so that no workload always runs first or last. A ratio
+                // is the median over rounds of a run over a neighbour in its round: on a shared
                 // machine the clock rate drifts between runs, and neighbours share most of it.
                 var runs = [[(seconds: Double, timing: TileTiming)]](repeating: [], count: workloads.count)
                 var references: [Double] = []
-                for _ in 0..<repeats {
+                for round in 0..<repeats {
                     references.append(time(wholeSgemm))
-                    for (w, (name, workload)) in workloads.enumerated() {
+                    for w in workloads.indices.map({ ($0 + round) % workloads.count }) {
+                        let (name, workload) = workloads[w]
                         let timing = TileTiming()
                         let control = RunControl(timing: timing)
                         let elapsed = try time {
