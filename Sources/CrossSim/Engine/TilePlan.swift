@@ -10,7 +10,8 @@ public struct TileShape: Sendable, Equatable, Codable, CustomStringConvertible {
         self.cols = cols
     }
 
-    /// The sweep's best on a 2-core Zen 3 at D = 384 and 768 (see README, "Choosing a tile").
+    /// The sweep's best on the development VM (2 cores of an AVX-512 Xeon) at D = 384 and 768
+    /// (see README, "Speed").
     public static let `default` = TileShape(rows: 1024, cols: 2048)
 
     /// Parses `ROWSxCOLS`, e.g. `512x1024`.
