@@ -6,8 +6,9 @@
 
 For each D it writes synthetic float32 sets with `crosssim synth`, times numpy's `x1 @ x2.T`
 (OpenBLAS, all cores; best of --repeats), times the whole `crosssim eval` process with its
-defaults (one τ, ranks both ways, diagnostics), each run right after numpy's sgemm (better of two), and prints
-the median of those paired ratios (and best over best), with extra τ and SigLIP terms too. `--full-loss` also times a numpy InfoNCE + ranks computed from
+defaults (one τ, ranks both ways, diagnostics) and with an extra τ or SigLIP term, in rounds
+(each run right after numpy's sgemm, the better of two), and prints the median of those paired
+ratios (and best over best), and what the extra terms add over the defaults run of their round. `--full-loss` also times a numpy InfoNCE + ranks computed from
 the materialised S, for reference. Needs numpy; build CrossSim first (swift build -c release).
 """
 import argparse
@@ -68,25 +69,30 @@ def main():
             sgemm = best_of(args.repeats, lambda: x1 @ x2.T)
             gflops = 2 * args.n * args.n * dim / sgemm / 1e9
             print(f"\nN = {args.n}, D = {dim}: numpy x1 @ x2.T {sgemm:.3f} s ({gflops:.1f} GFLOP/s)")
-            for name, extra in [("defaults", []), ("+1 τ", ["--tau", "0.05", "0.07"]),
-                                ("+SigLIP", ["--siglip", "10:-10"])]:
-                report = os.path.join(tmp, "report.json")
-                command = [args.crosssim, "eval", os.path.join(folder, "x1"), os.path.join(folder, "x2"),
-                           "--quiet", "--json", report] + extra
-                # Each run is paired with numpy's sgemm timed just before it (the better of two,
-                # as its threads wake from sleep): the clock of a shared machine drifts between
-                # runs, and the ratio of neighbours cancels most of it.
-                runs = []
-                for _ in range(args.repeats):
+            workloads = [("defaults", []), ("+1 τ", ["--tau", "0.05", "0.07"]), ("+SigLIP", ["--siglip", "10:-10"])]
+            report = os.path.join(tmp, "report.json")
+            # Runs go in rounds, each workload once per round in an order that rotates, and each
+            # run right after numpy's sgemm (the better of two, as its threads wake from sleep):
+            # the clock of a shared machine drifts, and neighbours share most of the drift.
+            runs = {name: [] for name, _ in workloads}
+            engines = {}
+            for round in range(args.repeats):
+                for k in range(len(workloads)):
+                    name, extra = workloads[(k + round) % len(workloads)]
+                    command = [args.crosssim, "eval", os.path.join(folder, "x1"), os.path.join(folder, "x2"),
+                               "--quiet", "--json", report] + extra
                     reference = best_of(2, lambda: x1 @ x2.T)
                     seconds = best_of(1, lambda: subprocess.run(command, check=True, stdout=subprocess.DEVNULL))
-                    runs.append((seconds / reference, seconds))
-                ratio = statistics.median(r for r, _ in runs)
-                seconds = min(t for _, t in runs)
-                engine = json.load(open(report))["engine"]
-                print(f"  crosssim eval {name:9} {seconds:.3f} s  ratio {ratio:.3f} (median of {args.repeats} pairs; "
-                      f"best/best {seconds / sgemm:.3f})  engine {engine['seconds']:.3f} s, "
-                      f"peak RSS {engine['peak_rss_bytes'] / 2**20:.0f} MiB, {engine['backend']}")
+                    runs[name].append((seconds, reference))
+                    engines[name] = json.load(open(report))["engine"]
+            for name, _ in workloads:
+                ratio = statistics.median(t / r for t, r in runs[name])
+                seconds = min(t for t, _ in runs[name])
+                extra = "" if name == "defaults" else "  × defaults {:.3f}".format(
+                    statistics.median(t / d for (t, _), (d, _) in zip(runs[name], runs["defaults"])))
+                print(f"  crosssim eval {name:9} {seconds:.3f} s  ratio {ratio:.3f} (median of {args.repeats} rounds; "
+                      f"best/best {seconds / sgemm:.3f}){extra}  peak RSS {engines[name]['peak_rss_bytes'] / 2**20:.0f} MiB, "
+                      f"{engines[name]['backend']}")
             if args.full_loss:
                 full = best_of(1, lambda: numpy_full_loss(x1, x2))
                 print(f"  numpy full InfoNCE + ranks from materialised S: {full:.3f} s  ratio {full / sgemm:.3f}")
