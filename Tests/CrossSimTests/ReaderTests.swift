@@ -263,6 +263,40 @@ final class ReaderTests: XCTestCase {
         assertError(error, file: "part-2.npy", mentions: ["zero"], row: 4)
     }
 
+    /// Uncompressed shards large enough to be read in pieces (each seeking to its first row)
+    /// load the same values as one stream, float16 and big-endian included, and a bad row in
+    /// a late piece is named by its shard and row.
+    func testLargeUncompressedShardsAreReadInPiecesThatSeek() throws {
+        let dir = try temporaryDirectory(self)
+        let (rows, dim) = (3000, 256)  // 512 rows per batch: pieces of about 375 rows on 8 workers
+        let matrix = TestMatrix.gaussian(rows: rows, dim: dim, seed: 11)
+        try matrix.writeNPY(to: dir + "/f4.npy")
+        try matrix.values.map { Float16($0) }.withUnsafeBufferPointer {
+            try NPYWriter.write($0, shape: [rows, dim], element: .float16, to: dir + "/f2.npy")
+        }
+        var bigEndian = TestNPY.header(descr: ">f4", shape: [rows, dim])
+        for v in matrix.values { withUnsafeBytes(of: v.bitPattern.bigEndian) { bigEndian += $0 } }
+        try Data(bigEndian).write(to: URL(fileURLWithPath: dir + "/be.npy"))
+        for name in ["f4", "f2", "be"] {
+            let path = dir + "/\(name).npy"
+            let set = try ShardSet.open(path)
+            let streamed = Embeddings(rows: rows, dim: dim)
+            XCTAssertEqual(try RowStream(set).read(rows: rows, into: streamed.baseAddress), rows)
+            let loaded = try Embeddings.load(set, similarity: .dot)
+            XCTAssertEqual(loaded.values, streamed.values, name)
+            let skipping = RowStream(set)
+            try skipping.skip(rows: 2500)
+            let tail = Embeddings(rows: 500, dim: dim)
+            XCTAssertEqual(try skipping.read(rows: 500, into: tail.baseAddress), 500)
+            XCTAssertEqual(tail.values, Array(streamed.values.dropFirst(2500 * dim)), name)
+        }
+        var values = matrix.values
+        values[2890 * dim + 7] = .nan
+        try TestNPY.write(float32: values, shape: [rows, dim], to: dir + "/bad.npy")
+        assertError(inputError { _ = try Embeddings.load(path: dir + "/bad.npy", similarity: .cosine) },
+                    file: "bad.npy", mentions: ["NaN"], row: 2890)
+    }
+
     func testDimensionMismatchBetweenSets() {
         let error = inputError {
             _ = try EvaluationRequest(x1: Fixtures.path("npy/M_le_f4_v1.npy"), x2: Fixtures.path("bad/dim4.npy")).report()

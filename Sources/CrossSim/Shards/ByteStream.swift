@@ -82,6 +82,13 @@ final class FileByteStream: ByteStream {
         try fill(buffer) { destination, count, _ in systemRead(descriptor, destination, count) }
     }
 
+    /// Moves the stream `count` bytes forward without reading them.
+    func skip(bytes count: Int) throws {
+        if lseek(descriptor, off_t(count), SEEK_CUR) < 0 {
+            throw InputError("seek failed: \(Self.describe(errno))", file: path)
+        }
+    }
+
     /// Reads `buffer.count` bytes at `offset` without moving the stream (short at the end).
     func read(at offset: Int, into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
         try fill(buffer) { pread(descriptor, $0, $1, off_t(offset + $2)) }

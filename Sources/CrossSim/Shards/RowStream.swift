@@ -37,16 +37,32 @@ public final class RowStream {
         return done
     }
 
-    /// Skips `count` rows (decoding them: compressed shards cannot seek).
+    /// Skips `count` rows: uncompressed shards seek past them, compressed ones are decoded
+    /// (they cannot seek).
     public func skip(rows count: Int) throws {
         let chunkRows = max(1, Self.stagingBytes / (set.dim * MemoryLayout<Float>.stride))
-        let scratch = UnsafeMutablePointer<Float>.allocate(capacity: chunkRows * set.dim)
-        defer { scratch.deallocate() }
+        var scratch: UnsafeMutablePointer<Float>?
+        defer { scratch?.deallocate() }
         var left = count
         while left > 0 {
-            let got = try read(rows: min(left, chunkRows), into: scratch)
-            if got == 0 { break }
-            left -= got
+            if rowsLeftInShard == 0 {
+                guard try openNextShard() else { break }
+                continue
+            }
+            let take = min(left, rowsLeftInShard)
+            if let file = stream as? FileByteStream {
+                let layout = set.shards[shardIndex].layout
+                try file.skip(bytes: take * layout.dim * layout.element.byteCount)
+                rowsLeftInShard -= take
+                nextRow += take
+                if rowsLeftInShard == 0 { try finishShard() }
+                left -= take
+            } else {
+                if scratch == nil { scratch = .allocate(capacity: chunkRows * set.dim) }
+                let got = try read(rows: min(take, chunkRows), into: scratch!)
+                if got == 0 { break }
+                left -= got
+            }
         }
     }
 
