@@ -155,8 +155,10 @@ public struct Benchmark: Sendable {
     }
 
     static func format(_ r: Row) -> String {
-        String(format: "%-10@ %2d  %-10@ %7.3f s %6.1f GFLOP/s  sgemm %5.1f %%  epilogue %5.1f %%  other %5.1f %%  ratio %.3f",
-               r.tile.description, r.threads, r.workload, r.seconds, r.gflops,
+        // Padded here, not by %-10@, which counts UTF-8 bytes (τ is two).
+        func padded(_ text: String) -> String { text + String(repeating: " ", count: max(0, 10 - text.count)) }
+        return String(format: "%@ %2d  %@ %7.3f s %6.1f GFLOP/s  sgemm %5.1f %%  epilogue %5.1f %%  other %5.1f %%  ratio %.3f",
+               padded(r.tile.description), r.threads, padded(r.workload), r.seconds, r.gflops,
                100 * r.sgemmShare, 100 * r.epilogueShare, 100 * (1 - r.sgemmShare - r.epilogueShare), r.ratio)
             + (r.ratioToDefaults.map { String(format: "  (defaults × %.3f)", $0) } ?? "")
     }
