@@ -2,8 +2,10 @@ import CCrossSimKernels
 
 /// The consumer of the main pass: per tile it counts ranks, folds each temperature's
 /// log-sum-exp, sums SigLIP terms and Σs², and feeds the optional histogram and top-k lists.
-/// Row state lives in shared arrays (a row is owned by one worker); column state and sums are
-/// per worker and merged in worker order, so the result depends only on the tile plan.
+/// Row state lives in shared arrays (a row block is done by one worker). Column sums and the
+/// scalar sums go into the row block's slot and are folded into the totals in row-block
+/// order; counts and best-k lists, whose merge does not depend on order, stay per worker. So
+/// the result depends only on the tile plan.
 final class Epilogue: TileConsumer, @unchecked Sendable {
     /// How one temperature's log-sum-exp is folded.
     enum Fold {
@@ -19,10 +21,22 @@ final class Epilogue: TileConsumer, @unchecked Sendable {
         }
     }
 
-    /// Column state of one worker over all of x2.
-    final class Worker: @unchecked Sendable {
+    /// The sums of one row block whose value depends on the order they are added in.
+    final class Slot: @unchecked Sendable {
         let columnMax: [SharedBuffer<Double>]
         let columnSum: [SharedBuffer<Double>]
+        var softplus: [Double]
+        var squares = 0.0
+
+        init(columns: Int, folds: Int, siglip: Int) {
+            columnMax = (0..<folds).map { _ in SharedBuffer(repeating: -.infinity, count: columns) }
+            columnSum = (0..<folds).map { _ in SharedBuffer(repeating: 0, count: columns) }
+            softplus = [Double](repeating: 0, count: siglip)
+        }
+    }
+
+    /// Column counts and lists of one worker over all of x2, and its scratch.
+    final class Worker: @unchecked Sendable {
         let columnBeaten: SharedBuffer<Int32>
         let topScores: SharedBuffer<Float>?
         let topIndices: SharedBuffer<Int32>?
@@ -30,21 +44,16 @@ final class Epilogue: TileConsumer, @unchecked Sendable {
         let sumScratch: SharedBuffer<Double>
         /// Where column sums of a few rows gather in Float32 before they are widened.
         let columnPart: SharedBuffer<Float>
-        var softplus: [Double]
-        var squares = 0.0
         let negativeBins: SharedBuffer<UInt64>?
         let positiveBins: SharedBuffer<UInt64>?
 
-        init(columns: Int, folds: Int, siglip: Int, topK: Int?, bins: Int?, tileColumns: Int) {
-            columnMax = (0..<folds).map { _ in SharedBuffer(repeating: -.infinity, count: columns) }
-            columnSum = (0..<folds).map { _ in SharedBuffer(repeating: 0, count: columns) }
+        init(columns: Int, topK: Int?, bins: Int?, tileColumns: Int) {
             columnBeaten = SharedBuffer(repeating: 0, count: columns)
             topScores = topK.map { SharedBuffer(repeating: -.infinity, count: $0 * columns) }
             topIndices = topK.map { SharedBuffer(repeating: .max, count: $0 * columns) }
             maxScratch = SharedBuffer(repeating: 0, count: tileColumns)
             sumScratch = SharedBuffer(repeating: 0, count: tileColumns)
             columnPart = SharedBuffer(repeating: 0, count: tileColumns)
-            softplus = [Double](repeating: 0, count: siglip)
             negativeBins = bins.map { SharedBuffer(repeating: 0, count: $0) }
             positiveBins = bins.map { SharedBuffer(repeating: 0, count: $0) }
         }
@@ -66,6 +75,9 @@ final class Epilogue: TileConsumer, @unchecked Sendable {
     let rowTopScores: SharedBuffer<Float>?
     let rowTopIndices: SharedBuffer<Int32>?
     let workers: [Worker]
+    let slots: [Slot]
+    /// The slots' sums folded so far (by `fold`, one call at a time).
+    let total: Slot
 
     init(rows: Range<Int>, positives: Positives, options: EvaluationOptions, plan: TilePlan,
          histogramRange: (lower: Float, upper: Float)) {
@@ -86,16 +98,18 @@ final class Epilogue: TileConsumer, @unchecked Sendable {
         rowTopIndices = topK.map { SharedBuffer(repeating: .max, count: $0 * rows.count) }
         let columns = self.columns
         workers = (0..<plan.threads).map { _ in
-            Worker(columns: columns, folds: options.temperatures.count, siglip: options.siglip.count,
-                   topK: options.topK, bins: options.histogramBins, tileColumns: plan.tile.cols)
+            Worker(columns: columns, topK: options.topK, bins: options.histogramBins, tileColumns: plan.tile.cols)
         }
+        let (foldCount, siglipCount) = (folds.count, siglip.count)
+        slots = (0..<plan.slots).map { _ in Slot(columns: columns, folds: foldCount, siglip: siglipCount) }
+        total = Slot(columns: columns, folds: foldCount, siglip: siglipCount)
     }
 
     /// Rows of a tile that each pass covers before the next pass starts: 64 rows of 2048
     /// columns (512 KiB) stay in L2, so only the first pass reads a strip from memory.
     static let stripBytes = 512 << 10
 
-    func consume(_ tile: cs_tile, worker index: Int) {
+    func consume(_ tile: cs_tile, worker index: Int, slot: Int) {
         // An even count keeps cs_count_ranks' row pairs whole.
         let strip = max(2, Self.stripBytes / (4 * Int(max(tile.cols, 1))) & ~1)
         for first in stride(from: 0, to: Int(tile.rows), by: strip) {
@@ -103,29 +117,28 @@ final class Epilogue: TileConsumer, @unchecked Sendable {
             part.data = tile.data + first * Int(tile.ld)
             part.rows = min(Int64(strip), tile.rows - Int64(first))
             part.row0 = tile.row0 + Int64(first)
-            consumeStrip(part, worker: index)
+            consumeStrip(part, worker: workers[index], slot: slots[slot])
         }
     }
 
-    func consumeStrip(_ tile: cs_tile, worker index: Int) {
-        let w = workers[index]
+    func consumeStrip(_ tile: cs_tile, worker w: Worker, slot: Slot) {
         let r = Int(tile.row0) - rows.lowerBound
         let c = Int(tile.col0)
-        w.squares += cs_count_ranks(tile, positiveOf.base + c, positiveSimilarity.base + c, rowBest.base + r,
+        slot.squares += cs_count_ranks(tile, positiveOf.base + c, positiveSimilarity.base + c, rowBest.base + r,
                                     rowBestColumn.base + r, rowBeaten.base + r, w.columnBeaten.base + c)
         let owners = holdsPositives(tile) ? UnsafePointer(positiveOf.base + c) : nil
         for (t, fold) in folds.enumerated() {
             switch fold {
             case .fixedShift(let scale):
-                cs_lse_fixed_shift(tile, owners, Float(scale), rowSum[t].base + r, w.columnSum[t].base + c, w.columnPart.base)
+                cs_lse_fixed_shift(tile, owners, Float(scale), rowSum[t].base + r, slot.columnSum[t].base + c, w.columnPart.base)
             case .online(let scale):
                 cs_lse_online(tile, owners, scale, rowMax[t].base + r, rowSum[t].base + r,
-                              w.columnMax[t].base + c, w.columnSum[t].base + c,
+                              slot.columnMax[t].base + c, slot.columnSum[t].base + c,
                               w.maxScratch.base, w.sumScratch.base, w.columnPart.base)
             }
         }
         for (k, term) in siglip.enumerated() {
-            w.softplus[k] += cs_softplus_sum(tile, Float(term.scale), Float(term.bias))
+            slot.softplus[k] += cs_softplus_sum(tile, Float(term.scale), Float(term.bias))
         }
         if let negative = w.negativeBins, let positive = w.positiveBins {
             cs_histogram(tile, positiveOf.base + c, histogramRange.lower, histogramRange.upper,
@@ -137,6 +150,31 @@ final class Epilogue: TileConsumer, @unchecked Sendable {
         }
     }
 
+    func fold(slot index: Int, columns range: Range<Int>) {
+        let slot = slots[index]
+        for (t, fold) in folds.enumerated() {
+            let (max, sum, totalMax, totalSum) = (slot.columnMax[t], slot.columnSum[t], total.columnMax[t], total.columnSum[t])
+            switch fold {
+            case .fixedShift:
+                // Every sum shares the shift 1/τ.
+                for j in range {
+                    totalSum[j] += sum[j]
+                    sum[j] = 0
+                }
+            case .online:
+                for j in range {
+                    let merged = LogSumExp(max: totalMax[j], sum: totalSum[j]) ⊕ LogSumExp(max: max[j], sum: sum[j])
+                    (totalMax[j], totalSum[j]) = (merged.max, merged.sum)
+                    (max[j], sum[j]) = (-.infinity, 0)
+                }
+            }
+        }
+        for k in siglip.indices { total.softplus[k] += slot.softplus[k] }
+        total.squares += slot.squares
+        slot.softplus = slot.softplus.map { _ in 0 }
+        slot.squares = 0
+    }
+
     /// Whether a positive pair falls in the tile: most tiles hold none, and their kernels skip
     /// the positive mask.
     func holdsPositives(_ tile: cs_tile) -> Bool {
@@ -144,7 +182,8 @@ final class Epilogue: TileConsumer, @unchecked Sendable {
         return (Int(tile.col0)..<Int(tile.col0 + tile.cols)).contains { rows.contains(positiveOf[$0]) }
     }
 
-    /// The part's state: rows as they are, workers' columns and sums merged in worker order.
+    /// The part's state: rows as they are, the folded column sums, and the workers' counts and
+    /// lists merged.
     func state(positives: Positives, similaritySum: Double, histogram: Histogram?) -> PartialState {
         func logSumExp(_ max: SharedBuffer<Double>, _ sum: SharedBuffer<Double>, _ fold: Fold) -> [LogSumExp] {
             switch fold {
@@ -155,23 +194,15 @@ final class Epilogue: TileConsumer, @unchecked Sendable {
                 return (0..<sum.count).map { LogSumExp(max: max[$0], sum: sum[$0]) }
             }
         }
-        var columnLSE = folds.indices.map { t in logSumExp(workers[0].columnMax[t], workers[0].columnSum[t], folds[t]) }
         var beaten = workers[0].columnBeaten.array
         var columnTop = topK.map { TopKLists(k: $0, scores: workers[0].topScores!.array, indices: workers[0].topIndices!.array) }
-        var softplus = workers[0].softplus
-        var squares = workers[0].squares
         var hist = histogram
         for (n, w) in workers.enumerated() {
             if n > 0 {
-                for t in folds.indices {
-                    columnLSE[t] = zip(columnLSE[t], logSumExp(w.columnMax[t], w.columnSum[t], folds[t])).map { $0 ⊕ $1 }
-                }
                 for j in 0..<columns { beaten[j] += w.columnBeaten[j] }
                 if let k = topK {
                     columnTop = columnTop!.merged(with: TopKLists(k: k, scores: w.topScores!.array, indices: w.topIndices!.array))
                 }
-                softplus = zip(softplus, w.softplus).map { $0 + $1 }
-                squares += w.squares
             }
             if let negative = w.negativeBins, let positive = w.positiveBins {
                 for b in 0..<negative.count {
@@ -185,8 +216,9 @@ final class Epilogue: TileConsumer, @unchecked Sendable {
             rowLogSumExp: folds.indices.map { logSumExp(rowMax[$0], rowSum[$0], folds[$0]) },
             rowBeaten: rowBeaten.array,
             rowTop: topK.map { TopKLists(k: $0, scores: rowTopScores!.array, indices: rowTopIndices!.array) },
-            columnLogSumExp: columnLSE, columnBeaten: beaten, columnTop: columnTop,
-            softplusSums: softplus, similaritySum: similaritySum, squaredSimilaritySum: squares,
+            columnLogSumExp: folds.indices.map { logSumExp(total.columnMax[$0], total.columnSum[$0], folds[$0]) },
+            columnBeaten: beaten, columnTop: columnTop,
+            softplusSums: total.softplus, similaritySum: similaritySum, squaredSimilaritySum: total.squares,
             histogram: hist, uniformity: nil)
     }
 }

@@ -27,8 +27,9 @@ public struct TileShape: Sendable, Equatable, Codable, CustomStringConvertible {
 }
 
 /// How a block of x1 rows against a block of x2 rows is cut into tiles and dealt to workers.
-/// Row blocks are dealt round-robin to workers, so each row is owned by one worker and the
-/// order of every reduction depends only on the plan: results repeat bit for bit.
+/// Each row block is done by one worker, and sums over row blocks are folded in block order
+/// (see `TileConsumer`), so every reduction depends only on the plan: results repeat bit for
+/// bit, whatever the threads.
 struct TilePlan: Sendable {
     var tile: TileShape
     var threads: Int
@@ -45,6 +46,10 @@ struct TilePlan: Sendable {
     func rowBlock(for rows: Int) -> Int {
         max(1, min(tile.rows, (rows + threads - 1) / threads))
     }
+
+    /// Partial sums kept for row blocks in flight or finished ahead of a slower one: twice the
+    /// workers, so a fast worker can run a few blocks ahead before it waits.
+    var slots: Int { 2 * threads }
 
     func tileCount(rows: Int, cols: Int) -> Int {
         guard rows > 0 && cols > 0 else { return 0 }

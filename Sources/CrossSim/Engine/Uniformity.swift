@@ -7,27 +7,34 @@ enum Uniformity {
     final class Consumer: TileConsumer, @unchecked Sendable {
         let norms: SharedBuffer<Float>
         let partials: SharedBuffer<LogSumExp>
+        /// The slots folded so far, in row-block order.
+        var total = LogSumExp.empty
 
-        init(norms: [Float], workers: Int) {
+        init(norms: [Float], slots: Int) {
             self.norms = SharedBuffer(norms)
-            partials = SharedBuffer(repeating: .empty, count: workers)
+            partials = SharedBuffer(repeating: .empty, count: slots)
         }
 
-        func consume(_ tile: cs_tile, worker: Int) {
-            let p = partials.base + worker
+        func consume(_ tile: cs_tile, worker: Int, slot: Int) {
+            let p = partials.base + slot
             cs_uniformity(tile, norms.base + Int(tile.row0), norms.base + Int(tile.col0), &p.pointee.max, &p.pointee.sum)
+        }
+
+        func fold(slot: Int, columns: Range<Int>) {
+            total = total ⊕ partials[slot]
+            partials[slot] = .empty
         }
     }
 
-    /// log Σ over rows × all rows (i ≠ j); merged in worker order. The metric does not change
+    /// log Σ over rows × all rows (i ≠ j); merged in row-block order. The metric does not change
     /// when a set is moved, so it is computed on a centred copy: ‖a‖² + ‖b‖² − 2a·b cancels far
     /// less when the rows sit near the origin than when they share a large offset.
     static func run(set original: Embeddings, rows: Range<Int>, plan: TilePlan, control: RunControl) throws -> LogSumExp {
         let set = centred(original)
-        let consumer = Consumer(norms: set.squaredNorms(), workers: plan.threads)
+        let consumer = Consumer(norms: set.squaredNorms(), slots: plan.slots)
         try TileEngine(plan: plan).run(rows: RowPanel(set, rows: rows), columns: RowPanel(set, rows: 0..<set.rows),
                                        consumer: consumer, control: control)
-        return consumer.partials.array.reduce(LogSumExp.empty, ⊕)
+        return consumer.total
     }
 
     static func centred(_ set: Embeddings) -> Embeddings {

@@ -32,8 +32,11 @@ public struct StreamingEvaluation: Sendable {
     /// column state, the positives, and the workers' tile scratch.
     public static func fixedBytes(set1: ShardSet, set2: ShardSet, options: EvaluationOptions) -> Int {
         let plan = TilePlan(tile: options.tile, threads: options.threads)
-        let perColumn = 16 * options.temperatures.count + 4 + 8 * (options.topK ?? 0)
-        return baselineBytes + (plan.threads + 2) * perColumn * set2.rows + 48 * set2.rows + 32 * set1.rows
+        // Per column: each worker's counts and best-k lists, and each slot's and the totals'
+        // log-sum-exp pairs, with room for the merge.
+        let perWorker = 4 + 8 * (options.topK ?? 0), perSlot = 16 * options.temperatures.count
+        let perColumn = (plan.threads + 2) * perWorker + (plan.slots + 2) * perSlot
+        return baselineBytes + perColumn * set2.rows + 48 * set2.rows + 32 * set1.rows
             + plan.threads * plan.tile.rows * plan.tile.cols * 4
     }
 
