@@ -26,7 +26,7 @@ public struct Benchmark: Sendable {
     public struct Row: Sendable {
         public var tile: TileShape
         public var threads: Int
-        /// What was run: "defaults", "+1 τ", "+SigLIP", "from .zst".
+        /// What was run: "defaults", "+1 τ", "+τ 0.01", "+SigLIP", "from .zst".
         public var workload: String
         public var seconds: Double
         public var gflops: Double
@@ -96,9 +96,12 @@ public struct Benchmark: Sendable {
                 if tile == TileShape.default {
                     var twoTaus = options
                     twoTaus.temperatures = [0.05, 0.07]
+                    // τ < 0.025 takes the general path: running maxima, two exps per element.
+                    var smallTau = options
+                    smallTau.temperatures = [0.05, 0.01]
                     var siglip = options
                     siglip.siglip = [SigLIPTerm(scale: 10, bias: -10)]
-                    workloads += [("+1 τ", twoTaus), ("+SigLIP", siglip), ("from .zst", options)]
+                    workloads += [("+1 τ", twoTaus), ("+τ 0.01", smallTau), ("+SigLIP", siglip), ("from .zst", options)]
                 }
                 // Runs go in rounds: a whole-matrix sgemm, then each workload once, starting one
                 // further along each round so that no workload always runs first or last. A ratio
