@@ -4,15 +4,6 @@
 // never build with sanitizers. Build and run with ../scripts/fuzz.sh; see README.md here.
 import PackageDescription
 
-let fuzzTargets: [(name: String, path: String)] = [
-    ("fuzz-npy", "Sources/FuzzNPY"),
-    ("fuzz-fbin", "Sources/FuzzFBin"),
-    ("fuzz-zstd", "Sources/FuzzZstd"),
-    ("fuzz-manifest", "Sources/FuzzManifest"),
-    ("fuzz-pairs", "Sources/FuzzPairs"),
-    ("fuzz-state", "Sources/FuzzState"),
-]
-
 let package = Package(
     name: "CrossSimFuzz",
     platforms: [.macOS(.v15)],
@@ -28,7 +19,7 @@ let package = Package(
         .target(
             name: "FuzzSupport",
             dependencies: [.product(name: "CrossSim", package: "CrossSim"), "CZstdFuzz", "CLibFuzzerDriver"]),
-    ] + fuzzTargets.map { target in
-        .executableTarget(name: target.name, dependencies: ["FuzzSupport"], path: target.path)
-    }
+        // One executable for every reader: `fuzz-readers TARGET ...` (see FuzzSupport/Driver.swift).
+        .executableTarget(name: "fuzz-readers", dependencies: ["FuzzSupport"], path: "Sources/FuzzReaders"),
+    ]
 )

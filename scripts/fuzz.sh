@@ -9,7 +9,7 @@
 # as regression-*, in the target's input layout); the growing corpus is kept
 # in $SCRATCH/corpus/<target>, and whatever a target finds (crash-*, timeout-*, oom-*, leak-*)
 # in $SCRATCH/artifacts/<target>/. Reproduce a finding with
-#   $SCRATCH/release/fuzz-<target> $SCRATCH/artifacts/<target>/crash-...
+#   $SCRATCH/release/fuzz-readers <target> $SCRATCH/artifacts/<target>/crash-...
 # and turn it into a regression file with CROSSSIM_FUZZ_MATERIALIZE=DIR (see
 # Fuzz/Sources/FuzzSupport/Harness.swift). Exit status: 0 when nothing was found, 1 otherwise.
 #
@@ -35,7 +35,8 @@ if [ "${CROSSSIM_FUZZ_NO_BUILD:-0}" != 1 ]; then
         -Xswiftc -sanitize=fuzzer,address -Xswiftc -parse-as-library \
         -Xcc -fsanitize=fuzzer-no-link,address >&2
 fi
-BIN=$SCRATCH/release
+EXE=$SCRATCH/release/fuzz-readers
+[ -x "$EXE" ] || { echo "no $EXE: build it first (run without CROSSSIM_FUZZ_NO_BUILD)" >&2; exit 2; }
 
 max_len() {
     case $1 in
@@ -57,8 +58,7 @@ found=0
 summary=()
 total=0
 for target in "${TARGETS[@]}"; do
-    exe=$BIN/fuzz-$target
-    [ -x "$exe" ] || { echo "no fuzz target '$target' ($exe)" >&2; exit 2; }
+    [ -n "$(max_len "$target")" ] || { echo "no fuzz target '$target'" >&2; exit 2; }
     corpus=$SCRATCH/corpus/$target
     artifacts=$SCRATCH/artifacts/$target
     mkdir -p "$corpus" "$artifacts"
@@ -82,7 +82,7 @@ for target in "${TARGETS[@]}"; do
         set +e
         # SWIFT_BACKTRACE=enable=no: Swift's own crash reporter would run before libFuzzer's
         # handler (and trip AddressSanitizer), so that no test case would be saved.
-        SWIFT_BACKTRACE=enable=no CROSSSIM_FIXTURES=$FIXTURES nice -n 19 "$exe" "$corpus" "${seeds[@]}" \
+        SWIFT_BACKTRACE=enable=no CROSSSIM_FIXTURES=$FIXTURES nice -n 19 "$EXE" "$target" "$corpus" "${seeds[@]}" \
             -max_total_time="$left" -timeout=5 -rss_limit_mb=2048 -max_len="$(max_len "$target")" \
             $(dictionary "$target") -artifact_prefix="$artifacts/" -print_final_stats=1 \
             ${CROSSSIM_FUZZ_FLAGS:-} >"$sub" 2>&1 &
@@ -102,7 +102,7 @@ for target in "${TARGETS[@]}"; do
         for f in $new; do
             case $(basename "$f") in
                 timeout-*|slow-unit-*)
-                    if SWIFT_BACKTRACE=enable=no CROSSSIM_FIXTURES=$FIXTURES timeout 60 nice -n 19 "$exe" -timeout=5 -runs=3 "$f" \
+                    if SWIFT_BACKTRACE=enable=no CROSSSIM_FIXTURES=$FIXTURES timeout 60 nice -n 19 "$EXE" "$target" -timeout=5 -runs=3 "$f" \
                         >>"$log" 2>&1; then
                         mkdir -p "$artifacts/stalls"
                         mv "$f" "$artifacts/stalls/"
