@@ -1,7 +1,7 @@
 // Vector helpers shared by the kernels, for a width of CS_LANES Float32 lanes (8 by default;
-// the AVX-512 build of the epilogue sets 16). They are macros, not functions: a function that
-// takes or returns a 256-bit vector cannot be called from the baseline (non-AVX) clone, while
-// a macro is expanded inside each clone and compiled with that clone's instruction set.
+// the AVX-512 build sets 16). They are macros, not functions: a function that takes or
+// returns a 256-bit vector cannot be called from the baseline build, while a macro is
+// expanded inside each build and compiled with that build's instruction set.
 // Each macro's locals carry its own prefix so that nested expansions never capture a name.
 #ifndef CROSSSIM_SIMD_H
 #define CROSSSIM_SIMD_H
@@ -13,12 +13,6 @@
 #define CS_LANES 8
 #endif
 #define LANES CS_LANES
-
-#if LANES == 8 && defined(__x86_64__) && defined(__ELF__)
-#define CS_KERNEL __attribute__((target_clones("arch=x86-64-v3", "default")))
-#else
-#define CS_KERNEL
-#endif
 
 #define MIN(a, b) ((a) < (b) ? (a) : (b))
 

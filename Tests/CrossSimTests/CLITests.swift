@@ -187,7 +187,7 @@ final class CLITests: XCTestCase {
             XCTAssertEqual(scores.shape, [rows, 3], name)
             XCTAssertEqual(scores.data.count, rows * 3 * 4, name)
             let floats: [Float] = scores.data.withUnsafeBytes { raw in (0..<rows * 3).map { raw.loadUnaligned(fromByteOffset: $0 * 4, as: Float.self) } }
-            XCTAssertEqual(floats, lists.scores, "\(name) scores")
+            XCTAssertEqual(floats, lists.scores.map { Float($0) }, "\(name) scores")
             for r in 0..<rows { XCTAssertTrue(floats[r * 3] >= floats[r * 3 + 1] && floats[r * 3 + 1] >= floats[r * 3 + 2], "\(name) row \(r) best first") }
         }
     }

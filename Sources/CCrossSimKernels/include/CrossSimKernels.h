@@ -1,6 +1,7 @@
 // Inner loops of CrossSim that Swift cannot compile to AVX2/FMA/F16C without unsafe flags.
-// On x86-64 ELF every kernel is built three times (x86-64-v4, x86-64-v3 and baseline) and the
-// loader picks one per machine; elsewhere the one portable build is used. The Swift side owns all memory.
+// On x86-64 every kernel is built three times (baseline, AVX2 and AVX-512; see kernel_levels.h)
+// and each call goes to the build of cs_cpu_vector_level(); elsewhere there is one portable
+// build. The Swift side owns all memory.
 #ifndef CROSSSIM_KERNELS_H
 #define CROSSSIM_KERNELS_H
 
@@ -13,9 +14,10 @@ extern "C" {
 
 // MARK: Machine
 
-/// The widest vector level this CPU runs: 0 baseline, 1 AVX2+FMA, 2 AVX-512 (F, BW, DQ, VL),
-/// capped by the environment variable CROSSSIM_VECTOR_LEVEL when it is set. At level 2 the
-/// epilogue runs sixteen lanes wide.
+/// The vector level the kernels run at: 0 baseline, 1 AVX2+FMA+F16C (x86-64-v3), 2 AVX-512
+/// (F, BW, DQ, VL). The widest this CPU runs, capped by the environment variable
+/// CROSSSIM_VECTOR_LEVEL when it is set, so that every level can be run (and tested) on one
+/// machine. Read once, thread-safely.
 int cs_cpu_vector_level(void);
 
 // MARK: Reading
@@ -35,32 +37,57 @@ int64_t cs_prepare_rows(float *x, size_t rows, size_t dim, int normalize,
                         float *squared_norms, int *problem);
 enum { CS_ROW_NOT_FINITE = 1, CS_ROW_ZERO = 2 };
 
-/// Sum of a·b and of (a−b)², accumulated in binary64.
+/// Σ a·b, accumulated in binary64 in an order that is the same at every vector level (the
+/// products of two Float32 values are exact), so that every machine gets the same bits.
 double cs_dot_f64(const float *a, const float *b, size_t dim);
+/// Σ (a−b)² in binary64, in the same fixed order.
 double cs_squared_distance_f64(const float *a, const float *b, size_t dim);
 /// sum[d] += Σ_r x[r, d] in binary64.
 void cs_add_rows_f64(const float *x, size_t rows, size_t dim, double *sum);
+/// An upper bound of each row's Euclidean norm, as Float32.
+void cs_row_norms(const float *x, size_t rows, size_t dim, float *norms);
+/// The Float32 neighbours of each binary64 value: lower[i] ≤ x[i] ≤ upper[i].
+void cs_f32_bounds(const double *x, size_t n, float *lower, float *upper);
+/// A bound on |fl(a·b) − a·b| / (‖a‖·‖b‖) for any Float32 dot product of length `dim`, in any
+/// summation order, with or without FMA: γ_D = D·u / (1 − D·u), u = 2⁻²⁴, with room for the
+/// rounding of the bound itself.
+float cs_dot_error_bound(int64_t dim);
 
 // MARK: Tile epilogue
 
-/// One tile of S: `rows`×`cols` Float32 values, row stride `ld`, whose first element is
-/// S[row0, col0] in global indices. Per-row arrays passed with a tile start at its row 0,
-/// per-column arrays at its column 0.
+/// One tile of S = a·bᵀ: `rows`×`cols` Float32 values, row stride `ld`, whose first element is
+/// S[row0, col0] in global indices. `a` (rows×dim) and `b` (cols×dim) are the operands, with
+/// upper bounds of their rows' norms, and `gamma` is cs_dot_error_bound(dim): every value of
+/// the tile is then within gamma·a_norms[r]·b_norms[c] of the exact similarity, and a value
+/// that close to a threshold is recomputed exactly (cs_dot_f64) before it is compared. Per-row
+/// arrays passed with a tile start at its row 0, per-column arrays at its column 0.
 typedef struct {
     const float *data;
     int64_t rows, cols, ld;
     int64_t row0, col0;
+    const float *a, *b;
+    int64_t dim;
+    const float *a_norms, *b_norms;
+    float gamma;
 } cs_tile;
 
-/// Rank counts by SPEC's tie rule. A cell (i, j) with positive_of_col[j] == i is a positive
-/// and never counted. Row i counts cells with s > best_sim_of_row[i], or equal with
-/// j < best_col_of_row[i] (give +inf for a row without positive). Column j counts cells with
-/// s > positive_sim_of_col[j], or equal with i < positive_of_col[j]. "Equal" is within
-/// 4e-7·max(1, |s|), the rounding gap between a tile's sgemm and the positives' dot products.
-/// Returns Σ s² over the tile, which the same pass reads anyway.
-double cs_count_ranks(cs_tile t, const int32_t *positive_of_col, const float *positive_sim_of_col,
-                      const float *best_sim_of_row, const int32_t *best_col_of_row,
-                      int32_t *row_beaten, int32_t *col_beaten);
+/// A threshold of the tie rule: the similarity to beat (exact, as cs_dot_f64 gives it), its
+/// Float32 bounds, and the index that wins an exact tie against it.
+typedef struct {
+    const double *exact;
+    const float *lower, *upper;
+    const int32_t *index;
+} cs_thresholds;
+
+/// Rank counts by the README's tie rule, the same on every kernel path. Column j's threshold
+/// is its positive pair: cols.index[j] is the x1 row it belongs to, and a cell (i, j) with
+/// cols.index[j] == i is a positive, never counted. Row i counts cells whose exact similarity
+/// is above its best positive's (rows.exact[i]), or equal with j < rows.index[i] (+∞ for a
+/// row without positive); column j counts cells above cols.exact[j], or equal with
+/// i < cols.index[j]. Cells within the tile's error bound of a threshold are recomputed
+/// exactly. Returns Σ s² over the tile's negative cells, which the same pass reads anyway.
+double cs_count_ranks(cs_tile t, cs_thresholds rows, cs_thresholds cols, int32_t *row_beaten,
+                      int32_t *col_beaten);
 
 /// Adds Σ exp((s − 1)·scale) over the negative cells (positive_of_col[j] ≠ i) per row and per
 /// column: one exp per element, exact when every s ≤ 1 and (−2·scale) stays above the smallest
@@ -78,8 +105,9 @@ void cs_lse_online(cs_tile t, const int32_t *positive_of_col, double scale,
                    double *row_max, double *row_sum, double *col_max, double *col_sum,
                    float *col_max_scratch, double *col_sum_scratch, float *column_part);
 
-/// Σ softplus(scale·s + bias) over the tile.
-double cs_softplus_sum(cs_tile t, float scale, float bias);
+/// Σ softplus(scale·s + bias) over the tile's negative cells (NULL positive_of_col: the tile
+/// holds none). Positive pairs are left to the caller, who knows them in binary64.
+double cs_softplus_sum(cs_tile t, const int32_t *positive_of_col, float scale, float bias);
 
 /// Counts the tile's values into `bins` equal bins over [lo, hi] (values outside go to the
 /// end bins), positives (positive_of_col[j] == i) and negatives separately.
@@ -87,9 +115,13 @@ void cs_histogram(cs_tile t, const int32_t *positive_of_col, float lo, float hi,
                   uint64_t *negative, uint64_t *positive);
 
 /// Keeps per row (scores/indices: rows×k) and per column (cols×k) the k best cells, best
-/// first: higher score, then lower index. Lists start filled with (-inf, INT32_MAX).
-void cs_topk_rows(cs_tile t, int64_t k, float *scores, int32_t *indices);
-void cs_topk_cols(cs_tile t, int64_t k, float *scores, int32_t *indices);
+/// first by the tie rule of ranks: higher exact similarity, then lower index. Scores are the
+/// exact similarities (cs_dot_f64) of the cells kept. Lists start filled with
+/// (−∞, INT32_MAX). `col_floor` holds, per column, a Float32 value that a cell must reach to
+/// be offered: no more than its list's last score (−∞ while the list is not full), or than
+/// any other bound the caller knows; the kernel raises it as the list fills.
+void cs_topk_rows(cs_tile t, int64_t k, double *scores, int32_t *indices);
+void cs_topk_cols(cs_tile t, int64_t k, double *scores, int32_t *indices, float *col_floor);
 
 /// Wang & Isola uniformity term over the tile of a set against itself: folds
 /// (max, Σ exp(u − max)) of u = −2·(‖a‖² + ‖b‖² − 2s) into (*max, *sum), skipping i == j.

@@ -15,17 +15,39 @@ struct RowPanel: @unchecked Sendable {
         dim = matrix.dim
         self.firstIndex = firstIndex ?? rows.lowerBound
     }
+
+    var indices: Range<Int> { firstIndex..<(firstIndex + count) }
+
+    /// Upper bounds of the rows' norms, for the tiles' error bounds.
+    func norms() -> SharedBuffer<Float> {
+        let norms = SharedBuffer<Float>(repeating: 0, count: count)
+        let panel = self
+        RowChunks.forEach(count) { _, chunk in
+            cs_row_norms(panel.base + chunk.lowerBound * panel.dim, chunk.count, panel.dim, norms.base + chunk.lowerBound)
+        }
+        return norms
+    }
 }
 
-/// Something that folds tiles of S into its reducers. The tiles of one row block go to one
-/// worker, in column order, and into one of the plan's `slots`: partial sums that the engine
-/// hands back to `fold` in row-block order, whichever worker finished first. Sums whose value
-/// depends on their order live in slots; counts and best-k lists may stay with the worker.
+/// Something that folds tiles of S into its reducers. The engine walks x2 in column panels;
+/// inside a panel the tiles of one row block go to one worker, in column order, and into one
+/// of the plan's slots: partial sums that the engine hands back to `fold` in row-block order,
+/// whichever worker finished first. Sums whose value depends on their order live in slots;
+/// counts and best-k lists may stay with the worker until `endPanel`. Worker and slot state
+/// covers one panel, so it does not grow with N2.
 protocol TileConsumer: AnyObject, Sendable {
+    /// Bytes per panel column that each worker and each slot holds.
+    var panelBytesPerColumn: (worker: Int, slot: Int) { get }
+    /// Sets up state for `workers` workers and `slots` slots over panels of up to `columns`.
+    func prepare(workers: Int, slots: Int, panelColumns: Int)
+    /// A panel of x2 columns (global indices) starts.
+    func beginPanel(_ columns: Range<Int>)
     func consume(_ tile: cs_tile, worker: Int, slot: Int)
-    /// Adds the slot's partial sums over `columns` (global x2 indices) to the totals and clears
-    /// the slot. Called one at a time, in row-block order.
-    func fold(slot: Int, columns: Range<Int>)
+    /// Adds the slot's partial sums to the totals and clears the slot. Called one at a time,
+    /// in row-block order.
+    func fold(slot: Int)
+    /// Every row block of the panel is folded: workers' counts and lists go to the totals.
+    func endPanel()
 }
 
 /// Hands out row blocks in increasing order to whichever worker asks, each with a free slot,
@@ -78,9 +100,9 @@ final class RowBlockQueue: @unchecked Sendable {
 }
 
 /// The block loop: computes S = rows·columnsᵀ tile by tile on all workers, each tile one sgemm
-/// into the worker's own scratch, and hands every tile to the consumer while it is in cache.
-/// Row blocks go to whichever worker is free, so a core slowed by other work on the machine
-/// does fewer of them; the slots keep every sum independent of who did what.
+/// into the worker's own scratch, and hands every tile to the consumer. Row blocks go to
+/// whichever worker is free, so a core slowed by other work on the machine does fewer of
+/// them; the slots keep every sum independent of who did what.
 struct TileEngine {
     let plan: TilePlan
 
@@ -88,50 +110,58 @@ struct TileEngine {
         guard rows.count > 0, columns.count > 0 else { return }
         precondition(rows.dim == columns.dim)
         let rowBlock = plan.rowBlock(for: rows.count)
-        let rowBlocks = (rows.count + rowBlock - 1) / rowBlock
+        let rowBlocks = plan.rowBlocks(for: rows.count)
         let colBlock = min(plan.tile.cols, columns.count)
-        let workers = min(plan.threads, rowBlocks)
-        let columnRange = columns.firstIndex..<(columns.firstIndex + columns.count)
-        control.progress?.expect(rowBlocks * ((columns.count + colBlock - 1) / colBlock))
+        let workers = plan.workers(for: rows.count), slots = plan.slots(for: rows.count)
+        let bytes = consumer.panelBytesPerColumn
+        let panel = plan.panelColumns(rows: rows.count, columns: columns.count, workerBytes: bytes.worker, slotBytes: bytes.slot)
+        consumer.prepare(workers: workers, slots: slots, panelColumns: panel)
+        let rowNorms = rows.norms(), columnNorms = columns.norms()
+        let gamma = cs_dot_error_bound(Int64(rows.dim))
+        let scratch = (0..<workers).map { _ in SharedBuffer<Float>(repeating: 0, count: rowBlock * colBlock) }
         let cancellation = control.cancellation
         let progress = control.progress
         let timing = control.timing
-        let queue = RowBlockQueue(blocks: rowBlocks, slots: plan.slots)
         try BLAS.withThreads(1) {
-            DispatchQueue.concurrentPerform(iterations: workers) { worker in
-                let scratch = UnsafeMutablePointer<Float>.allocate(capacity: rowBlock * colBlock)
-                var sgemmNanoseconds: UInt64 = 0, epilogueNanoseconds: UInt64 = 0
-                defer {
-                    scratch.deallocate()
-                    timing?.add(sgemm: sgemmNanoseconds, epilogue: epilogueNanoseconds)
-                }
-                while let next = queue.next() {
-                    let (block, slot) = next
-                    let r0 = block * rowBlock
-                    let m = min(rowBlock, rows.count - r0)
-                    for c0 in stride(from: 0, to: columns.count, by: colBlock) {
-                        if cancellation?.isCancelled == true {
-                            queue.abandon()
-                            return
+            for p0 in stride(from: 0, to: columns.count, by: panel) {
+                let panelColumns = p0..<min(p0 + panel, columns.count)
+                consumer.beginPanel((columns.firstIndex + panelColumns.lowerBound)..<(columns.firstIndex + panelColumns.upperBound))
+                let queue = RowBlockQueue(blocks: rowBlocks, slots: slots)
+                DispatchQueue.concurrentPerform(iterations: workers) { worker in
+                    let scratch = scratch[worker].base
+                    var sgemmNanoseconds: UInt64 = 0, epilogueNanoseconds: UInt64 = 0
+                    defer { timing?.add(sgemm: sgemmNanoseconds, epilogue: epilogueNanoseconds) }
+                    while let (block, slot) = queue.next() {
+                        let r0 = block * rowBlock
+                        let m = min(rowBlock, rows.count - r0)
+                        for c0 in stride(from: panelColumns.lowerBound, to: panelColumns.upperBound, by: colBlock) {
+                            if cancellation?.isCancelled == true {
+                                queue.abandon()
+                                return
+                            }
+                            let n = min(colBlock, panelColumns.upperBound - c0)
+                            let a = rows.base + r0 * rows.dim, b = columns.base + c0 * columns.dim
+                            let start = timing == nil ? 0 : DispatchTime.now().uptimeNanoseconds
+                            BLAS.multiplyTransposed(a, b, into: scratch, m: m, n: n, k: rows.dim, ldc: colBlock)
+                            let tile = cs_tile(
+                                data: scratch, rows: Int64(m), cols: Int64(n), ld: Int64(colBlock),
+                                row0: Int64(rows.firstIndex + r0), col0: Int64(columns.firstIndex + c0),
+                                a: a, b: b, dim: Int64(rows.dim),
+                                a_norms: rowNorms.base + r0, b_norms: columnNorms.base + c0, gamma: gamma)
+                            let multiplied = timing == nil ? 0 : DispatchTime.now().uptimeNanoseconds
+                            consumer.consume(tile, worker: worker, slot: slot)
+                            if timing != nil {
+                                sgemmNanoseconds += multiplied - start
+                                epilogueNanoseconds += DispatchTime.now().uptimeNanoseconds - multiplied
+                            }
+                            progress?.complete()
                         }
-                        let n = min(colBlock, columns.count - c0)
-                        let start = timing == nil ? 0 : DispatchTime.now().uptimeNanoseconds
-                        BLAS.multiplyTransposed(rows.base + r0 * rows.dim, columns.base + c0 * columns.dim,
-                                                into: scratch, m: m, n: n, k: rows.dim, ldc: colBlock)
-                        let tile = cs_tile(data: scratch, rows: Int64(m), cols: Int64(n), ld: Int64(colBlock),
-                                           row0: Int64(rows.firstIndex + r0), col0: Int64(columns.firstIndex + c0))
-                        let multiplied = timing == nil ? 0 : DispatchTime.now().uptimeNanoseconds
-                        consumer.consume(tile, worker: worker, slot: slot)
-                        if timing != nil {
-                            sgemmNanoseconds += multiplied - start
-                            epilogueNanoseconds += DispatchTime.now().uptimeNanoseconds - multiplied
-                        }
-                        progress?.complete()
+                        queue.finish(block: block, slot: slot) { consumer.fold(slot: $0) }
                     }
-                    queue.finish(block: block, slot: slot) { consumer.fold(slot: $0, columns: columnRange) }
                 }
+                try cancellation?.check()
+                consumer.endPanel()
             }
-            try cancellation?.check()
         }
     }
 }

@@ -27,33 +27,54 @@ public struct TileShape: Sendable, Equatable, Codable, CustomStringConvertible {
 }
 
 /// How a block of x1 rows against a block of x2 rows is cut into tiles and dealt to workers.
-/// Each row block is done by one worker, and sums over row blocks are folded in block order
-/// (see `TileConsumer`), so every reduction depends only on the plan: results repeat bit for
-/// bit, whatever the threads.
+/// x2 is walked in column panels; inside a panel each row block is done by one worker, and
+/// sums over row blocks are folded in block order (see `TileConsumer`). The cut depends on
+/// the tile and the row count only, never on the thread count, so every reduction repeats
+/// bit for bit on 1 or 256 threads; threads change only who does which block.
 struct TilePlan: Sendable {
     var tile: TileShape
     var threads: Int
 
     static var defaultThreads: Int { ProcessInfo.processInfo.activeProcessorCount }
 
+    /// Per-worker and per-slot column state held at once, across all workers: panels are as
+    /// wide as this allows (at least one tile), so the state does not grow with the threads.
+    static let panelStateBytes = 64 << 20
+
     init(tile: TileShape?, threads: Int?) {
         self.tile = tile ?? .default
         self.threads = max(1, threads ?? Self.defaultThreads)
     }
 
-    /// Rows per block for `rows` rows: the tile's rows, but small enough that every worker
-    /// gets a block.
+    /// Rows per block: the tile's rows, or fewer when that leaves fewer than 8 blocks, so
+    /// that a small part still spreads over the cores (never below 64 rows, where sgemm slows).
     func rowBlock(for rows: Int) -> Int {
-        max(1, min(tile.rows, (rows + threads - 1) / threads))
+        let eighth = ((rows + 7) / 8 + 15) / 16 * 16
+        return max(1, min(tile.rows, max(64, eighth)))
     }
+
+    func rowBlocks(for rows: Int) -> Int {
+        let block = rowBlock(for: rows)
+        return (rows + block - 1) / block
+    }
+
+    /// Workers with a row block to do.
+    func workers(for rows: Int) -> Int { max(1, min(threads, rowBlocks(for: rows))) }
 
     /// Partial sums kept for row blocks in flight or finished ahead of a slower one: twice the
     /// workers, so a fast worker can run a few blocks ahead before it waits.
-    var slots: Int { 2 * threads }
+    func slots(for rows: Int) -> Int { 2 * workers(for: rows) }
+
+    /// Columns per panel for `rows` rows against `columns` columns, when each worker holds
+    /// `workerBytes` and each slot `slotBytes` per panel column: a whole number of tiles.
+    func panelColumns(rows: Int, columns: Int, workerBytes: Int, slotBytes: Int) -> Int {
+        let perColumn = max(1, workers(for: rows) * workerBytes + slots(for: rows) * slotBytes)
+        let tiles = max(1, Self.panelStateBytes / perColumn / tile.cols)
+        return min(max(columns, 1), tiles * tile.cols)
+    }
 
     func tileCount(rows: Int, cols: Int) -> Int {
         guard rows > 0 && cols > 0 else { return 0 }
-        let r = rowBlock(for: rows)
-        return ((rows + r - 1) / r) * ((cols + tile.cols - 1) / tile.cols)
+        return rowBlocks(for: rows) * ((cols + tile.cols - 1) / tile.cols)
     }
 }

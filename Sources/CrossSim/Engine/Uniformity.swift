@@ -6,21 +6,29 @@ import Foundation
 enum Uniformity {
     final class Consumer: TileConsumer, @unchecked Sendable {
         let norms: SharedBuffer<Float>
-        let partials: SharedBuffer<LogSumExp>
+        private(set) var partials = SharedBuffer<LogSumExp>(repeating: .empty, count: 0)
         /// The slots folded so far, in row-block order.
         var total = LogSumExp.empty
 
-        init(norms: [Float], slots: Int) {
+        init(norms: [Float]) {
             self.norms = SharedBuffer(norms)
+        }
+
+        var panelBytesPerColumn: (worker: Int, slot: Int) { (0, 0) }
+
+        func prepare(workers: Int, slots: Int, panelColumns: Int) {
             partials = SharedBuffer(repeating: .empty, count: slots)
         }
+
+        func beginPanel(_ columns: Range<Int>) {}
+        func endPanel() {}
 
         func consume(_ tile: cs_tile, worker: Int, slot: Int) {
             let p = partials.base + slot
             cs_uniformity(tile, norms.base + Int(tile.row0), norms.base + Int(tile.col0), &p.pointee.max, &p.pointee.sum)
         }
 
-        func fold(slot: Int, columns: Range<Int>) {
+        func fold(slot: Int) {
             total = total ⊕ partials[slot]
             partials[slot] = .empty
         }
@@ -31,7 +39,7 @@ enum Uniformity {
     /// less when the rows sit near the origin than when they share a large offset.
     static func run(set original: Embeddings, rows: Range<Int>, plan: TilePlan, control: RunControl) throws -> LogSumExp {
         let set = centred(original)
-        let consumer = Consumer(norms: set.squaredNorms(), slots: plan.slots)
+        let consumer = Consumer(norms: set.squaredNorms())
         try TileEngine(plan: plan).run(rows: RowPanel(set, rows: rows), columns: RowPanel(set, rows: 0..<set.rows),
                                        consumer: consumer, control: control)
         return consumer.total

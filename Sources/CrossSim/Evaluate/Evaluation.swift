@@ -87,17 +87,20 @@ public struct Evaluation: Sendable {
     public func state(rows: Range<Int>? = nil, control: RunControl = .init()) throws -> PartialState {
         let rows = rows ?? 0..<x1.rows
         let plan = TilePlan(tile: options.tile, threads: options.threads)
-        let range = histogramRange
-        let epilogue = Epilogue(rows: rows, positives: positives, options: options, plan: plan, histogramRange: range)
+        let x2Share = PartShare(rows: rows, of: x1.rows).scaled(to: x2.rows)
+        var tiles = plan.tileCount(rows: rows.count, cols: x2.rows)
+        if options.uniformity {
+            tiles += plan.tileCount(rows: rows.count, cols: x1.rows) + plan.tileCount(rows: x2Share.count, cols: x2.rows)
+        }
+        control.progress?.expect(tiles)
+        let epilogue = Epilogue(rows: rows, positives: positives, options: options, plan: plan, histogramRange: histogramRange)
         try TileEngine(plan: plan).run(rows: RowPanel(x1, rows: rows), columns: RowPanel(x2, rows: 0..<x2.rows),
                                        consumer: epilogue, control: control)
-        var state = epilogue.state(
-            positives: positives, similaritySum: similaritySum(rows: rows),
-            histogram: options.histogramBins.map { Histogram(lower: Double(range.lower), upper: Double(range.upper), bins: $0) })
+        var state = epilogue.state(positives: positives, similaritySum: similaritySum(rows: rows))
         if options.uniformity {
             state.uniformity = [
                 try Uniformity.run(set: x1, rows: rows, plan: plan, control: control),
-                try Uniformity.run(set: x2, rows: PartShare(rows: rows, of: x1.rows).scaled(to: x2.rows), plan: plan, control: control),
+                try Uniformity.run(set: x2, rows: x2Share, plan: plan, control: control),
             ]
         }
         return state

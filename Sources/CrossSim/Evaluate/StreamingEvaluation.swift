@@ -32,11 +32,10 @@ public struct StreamingEvaluation: Sendable {
     /// column state, the positives, and the workers' tile scratch.
     public static func fixedBytes(set1: ShardSet, set2: ShardSet, options: EvaluationOptions) -> Int {
         let plan = TilePlan(tile: options.tile, threads: options.threads)
-        // Per column: each worker's counts and best-k lists, and each slot's and the totals'
-        // log-sum-exp pairs, with room for the merge.
-        let perWorker = 4 + 8 * (options.topK ?? 0), perSlot = 16 * options.temperatures.count
-        let perColumn = (plan.threads + 2) * perWorker + (plan.slots + 2) * perSlot
-        return baselineBytes + perColumn * set2.rows + 48 * set2.rows + 32 * set1.rows
+        // Per column: the totals' counts, best-k lists and log-sum-exp pairs, with room for the
+        // merge; the workers' and slots' share is bounded by the panel plan, whatever the threads.
+        let perColumn = 2 * (4 + 12 * (options.topK ?? 0) + 16 * options.temperatures.count)
+        return baselineBytes + perColumn * set2.rows + 48 * set2.rows + 32 * set1.rows + TilePlan.panelStateBytes
             + plan.threads * plan.tile.rows * plan.tile.cols * 4
     }
 
@@ -66,6 +65,10 @@ public struct StreamingEvaluation: Sendable {
         let range = try InputCheck.similarityRange(maxSquaredNorms: norms, options: options)
         let plan = TilePlan(tile: options.tile, threads: options.threads)
         let engine = TileEngine(plan: plan)
+        let x2Tiles = stride(from: 0, to: set2.rows, by: panel2).reduce(0) { $0 + plan.tileCount(rows: 1, cols: min(panel2, set2.rows - $1)) }
+        control.progress?.expect(stride(from: 0, to: rows.count, by: panel1).reduce(0) {
+            $0 + plan.rowBlocks(for: min(panel1, rows.count - $1)) * x2Tiles
+        })
         var total: PartialState?
         let x1Panels = PanelReader(set: set1, rows: rows, panelRows: panel1, similarity: options.similarity, depth: 1)
         for _ in 0..<(rows.count + panel1 - 1) / panel1 {
@@ -81,9 +84,7 @@ public struct StreamingEvaluation: Sendable {
             }
             let sumX1 = x1.rowSum(rows: 0..<x1Rows.count)
             x1Panels.release()
-            let part = epilogue.state(
-                positives: positives, similaritySum: zip(sumX1, sumX2).reduce(0) { $0 + $1.0 * $1.1 },
-                histogram: options.histogramBins.map { Histogram(lower: Double(range.lower), upper: Double(range.upper), bins: $0) })
+            let part = epilogue.state(positives: positives, similaritySum: zip(sumX1, sumX2).reduce(0) { $0 + $1.0 * $1.1 })
             if total == nil { total = part } else { total!.append(part) }
         }
         return total!

@@ -24,9 +24,12 @@ public struct PartialState: Sendable, Equatable {
     public var columnTop: TopKLists?
 
     // Sums over the part's cells.
-    /// Σ softplus(t·s + b) over all cells, one per SigLIP term (positives corrected later).
+    /// Σ softplus(t·s + b) over the negative cells, one per SigLIP term (the positives' terms
+    /// come from their binary64 similarities).
     public var softplusSums: [Double]
+    /// Σ s over all cells.
     public var similaritySum: Double
+    /// Σ s² over the negative cells.
     public var squaredSimilaritySum: Double
     public var histogram: Histogram?
     /// Wang & Isola's log Σ e^{−2‖a−b‖²} over this part's share of each set's pairs.

@@ -10,11 +10,11 @@ public struct Positives: Sendable, Equatable {
     /// Σ_j ‖x1_{p(j)} − x2_j‖².
     public let alignmentSum: Double
 
-    /// |P(i)|, mean_{p∈P(i)} s_ip, and the best positive (highest s, then lowest index) as
-    /// the tiles compare it: +∞ and −1 for a row without positive.
+    /// |P(i)|, mean_{p∈P(i)} s_ip, and the best positive (highest s, then lowest index):
+    /// +∞ and −1 for a row without positive.
     public let rowCount: [Int32]
     public let rowMean: [Double]
-    public let rowBest: [Float]
+    public let rowBest: [Double]
     public let rowBestColumn: [Int32]
 
     public init(positiveOf: [Int32], similarity: [Double], alignmentSum: Double, x1Rows: Int) {
@@ -23,11 +23,11 @@ public struct Positives: Sendable, Equatable {
         self.alignmentSum = alignmentSum
         var count = [Int32](repeating: 0, count: x1Rows)
         var sum = [Double](repeating: 0, count: x1Rows)
-        var best = [Float](repeating: .infinity, count: x1Rows)
+        var best = [Double](repeating: .infinity, count: x1Rows)
         var bestColumn = [Int32](repeating: -1, count: x1Rows)
         for (j, owner) in positiveOf.enumerated() {
             let i = Int(owner)
-            let s = Float(similarity[j])
+            let s = similarity[j]
             count[i] += 1
             sum[i] += similarity[j]
             // Columns arrive in increasing j, so a tie keeps the lower index.

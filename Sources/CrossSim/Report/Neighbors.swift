@@ -14,7 +14,7 @@ public enum Neighbors {
             try indices.withUnsafeBufferPointer {
                 try NPYWriter.write($0, shape: [lists.count, lists.k], element: .int64, to: base + ".indices.npy")
             }
-            try lists.scores.withUnsafeBufferPointer {
+            try lists.scores.map { Float($0) }.withUnsafeBufferPointer {
                 try NPYWriter.write($0, shape: [lists.count, lists.k], element: .float32, to: base + ".scores.npy")
             }
         }

@@ -23,10 +23,11 @@ extension Report {
             let columns = (0..<n2).map { j in Self.softplus(state.columnLogSumExp[t][j].value - p.similarity[j] / tau) }
             return InfoNCE(tau: tau, x1ToX2: Self.mean(rows), x2ToX1: Self.mean(columns))
         }
-        // softplus(−x) = softplus(x) − x: every cell was summed as a negative.
+        // The tiles summed the negatives' terms; the positives' come from their binary64
+        // similarities, so a small loss keeps its relative accuracy.
         siglip = options.siglip.enumerated().map { k, term in
-            let correction = p.similarity.reduce(0.0) { $0 + term.scale * $1 + term.bias }
-            return SigLIP(scale: term.scale, bias: term.bias, loss: (state.softplusSums[k] - correction) / Double(n1))
+            let positives = p.similarity.reduce(0.0) { $0 + Self.softplus(-(term.scale * $1 + term.bias)) }
+            return SigLIP(scale: term.scale, bias: term.bias, loss: (state.softplusSums[k] + positives) / Double(n1))
         }
 
         let ks = options.recallAt
@@ -43,7 +44,7 @@ extension Report {
         var negativeMean: Double?, negativeStd: Double?
         if negatives > 0 {
             let sum = state.similaritySum - p.similarity.reduce(0, +)
-            let squares = state.squaredSimilaritySum - p.similarity.reduce(0) { $0 + $1 * $1 }
+            let squares = state.squaredSimilaritySum
             let mean = sum / negatives
             negativeMean = mean
             negativeStd = max(0, squares / negatives - mean * mean).squareRoot()

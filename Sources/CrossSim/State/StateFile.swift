@@ -6,7 +6,7 @@ import Foundation
 /// frame whose XXH64 checksum the decoder verifies.
 public struct StateFile: Sendable {
     public static let magic = Array("crosssim.state\n\0".utf8)
-    public static let formatVersion: UInt32 = 1
+    public static let formatVersion: UInt32 = 2
 
     public var part: PartIndex
     public var inputs: Report.Inputs
@@ -147,7 +147,7 @@ public struct StateFile: Sendable {
         // Everything the header promises must fit in what the zstd frames can decode to
         // (in binary64: k·(rows + n2) can exceed Int.max).
         let cells = Double(rows + n2)
-        let promised = Double(12 * n2 + 8) + Double(taus * 16 + 4) * cells + Double(8 * k) * cells
+        let promised = Double(12 * n2 + 8) + Double(taus * 16 + 4) * cells + Double(12 * k) * cells
             + Double(8 * header.options.siglip.count + 16 + 16 * bins + 32 + magic.count)
         guard promised <= Double(capacity) else { throw bad("the header promises more data than the file holds") }
 
@@ -169,7 +169,7 @@ public struct StateFile: Sendable {
         let columnBeaten = try r.array(Int32.self, count: n2, what: "column ranks")
         func top(_ count: Int) throws -> TopKLists? {
             guard k > 0 else { return nil }
-            return TopKLists(k: k, scores: try r.array(Float.self, count: count * k, what: "top-k scores"),
+            return TopKLists(k: k, scores: try r.array(Double.self, count: count * k, what: "top-k scores"),
                              indices: try r.array(Int32.self, count: count * k, what: "top-k indices"))
         }
         let rowTop = try top(rows), columnTop = try top(n2)

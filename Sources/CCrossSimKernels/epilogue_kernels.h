@@ -1,30 +1,6 @@
-// The tile epilogue: each function reads one tile of S once and folds it into its reducer.
-// Tails narrower than a vector reuse the vector path with neutral fill values.
-//
-// This file is compiled twice: on its own, eight lanes wide (cloned for AVX2 and the
-// baseline), and from epilogue_avx512.c, sixteen lanes wide with AVX-512, as `NAME_wide`.
-// On a machine with AVX-512 the eight-lane kernels hand each call to their wide twin.
-#include "CrossSimKernels.h"
-#include "simd.h"
-#include <math.h>
-
-#if defined(CS_WIDE_BUILD) || !defined(__x86_64__)
-#define CS_NAME(name) name##_wide
-#define CS_HAND_TO_WIDE(name, ...)
-#define CS_HAND_TO_WIDE_VOID(name, ...)
-#else
-#define CS_HAND_TO_WIDE(name, ...) if (cs_cpu_vector_level() == 2) return name##_wide(__VA_ARGS__)
-#define CS_HAND_TO_WIDE_VOID(name, ...) if (cs_cpu_vector_level() == 2) { name##_wide(__VA_ARGS__); return; }
-#endif
-#ifndef CS_WIDE_BUILD
-#undef CS_NAME
-#define CS_NAME(name) name
-double cs_count_ranks_wide(cs_tile, const int32_t *, const float *, const float *, const int32_t *, int32_t *, int32_t *);
-void cs_lse_fixed_shift_wide(cs_tile, const int32_t *, float, double *, double *, float *);
-void cs_lse_online_wide(cs_tile, const int32_t *, double, double *, double *, double *, double *, float *, double *, float *);
-double cs_softplus_sum_wide(cs_tile, float, float);
-void cs_uniformity_wide(cs_tile, const float *, const float *, double *, double *);
-#endif
+// The tile epilogue, compiled once per vector level (kernel_levels.h): each function reads
+// one tile of S once and folds it into its reducer. Tails narrower than a vector reuse the
+// vector path with neutral fill values.
 
 /// Float32 terms are widened to binary64 a block at a time, not one vector at a time: a row's
 /// terms gather in a Float32 vector over BLOCK chunks, a column's in Float32 over BLOCK rows,
@@ -80,58 +56,59 @@ typedef struct { vf part; vd lo, hi; int terms; } block_sum;
     else { const __typeof__(pointer) name = (pointer); __VA_ARGS__ }                \
 } while (0)
 
-/// Similarities closer than this (relative to the larger of 1 and |s|) rank as equal, the
-/// lower index first. The tiles' Float32 sgemm and the positives' binary64 dot products can
-/// differ in the last bits; without it an exact duplicate of a positive would beat it or not
-/// by rounding noise. SPEC §3 leaves ranks free where similarities differ by less than 1e-6.
-#define TIE_WIDTH 4e-7f
-
-static inline float tie_width(float best) {
-    return isfinite(best) ? TIE_WIDTH * fmaxf(1.0f, fabsf(best)) : 0.0f;  // +∞: no positive
-}
-
 /// Tiles are read two rows at a time, so that each column's state is loaded and stored once
 /// per pair. A lone last row goes with a copy of itself whose contributions are masked off.
 #define ROW_PAIR(t, r, valid_second) \
     const float *s_rows[2] = {(t).data + (r) * (t).ld, (t).data + MIN((r) + 1, (t).rows - 1) * (t).ld}; \
     const vi valid_second = VI_SPLAT((r) + 1 < (t).rows ? -1 : 0)
 
-CS_KERNEL double CS_NAME(cs_count_ranks)(cs_tile t, const int32_t *positive_of_col,
-                                const float *positive_sim_of_col, const float *best_sim_of_row,
-                                const int32_t *best_col_of_row, int32_t *row_beaten,
-                                int32_t *col_beaten) {
-    CS_HAND_TO_WIDE(cs_count_ranks, t, positive_of_col, positive_sim_of_col, best_sim_of_row, best_col_of_row,
-                    row_beaten, col_beaten);
+/// Whether the exact similarity of a cell beats a threshold by the tie rule: higher, or equal
+/// with the lower index.
+static inline int beats(double exact, int64_t index, double threshold, int64_t threshold_index) {
+    return exact > threshold || (exact == threshold && index < threshold_index);
+}
+
+double CS_LEVEL_NAME(cs_count_ranks)(cs_tile t, cs_thresholds rows, cs_thresholds cols,
+                                     int32_t *row_beaten, int32_t *col_beaten) {
     double squares = 0;
     for (int64_t r = 0; r < t.rows; r += 2) {
         ROW_PAIR(t, r, second);
-        const int64_t q1 = MIN(r + 1, t.rows - 1);
+        const int64_t q[2] = {r, MIN(r + 1, t.rows - 1)};
         const vi valid[2] = {VI_SPLAT(-1), second};
-        const int32_t i[2] = {(int32_t)(t.row0 + r), (int32_t)(t.row0 + q1)};
+        const int32_t i[2] = {(int32_t)(t.row0 + q[0]), (int32_t)(t.row0 + q[1])};
         const vi row[2] = {VI_SPLAT(i[0]), VI_SPLAT(i[1])};
-        // A cell beats the row's best when above best + near, or within ±near of it at a lower
-        // column (the tie rule). A row without positive has best = +∞: nothing beats it.
-        const vf best_hi[2] = {VF_SPLAT(best_sim_of_row[r] + tie_width(best_sim_of_row[r])),
-                               VF_SPLAT(best_sim_of_row[q1] + tie_width(best_sim_of_row[q1]))};
-        const vf best_lo[2] = {VF_SPLAT(best_sim_of_row[r] - tie_width(best_sim_of_row[r])),
-                               VF_SPLAT(best_sim_of_row[q1] - tie_width(best_sim_of_row[q1]))};
-        const vi best_col[2] = {VI_SPLAT(best_col_of_row[r]), VI_SPLAT(best_col_of_row[q1])};
+        // s ± gamma·‖a‖·‖b‖ brackets the exact similarity; a row without positive has bounds +∞.
+        const vf error[2] = {VF_SPLAT(t.gamma * t.a_norms[q[0]]), VF_SPLAT(t.gamma * t.a_norms[q[1]])};
+        const vf row_lower[2] = {VF_SPLAT(rows.lower[q[0]]), VF_SPLAT(rows.lower[q[1]])};
+        const vf row_upper[2] = {VF_SPLAT(rows.upper[q[0]]), VF_SPLAT(rows.upper[q[1]])};
         vi row_count[2] = {VI_SPLAT(0), VI_SPLAT(0)};
         vd lo = VD_ZERO, hi = VD_ZERO;
         FOR_EACH_CHUNK(c, n, t.cols,
-            const vi owner = VI_LOAD_N(positive_of_col + c, n, 0);
-            const vf owner_sim = VF_LOAD_N(positive_sim_of_col + c, n, 0.0f);
-            const vf owner_near = VF_MAX(__builtin_elementwise_abs(owner_sim), VF_SPLAT(1.0f)) * VF_SPLAT(TIE_WIDTH);
-            const vf owner_hi = owner_sim + owner_near, owner_lo = owner_sim - owner_near;
-            const vi j = VI_SPLAT((int32_t)(t.col0 + c)) + VI_IOTA;
+            const vi owner = VI_LOAD_N(cols.index + c, n, 0);
+            const vf col_lower = VF_LOAD_N(cols.lower + c, n, 0.0f), col_upper = VF_LOAD_N(cols.upper + c, n, 0.0f);
+            const vf b_norm = VF_LOAD_N(t.b_norms + c, n, 0.0f);
             vi col_hits = VI_SPLAT(0);
-            for (int q = 0; q < 2; q++) {
-                const vf s = VF_LOAD_N(s_rows[q] + c, n, 0.0f);
-                const vi negative = (owner != row[q]) & valid[q] & TAIL_MASK(n);
-                row_count[q] -= negative & ((s > best_hi[q]) | ((s >= best_lo[q]) & (j < best_col[q])));
-                col_hits -= negative & ((s > owner_hi) | ((s >= owner_lo) & (row[q] < owner)));
+            for (int p = 0; p < 2; p++) {
+                const vf s = VF_LOAD_N(s_rows[p] + c, n, 0.0f);
+                const vf below = VF_FMA(-error[p], b_norm, s), above = VF_FMA(error[p], b_norm, s);
+                const vi negative = (owner != row[p]) & valid[p] & TAIL_MASK(n);
+                // Surely above a threshold: counted. Possibly equal: decided exactly below.
+                const vi row_sure = below > row_upper[p], col_sure = below > col_upper;
+                row_count[p] -= negative & row_sure;
+                col_hits -= negative & col_sure;
+                const vi row_near = negative & ~row_sure & (above >= row_lower[p]);
+                const vi col_near = negative & ~col_sure & (above >= col_lower);
+                if (__builtin_reduce_or(row_near | col_near)) {
+                    for (int64_t l = 0; l < n; l++) {
+                        if (!(row_near[l] | col_near[l])) continue;
+                        const int64_t j = t.col0 + c + l;
+                        const double exact = dot_f64(t.a + q[p] * t.dim, t.b + (c + l) * t.dim, (size_t)t.dim);
+                        if (row_near[l] && beats(exact, j, rows.exact[q[p]], rows.index[q[p]])) row_beaten[q[p]] += 1;
+                        if (col_near[l] && beats(exact, i[p], cols.exact[c + l], cols.index[c + l])) col_beaten[c + l] += 1;
+                    }
+                }
                 // Dot similarities may reach 1e37, so their squares are summed in binary64.
-                const vf kept = VF_SELECT(valid[q], s, VF_SPLAT(0.0f));
+                const vf kept = VF_SELECT(negative, s, VF_SPLAT(0.0f));
                 const vd a = VF_LOW_F64(kept), b = VF_HIGH_F64(kept);
                 lo += a * a;
                 hi += b * b;
@@ -160,9 +137,8 @@ CS_KERNEL double CS_NAME(cs_count_ranks)(cs_tile t, const int32_t *positive_of_c
                      VF_LOAD_N((s_row) + (c), n, 0.0f), VF_SPLAT(-INFINITY)); })
 
 
-CS_KERNEL void CS_NAME(cs_lse_fixed_shift)(cs_tile t, const int32_t *positive_of_col, float scale,
-                                  double *row_sum, double *col_sum, float *column_part) {
-    CS_HAND_TO_WIDE_VOID(cs_lse_fixed_shift, t, positive_of_col, scale, row_sum, col_sum, column_part);
+void CS_LEVEL_NAME(cs_lse_fixed_shift)(cs_tile t, const int32_t *positive_of_col, float scale,
+                                       double *row_sum, double *col_sum, float *column_part) {
     const vf k = VF_SPLAT(scale);
     memset(column_part, 0, (size_t)t.cols * sizeof(float));
     WITH_AND_WITHOUT(positive_of_col, owners,
@@ -196,11 +172,9 @@ static inline void fold_lse(double *max, double *sum, double m, double s) {
     }
 }
 
-CS_KERNEL void CS_NAME(cs_lse_online)(cs_tile t, const int32_t *positive_of_col, double scale,
-                             double *row_max, double *row_sum, double *col_max, double *col_sum,
-                             float *col_max_scratch, double *col_sum_scratch, float *column_part) {
-    CS_HAND_TO_WIDE_VOID(cs_lse_online, t, positive_of_col, scale, row_max, row_sum, col_max, col_sum,
-                         col_max_scratch, col_sum_scratch, column_part);
+void CS_LEVEL_NAME(cs_lse_online)(cs_tile t, const int32_t *positive_of_col, double scale,
+                                  double *row_max, double *row_sum, double *col_max, double *col_sum,
+                                  float *col_max_scratch, double *col_sum_scratch, float *column_part) {
     const vf k = VF_SPLAT((float)scale);
     for (int64_t c = 0; c < t.cols; c++) { col_max_scratch[c] = -INFINITY; col_sum_scratch[c] = 0; column_part[c] = 0; }
     WITH_AND_WITHOUT(positive_of_col, owners,
@@ -236,25 +210,26 @@ CS_KERNEL void CS_NAME(cs_lse_online)(cs_tile t, const int32_t *positive_of_col,
         fold_lse(col_max + c, col_sum + c, (double)col_max_scratch[c] * scale, col_sum_scratch[c]);
 }
 
-CS_KERNEL double CS_NAME(cs_softplus_sum)(cs_tile t, float scale, float bias) {
-    CS_HAND_TO_WIDE(cs_softplus_sum, t, scale, bias);
+double CS_LEVEL_NAME(cs_softplus_sum)(cs_tile t, const int32_t *positive_of_col, float scale, float bias) {
     const vf k = VF_SPLAT(scale), b = VF_SPLAT(bias);
     double total = 0;
+    WITH_AND_WITHOUT(positive_of_col, owners,
     for (int64_t r = 0; r < t.rows; r++) {
         const float *s_row = t.data + r * t.ld;
+        const vi row = VI_SPLAT((int32_t)(t.row0 + r));
         block_sum sum = BLOCK_SUM_ZERO;
         FOR_EACH_CHUNK(c, n, t.cols,
             vf terms = VF_SOFTPLUS(VF_FMA(VF_LOAD_N(s_row + c, n, 0.0f), k, b));
+            if (owners) terms = VF_SELECT(VI_LOAD_N(owners + c, n, 0) != row, terms, VF_SPLAT(0.0f));
             if (n < LANES) terms = VF_SELECT(TAIL_MASK(n), terms, VF_SPLAT(0.0f));
             BLOCK_SUM_ADD(sum, terms);
         );
         total += BLOCK_SUM_TOTAL(sum);
-    }
+    });
     return total;
 }
 
-#ifndef CS_WIDE_BUILD
-void cs_histogram(cs_tile t, const int32_t *positive_of_col, float lo, float hi, int64_t bins,
+void CS_LEVEL_NAME(cs_histogram)(cs_tile t, const int32_t *positive_of_col, float lo, float hi, int64_t bins,
                   uint64_t *negative, uint64_t *positive) {
     const float per_unit = (float)bins / (hi - lo);
     for (int64_t r = 0; r < t.rows; r++) {
@@ -268,15 +243,11 @@ void cs_histogram(cs_tile t, const int32_t *positive_of_col, float lo, float hi,
     }
 }
 
-static inline int better(float a, int32_t ia, float b, int32_t ib) {
-    return a > b || (a == b && ia < ib);
-}
-
 /// Inserts (score, index) into a best-first list of k if it beats the last entry.
-static inline void offer(float *scores, int32_t *indices, int64_t k, float score, int32_t index) {
-    if (!better(score, index, scores[k - 1], indices[k - 1])) return;
+static inline void offer(double *scores, int32_t *indices, int64_t k, double score, int32_t index) {
+    if (!beats(score, index, scores[k - 1], indices[k - 1])) return;
     int64_t p = k - 1;
-    while (p > 0 && better(score, index, scores[p - 1], indices[p - 1])) {
+    while (p > 0 && beats(score, index, scores[p - 1], indices[p - 1])) {
         scores[p] = scores[p - 1];
         indices[p] = indices[p - 1];
         p--;
@@ -285,37 +256,59 @@ static inline void offer(float *scores, int32_t *indices, int64_t k, float score
     indices[p] = index;
 }
 
-CS_KERNEL void cs_topk_rows(cs_tile t, int64_t k, float *scores, int32_t *indices) {
+/// A Float32 value no greater than a list's last score: a cell whose upper bound is below it
+/// cannot enter the list.
+static inline float list_floor(const double *scores, int64_t k) {
+    const double last = scores[k - 1];
+    const float rounded = (float)last;
+    return (double)rounded > last ? nextafterf(rounded, -INFINITY) : rounded;
+}
+
+void CS_LEVEL_NAME(cs_topk_rows)(cs_tile t, int64_t k, double *scores, int32_t *indices) {
     for (int64_t r = 0; r < t.rows; r++) {
         const float *s_row = t.data + r * t.ld;
-        float *row_scores = scores + r * k;
+        double *row_scores = scores + r * k;
         int32_t *row_indices = indices + r * k;
+        const vf error = VF_SPLAT(t.gamma * t.a_norms[r]);
+        vf floor = VF_SPLAT(list_floor(row_scores, k));
         FOR_EACH_CHUNK(c, n, t.cols,
-            const vi hit = VF_LOAD_N(s_row + c, n, -INFINITY) >= VF_SPLAT(row_scores[k - 1]);
-            if (VI_HSUM(hit) != 0) {
-                for (int64_t l = 0; l < n; l++)
-                    offer(row_scores, row_indices, k, s_row[c + l], (int32_t)(t.col0 + c + l));
+            const vf above = VF_FMA(error, VF_LOAD_N(t.b_norms + c, n, 0.0f), VF_LOAD_N(s_row + c, n, -INFINITY));
+            const vi maybe = (above >= floor) & TAIL_MASK(n);
+            if (__builtin_reduce_or(maybe)) {
+                for (int64_t l = 0; l < n; l++) {
+                    if (!maybe[l] || !(above[l] >= list_floor(row_scores, k))) continue;
+                    const double exact = dot_f64(t.a + r * t.dim, t.b + (c + l) * t.dim, (size_t)t.dim);
+                    offer(row_scores, row_indices, k, exact, (int32_t)(t.col0 + c + l));
+                }
+                floor = VF_SPLAT(list_floor(row_scores, k));
             }
         );
     }
 }
 
-void cs_topk_cols(cs_tile t, int64_t k, float *scores, int32_t *indices) {
+void CS_LEVEL_NAME(cs_topk_cols)(cs_tile t, int64_t k, double *scores, int32_t *indices, float *col_floor) {
     for (int64_t r = 0; r < t.rows; r++) {
         const float *s_row = t.data + r * t.ld;
+        const vf error = VF_SPLAT(t.gamma * t.a_norms[r]);
         const int32_t i = (int32_t)(t.row0 + r);
-        for (int64_t c = 0; c < t.cols; c++) {
-            if (s_row[c] < scores[c * k + k - 1]) continue;
-            offer(scores + c * k, indices + c * k, k, s_row[c], i);
-        }
+        FOR_EACH_CHUNK(c, n, t.cols,
+            const vf above = VF_FMA(error, VF_LOAD_N(t.b_norms + c, n, 0.0f), VF_LOAD_N(s_row + c, n, -INFINITY));
+            const vi maybe = (above >= VF_LOAD_N(col_floor + c, n, INFINITY)) & TAIL_MASK(n);
+            if (__builtin_reduce_or(maybe)) {
+                for (int64_t l = 0; l < n; l++) {
+                    if (!maybe[l]) continue;
+                    const int64_t j = c + l;
+                    const double exact = dot_f64(t.a + r * t.dim, t.b + j * t.dim, (size_t)t.dim);
+                    offer(scores + j * k, indices + j * k, k, exact, i);
+                    col_floor[j] = fmaxf(col_floor[j], list_floor(scores + j * k, k));
+                }
+            }
+        );
     }
 }
 
-#endif
-
-CS_KERNEL void CS_NAME(cs_uniformity)(cs_tile t, const float *squared_norm_rows,
-                             const float *squared_norm_cols, double *max, double *sum) {
-    CS_HAND_TO_WIDE_VOID(cs_uniformity, t, squared_norm_rows, squared_norm_cols, max, sum);
+void CS_LEVEL_NAME(cs_uniformity)(cs_tile t, const float *squared_norm_rows,
+                                  const float *squared_norm_cols, double *max, double *sum) {
     // u = −2‖a − b‖² = 4s − 2‖a‖² − 2‖b‖²; the diagonal (a row with itself) is left out.
     // Pass 0 finds the tile's largest u, pass 1 sums e^(u − largest).
     float top = -INFINITY;

@@ -1,0 +1,76 @@
+// The vector level of this process and the entry points that send each call to that
+// level's build of the kernel.
+#include "CrossSimKernels.h"
+#include <math.h>
+#include <pthread.h>
+#include <stdlib.h>
+
+#define CS_LEVEL_SUFFIX _baseline
+#include "kernel_levels.h"
+#undef CS_LEVEL_SUFFIX
+#if defined(__x86_64__)
+#define CS_LEVEL_SUFFIX _avx2
+#include "kernel_levels.h"
+#undef CS_LEVEL_SUFFIX
+#define CS_LEVEL_SUFFIX _avx512
+#include "kernel_levels.h"
+#undef CS_LEVEL_SUFFIX
+#endif
+
+static int vector_level;
+static pthread_once_t vector_level_once = PTHREAD_ONCE_INIT;
+
+static void detect_vector_level(void) {
+    int level = 0;
+#if defined(__x86_64__)
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("x86-64-v4")) level = 2;
+    else if (__builtin_cpu_supports("x86-64-v3")) level = 1;
+#endif
+    const char *cap = getenv("CROSSSIM_VECTOR_LEVEL");
+    if (cap && cap[0] >= '0' && cap[0] <= '2' && cap[1] == 0 && cap[0] - '0' < level) level = cap[0] - '0';
+    vector_level = level;
+}
+
+int cs_cpu_vector_level(void) {
+    pthread_once(&vector_level_once, detect_vector_level);
+    return vector_level;
+}
+
+#if defined(__x86_64__)
+#define CS_PICK(name) (cs_cpu_vector_level() == 2 ? name##_avx512 : cs_cpu_vector_level() == 1 ? name##_avx2 : name##_baseline)
+#else
+#define CS_PICK(name) name##_baseline
+#endif
+
+#define CS_ENTRY_VOID(name, parameters, arguments) void name parameters { CS_PICK(name) arguments; }
+#define CS_ENTRY_RESULT(type, name, parameters, arguments) type name parameters { return CS_PICK(name) arguments; }
+CS_LEVEL_KERNELS(CS_ENTRY_VOID, CS_ENTRY_RESULT)
+
+// MARK: Level-independent helpers
+
+void cs_byteswap(void *data, size_t count, size_t width) {
+    switch (width) {
+    case 2: { uint16_t *p = data; for (size_t i = 0; i < count; i++) p[i] = __builtin_bswap16(p[i]); break; }
+    case 4: { uint32_t *p = data; for (size_t i = 0; i < count; i++) p[i] = __builtin_bswap32(p[i]); break; }
+    case 8: { uint64_t *p = data; for (size_t i = 0; i < count; i++) p[i] = __builtin_bswap64(p[i]); break; }
+    default: break;
+    }
+}
+
+void cs_f32_bounds(const double *x, size_t n, float *lower, float *upper) {
+    for (size_t i = 0; i < n; i++) {
+        const float f = (float)x[i];
+        lower[i] = (double)f > x[i] ? nextafterf(f, -INFINITY) : f;
+        upper[i] = (double)f < x[i] ? nextafterf(f, INFINITY) : f;
+    }
+}
+
+float cs_dot_error_bound(int64_t dim) {
+    // γ_D bounds |fl(Σ xᵢyᵢ) − Σ xᵢyᵢ| / Σ|xᵢyᵢ| in any order (Higham, Accuracy and Stability,
+    // §3.1), and Σ|xᵢyᵢ| ≤ ‖x‖·‖y‖. Four more units cover the rounding of s ± γ·‖x‖·‖y‖ in
+    // Float32 and of the norms; the factor 1.01 the bound's own arithmetic.
+    const double u = 0x1p-24, du = (double)dim * u;
+    if (du >= 0.5) return INFINITY;
+    return (float)(1.01 * (du / (1 - du) + 4 * u));
+}

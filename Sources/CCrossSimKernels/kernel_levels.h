@@ -1,0 +1,54 @@
+// One build of every vector kernel at one level. A level's .c file defines CS_LEVEL_SUFFIX
+// (and CS_LANES), sets its instruction set and includes this file; dispatch.c calls the
+// build that cs_cpu_vector_level() names. Not include-guarded: dispatch.c includes it once
+// per level for the prototypes.
+#include "CrossSimKernels.h"
+
+#define CS_CAT_(a, b) a##b
+#define CS_CAT(a, b) CS_CAT_(a, b)
+#define CS_LEVEL_NAME(name) CS_CAT(name, CS_LEVEL_SUFFIX)
+
+// The kernels built per level: V(name, parameters, arguments) for those returning nothing,
+// R(type, name, parameters, arguments) for the others.
+#define CS_LEVEL_KERNELS(V, R)                                                                  \
+    V(cs_f16_to_f32, (const uint16_t *src, float *dst, size_t n), (src, dst, n))                \
+    V(cs_f64_to_f32, (const double *src, float *dst, size_t n), (src, dst, n))                  \
+    R(int64_t, cs_prepare_rows,                                                                 \
+      (float *x, size_t rows, size_t dim, int normalize, float *squared_norms, int *problem),   \
+      (x, rows, dim, normalize, squared_norms, problem))                                        \
+    R(double, cs_dot_f64, (const float *a, const float *b, size_t dim), (a, b, dim))            \
+    R(double, cs_squared_distance_f64, (const float *a, const float *b, size_t dim), (a, b, dim)) \
+    V(cs_add_rows_f64, (const float *x, size_t rows, size_t dim, double *sum), (x, rows, dim, sum)) \
+    V(cs_row_norms, (const float *x, size_t rows, size_t dim, float *norms), (x, rows, dim, norms)) \
+    R(double, cs_count_ranks,                                                                   \
+      (cs_tile t, cs_thresholds rows, cs_thresholds cols, int32_t *row_beaten, int32_t *col_beaten), \
+      (t, rows, cols, row_beaten, col_beaten))                                                  \
+    V(cs_lse_fixed_shift,                                                                       \
+      (cs_tile t, const int32_t *positive_of_col, float scale, double *row_sum, double *col_sum, \
+       float *column_part),                                                                     \
+      (t, positive_of_col, scale, row_sum, col_sum, column_part))                               \
+    V(cs_lse_online,                                                                            \
+      (cs_tile t, const int32_t *positive_of_col, double scale, double *row_max, double *row_sum, \
+       double *col_max, double *col_sum, float *col_max_scratch, double *col_sum_scratch,       \
+       float *column_part),                                                                     \
+      (t, positive_of_col, scale, row_max, row_sum, col_max, col_sum, col_max_scratch,          \
+       col_sum_scratch, column_part))                                                           \
+    R(double, cs_softplus_sum, (cs_tile t, const int32_t *positive_of_col, float scale, float bias), \
+      (t, positive_of_col, scale, bias))                                                        \
+    V(cs_histogram,                                                                             \
+      (cs_tile t, const int32_t *positive_of_col, float lo, float hi, int64_t bins,             \
+       uint64_t *negative, uint64_t *positive),                                                 \
+      (t, positive_of_col, lo, hi, bins, negative, positive))                                   \
+    V(cs_topk_rows, (cs_tile t, int64_t k, double *scores, int32_t *indices), (t, k, scores, indices)) \
+    V(cs_topk_cols, (cs_tile t, int64_t k, double *scores, int32_t *indices, float *col_floor),  \
+      (t, k, scores, indices, col_floor))                                                       \
+    V(cs_uniformity,                                                                            \
+      (cs_tile t, const float *squared_norm_rows, const float *squared_norm_cols, double *max,  \
+       double *sum),                                                                            \
+      (t, squared_norm_rows, squared_norm_cols, max, sum))
+
+#define CS_DECLARE_VOID(name, parameters, arguments) void CS_LEVEL_NAME(name) parameters;
+#define CS_DECLARE_RESULT(type, name, parameters, arguments) type CS_LEVEL_NAME(name) parameters;
+CS_LEVEL_KERNELS(CS_DECLARE_VOID, CS_DECLARE_RESULT)
+#undef CS_DECLARE_VOID
+#undef CS_DECLARE_RESULT

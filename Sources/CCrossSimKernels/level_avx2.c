@@ -1,0 +1,11 @@
+// The kernels for x86-64-v3 (AVX2, FMA, F16C): eight lanes.
+#if defined(__x86_64__)
+#define CS_LEVEL_SUFFIX _avx2
+#include "kernel_levels.h"
+#include "simd.h"
+#include <math.h>
+#pragma clang attribute push(__attribute__((target("arch=x86-64-v3"))), apply_to = function)
+#include "row_kernels.h"
+#include "epilogue_kernels.h"
+#pragma clang attribute pop
+#endif

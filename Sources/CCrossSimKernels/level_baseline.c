@@ -1,0 +1,7 @@
+// The kernels for any CPU of the architecture: SSE2 on x86-64, NEON on arm64.
+#define CS_LEVEL_SUFFIX _baseline
+#include "kernel_levels.h"
+#include "simd.h"
+#include <math.h>
+#include "row_kernels.h"
+#include "epilogue_kernels.h"

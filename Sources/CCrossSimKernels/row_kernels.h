@@ -1,0 +1,94 @@
+// Conversions and per-row work done while reading shards and before the tiles run, compiled
+// once per vector level (kernel_levels.h).
+
+/// Eight Float32 values and four binary64 ones: the fixed shape of the binary64 sums below,
+/// whatever LANES is, so that they add in the same order (and give the same bits) at every
+/// vector level and on every machine.
+typedef float f32x8 __attribute__((vector_size(32)));
+typedef double f64x4 __attribute__((vector_size(32)));
+
+/// The (up to) eight values at p, zeros after the first n.
+#define LOAD8(p, n) ({ f32x8 load8_v_ = {}; memcpy(&load8_v_, (p), ((n) < 8 ? (n) : 8) * sizeof(float)); load8_v_; })
+#define LOW4(v) __builtin_convertvector(__builtin_shufflevector((v), (v), 0, 1, 2, 3), f64x4)
+#define HIGH4(v) __builtin_convertvector(__builtin_shufflevector((v), (v), 4, 5, 6, 7), f64x4)
+#define SUM8(lo, hi) ({ const f64x4 sum8_s_ = (lo) + (hi); (sum8_s_[0] + sum8_s_[1]) + (sum8_s_[2] + sum8_s_[3]); })
+
+typedef _Float16 v8h __attribute__((vector_size(16)));
+
+void CS_LEVEL_NAME(cs_f16_to_f32)(const uint16_t *src, float *dst, size_t n) {
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        v8h h;
+        memcpy(&h, src + i, sizeof h);
+        const f32x8 f = __builtin_convertvector(h, f32x8);
+        memcpy(dst + i, &f, sizeof f);
+    }
+    for (; i < n; i++) {
+        _Float16 h;
+        memcpy(&h, src + i, sizeof h);
+        dst[i] = (float)h;
+    }
+}
+
+void CS_LEVEL_NAME(cs_f64_to_f32)(const double *src, float *dst, size_t n) {
+    for (size_t i = 0; i < n; i++) dst[i] = (float)src[i];
+}
+
+
+/// Products of two Float32 values are exact in binary64, so an FMA changes nothing here.
+static inline __attribute__((always_inline)) double dot_f64(const float *a, const float *b, size_t dim) {
+    f64x4 lo = {}, hi = {};
+    for (size_t d = 0; d < dim; d += 8) {
+        const f32x8 x = LOAD8(a + d, dim - d), y = LOAD8(b + d, dim - d);
+        lo += LOW4(x) * LOW4(y);
+        hi += HIGH4(x) * HIGH4(y);
+    }
+    return SUM8(lo, hi);
+}
+
+int64_t CS_LEVEL_NAME(cs_prepare_rows)(float *x, size_t rows, size_t dim, int normalize,
+                                  float *squared_norms, int *problem) {
+    for (size_t r = 0; r < rows; r++) {
+        float *row = x + r * dim;
+        // A binary64 sum of Float32 squares is finite exactly when every value is.
+        const double s = dot_f64(row, row, dim);
+        if (!isfinite(s)) { *problem = CS_ROW_NOT_FINITE; return (int64_t)r; }
+        if (normalize) {
+            if (s == 0) { *problem = CS_ROW_ZERO; return (int64_t)r; }
+            const double inverse = 1.0 / sqrt(s);
+            for (size_t d = 0; d < dim; d++) row[d] = (float)((double)row[d] * inverse);
+        }
+        if (squared_norms) squared_norms[r] = (float)(normalize ? dot_f64(row, row, dim) : s);
+    }
+    return -1;
+}
+
+double CS_LEVEL_NAME(cs_dot_f64)(const float *a, const float *b, size_t dim) {
+    return dot_f64(a, b, dim);
+}
+
+double CS_LEVEL_NAME(cs_squared_distance_f64)(const float *a, const float *b, size_t dim) {
+    // (x − y)² is not exact: an FMA would change the bits from one level to another.
+#pragma clang fp contract(off)
+    f64x4 lo = {}, hi = {};
+    for (size_t d = 0; d < dim; d += 8) {
+        const f32x8 x = LOAD8(a + d, dim - d), y = LOAD8(b + d, dim - d);
+        const f64x4 l = LOW4(x) - LOW4(y), h = HIGH4(x) - HIGH4(y);
+        lo += l * l;
+        hi += h * h;
+    }
+    return SUM8(lo, hi);
+}
+
+void CS_LEVEL_NAME(cs_add_rows_f64)(const float *x, size_t rows, size_t dim, double *sum) {
+    for (size_t r = 0; r < rows; r++)
+        for (size_t d = 0; d < dim; d++) sum[d] += (double)x[r * dim + d];
+}
+
+void CS_LEVEL_NAME(cs_row_norms)(const float *x, size_t rows, size_t dim, float *norms) {
+    for (size_t r = 0; r < rows; r++) {
+        const double norm = sqrt(dot_f64(x + r * dim, x + r * dim, dim));
+        const float rounded = (float)norm;
+        norms[r] = (double)rounded < norm ? nextafterf(rounded, INFINITY) : rounded;
+    }
+}
