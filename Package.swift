@@ -36,6 +36,6 @@ let package = Package(
                 "CrossSim",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
-        .testTarget(name: "CrossSimTests", dependencies: ["CrossSim"]),
+        .testTarget(name: "CrossSimTests", dependencies: ["CrossSim", "CCrossSimKernels"]),
     ]
 )

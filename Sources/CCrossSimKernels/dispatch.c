@@ -3,6 +3,7 @@
 #include "CrossSimKernels.h"
 #include <math.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 
 #define CS_LEVEL_SUFFIX _baseline
@@ -17,7 +18,9 @@
 #undef CS_LEVEL_SUFFIX
 #endif
 
-static int vector_level;
+/// The widest level this CPU runs, and the level in force (at most that).
+static int widest_level;
+static _Atomic int vector_level;
 static pthread_once_t vector_level_once = PTHREAD_ONCE_INIT;
 
 static void detect_vector_level(void) {
@@ -27,18 +30,27 @@ static void detect_vector_level(void) {
     if (__builtin_cpu_supports("x86-64-v4")) level = 2;
     else if (__builtin_cpu_supports("x86-64-v3")) level = 1;
 #endif
+    widest_level = level;
     const char *cap = getenv("CROSSSIM_VECTOR_LEVEL");
     if (cap && cap[0] >= '0' && cap[0] <= '2' && cap[1] == 0 && cap[0] - '0' < level) level = cap[0] - '0';
-    vector_level = level;
+    atomic_store_explicit(&vector_level, level, memory_order_relaxed);
 }
 
 int cs_cpu_vector_level(void) {
     pthread_once(&vector_level_once, detect_vector_level);
-    return vector_level;
+    return atomic_load_explicit(&vector_level, memory_order_relaxed);
+}
+
+int cs_use_vector_level(int level) {
+    pthread_once(&vector_level_once, detect_vector_level);
+    const int used = level < 0 ? 0 : level > widest_level ? widest_level : level;
+    atomic_store_explicit(&vector_level, used, memory_order_relaxed);
+    return used;
 }
 
 #if defined(__x86_64__)
-#define CS_PICK(name) (cs_cpu_vector_level() == 2 ? name##_avx512 : cs_cpu_vector_level() == 1 ? name##_avx2 : name##_baseline)
+#define CS_PICK(name) ({ const int pick_level_ = cs_cpu_vector_level(); \
+    pick_level_ == 2 ? name##_avx512 : pick_level_ == 1 ? name##_avx2 : name##_baseline; })
 #else
 #define CS_PICK(name) name##_baseline
 #endif

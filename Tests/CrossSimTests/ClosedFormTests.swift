@@ -100,6 +100,46 @@ final class ClosedFormTests: XCTestCase {
         }
     }
 
+    /// 20 random x1 rows against 20 equal x2 rows: every x1→x2 candidate ties, so by the tie
+    /// rule every list is [0, 1, 2, 3, 4], query i has rank i + 1, and the top-k metrics follow:
+    /// nDCG@5 = Σ_{i<5} 1/log2(i + 2) / 20 and MAP@5 = Σ_{i<5} 1/(i + 1) / 20. (Float32 sgemm
+    /// can round the equal cells differently; the lists must not follow its noise.)
+    func testTopKListsFollowTheTieRuleOfRanks() throws {
+        let x1 = TestMatrix.gaussian(rows: 20, dim: 768, seed: 44)
+        let v = TestMatrix.gaussian(rows: 1, dim: 768, seed: 45).values
+        let x2 = TestMatrix(rows: 20, dim: 768, values: Array((0..<20).map { _ in v }.joined()))
+        for tile in [TileShape(rows: 7, cols: 3), TileShape(rows: 1024, cols: 2048)] {
+            var options = EvaluationOptions()
+            options.topK = 5
+            options.recallAt = [1, 5]
+            options.tile = tile
+            let (r, state) = try report(x1, x2, options)
+            for q in 0..<20 {
+                XCTAssertEqual(Array(state.rowTop!.indices(of: q)), [0, 1, 2, 3, 4], "tile \(tile): list of query \(q)")
+            }
+            XCTAssertEqual(state.rowBeaten, (0..<20).map { Int32($0) }, "tile \(tile)")
+            let ndcg = (0..<5).reduce(0.0) { $0 + 1 / log2(Double($1 + 2)) } / 20
+            let map = (0..<5).reduce(0.0) { $0 + 1 / Double($1 + 1) } / 20
+            XCTAssertEqual(ndcg, 0.147_423, accuracy: 5e-7)
+            XCTAssertEqual(map, 0.114_167, accuracy: 5e-7)
+            XCTAssertEqual(r.x1ToX2.ndcg?.last?.value ?? 0, ndcg, accuracy: 1e-15, "tile \(tile)")
+            XCTAssertEqual(r.x1ToX2.map?.last?.value ?? 0, map, accuracy: 1e-15, "tile \(tile)")
+        }
+    }
+
+    /// A tiny SigLIP loss keeps its relative accuracy: with x1 = x2 (512 random unit rows,
+    /// D = 768) and t = 100, b = −50 every term is near e^−50, and float64 gives about 7e-17.
+    /// Float32 softplus(z) minus a binary64 z used to leave a negative loss here.
+    func testSmallSigLIPLossKeepsItsRelativeAccuracy() throws {
+        let x = TestMatrix.gaussian(rows: 512, dim: 768, seed: 46)
+        var options = EvaluationOptions()
+        options.siglip = [SigLIPTerm(scale: 100, bias: -50)]
+        let (r, _) = try report(x, x, options)
+        let reference = ReferenceModel(x1: x, x2: x, similarity: .cosine).sigLIP(scale: 100, bias: -50)
+        XCTAssertLessThan(reference, 1e-15)
+        assertClose(r.siglip[0].loss, reference, relative: 1e-5, "SigLIP 100:−50")
+    }
+
     // MARK: Exact ties with integer vectors under dot similarity
 
     static func integers(_ rows: [[Float]]) -> TestMatrix {

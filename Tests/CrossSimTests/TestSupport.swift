@@ -1,3 +1,4 @@
+import CCrossSimKernels
 import CrossSim
 import Foundation
 import XCTest
@@ -196,4 +197,11 @@ extension XCTestCase {
         }
         return nil
     }
+}
+
+/// The kernels' vector levels this CPU runs: 0 (baseline) up to the widest.
+func reachableVectorLevels() -> [Int] {
+    let current = cs_cpu_vector_level()
+    defer { _ = cs_use_vector_level(current) }
+    return Array(0...Int(cs_use_vector_level(2)))
 }

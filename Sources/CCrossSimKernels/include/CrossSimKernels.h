@@ -19,6 +19,9 @@ extern "C" {
 /// CROSSSIM_VECTOR_LEVEL when it is set, so that every level can be run (and tested) on one
 /// machine. Read once, thread-safely.
 int cs_cpu_vector_level(void);
+/// Sets the level for the calls that follow (tests walk every level in one process); capped at
+/// what this CPU runs. Returns the level now in force. Not for use while kernels run.
+int cs_use_vector_level(int level);
 
 // MARK: Reading
 
