@@ -18,10 +18,11 @@ struct BenchCommand: ParsableCommand {
         if let tiles { bench.tiles = try tiles.split(separator: ",").map { try TileShape(parsing: String($0)) } }
         if let threads {
             bench.threads = try threads.split(separator: ",").map {
-                guard let t = Int($0), t >= 1 else { throw InputError("bad --threads '\(threads)'") }
+                guard let t = Int($0) else { throw InputError("bad --threads '\(threads)': expected numbers such as 1,2,4") }
                 return t
             }
         }
+        try bench.validate()
         print("N = \(n), D = \(dim), \(BLAS.name)")
         let result = try bench.run { print($0) }
         if let json { try AtomicFile.write(result.json.rendered() + "\n", to: json) }

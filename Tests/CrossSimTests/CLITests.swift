@@ -244,6 +244,19 @@ final class CLITests: XCTestCase {
         }
     }
 
+    /// A thread count beyond the limit is refused at once, before any worker is made (a run
+    /// with 100000 threads on 50 rows could exhaust memory or hang).
+    func testThreadsBeyondTheLimitAreRefused() throws {
+        let data = try synth()
+        let eval = ["eval", data + "/x1", data + "/x2", "--quiet", "--threads"]
+        for arguments in [eval + ["4097"], ["bench", "--n", "50", "--dim", "8", "--threads", "2,4097"],
+                          eval + ["0"], eval + ["100000"]] {
+            let run = try crosssim(arguments)
+            XCTAssertEqual(run.status, 2, "\(arguments): \(run.stderr)")
+            XCTAssertTrue(run.stderr.contains("4096"), "\(arguments): the message names the limit: \(run.stderr)")
+        }
+    }
+
     // MARK: inspect and synth
 
     func testInspectJSONParses() throws {
