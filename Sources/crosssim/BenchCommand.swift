@@ -23,6 +23,7 @@ struct BenchCommand: ParsableCommand {
             }
         }
         try bench.validate()
+        if let json { try OutputPath.checkFile(json, option: "--json") }
         print("N = \(n), D = \(dim), \(BLAS.name)")
         let result = try bench.run { print($0) }
         if let json { try AtomicFile.write(result.json.rendered() + "\n", to: json) }

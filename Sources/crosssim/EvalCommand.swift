@@ -79,6 +79,10 @@ struct EvalCommand: ParsableCommand {
         if part != nil, json != nil || neighbors != nil || plot != nil {
             throw InputError("a part writes only its --state; --json and --plot come from `crosssim merge` (give parts --histogram for its plot), --neighbors from a whole run")
         }
+        for (option, path) in [("--json", json), ("--plot", plot), ("--state", state)] {
+            if let path { try OutputPath.checkFile(path, option: option) }
+        }
+        if let neighbors { try OutputPath.checkDirectory(neighbors, option: "--neighbors") }
         let request = EvaluationRequest(x1: x1, x2: x2, pairs: pairs, options: try options(), part: part,
                                         memoryLimit: try memoryLimit.map(ByteSize.parse))
         let (state, inputs, engine) = try withRunControl(quiet: quiet) { try request.run(control: $0) }

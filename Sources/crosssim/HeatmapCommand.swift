@@ -27,6 +27,7 @@ struct HeatmapCommand: ParsableCommand {
     var out: String
 
     func run() throws {
+        try OutputPath.checkFile(out, option: "--out")
         let rowRange = try rows.map { try SimilarityBlock.parseRange($0, count: ShardSet.open(x1).rows, option: "--rows") }
         let colRange = try cols.map { try SimilarityBlock.parseRange($0, count: ShardSet.open(x2).rows, option: "--cols") }
         let block = try SimilarityBlock(x1: x1, x2: x2, rows: rowRange, cols: colRange, similarity: similarity)

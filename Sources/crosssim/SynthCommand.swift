@@ -24,6 +24,7 @@ struct SynthCommand: ParsableCommand {
         case "f32": element = .float32
         default: throw InputError("bad --dtype '\(dtype)': f16 or f32")
         }
+        try OutputPath.checkDirectory(directory, option: "DIR")
         let synthetic = SyntheticPairs(rows: n, dim: dim, noise: noise, captions: captions, seed: seed)
         let written = try synthetic.write(to: directory, shards: shards, element: element, zstdLevel: zstd)
         print("wrote \(written.count) files under \(directory): x1 \(n) × \(dim), x2 \(n * captions) × \(dim)")

@@ -257,6 +257,42 @@ final class CLITests: XCTestCase {
         }
     }
 
+    /// An output that cannot be written is bad input found before the run (exit 2, naming the
+    /// path), not an internal error after it.
+    func testUnwritableOutputsAreRefusedBeforeTheRun() throws {
+        let data = try synth()
+        let dir = try temporaryDirectory(self)
+        let file = dir + "/file"
+        XCTAssertTrue(FileManager.default.createFile(atPath: file, contents: Data()))
+        let state = dir + "/whole.state"
+        let made = try crosssim(["eval", data + "/x1", data + "/x2", "--part", "0/1", "--state", state, "--quiet"])
+        XCTAssertEqual(made.status, 0, made.stderr)
+        let eval = ["eval", data + "/x1", data + "/x2", "--quiet"]
+        let cases: [(arguments: [String], path: String)] = [
+            (eval + ["--json", dir + "/no-such-dir/r.json"], dir + "/no-such-dir/r.json"),
+            (eval + ["--plot", dir], dir),
+            (eval + ["--part", "0/2", "--state", dir + "/no-such-dir/0.state"], dir + "/no-such-dir/0.state"),
+            (eval + ["--top-k", "2", "--neighbors", file], file),
+            (eval + ["--top-k", "2", "--neighbors", file + "/nn"], file + "/nn"),
+            (["merge", state, "--json", dir + "/no-such-dir/m.json"], dir + "/no-such-dir/m.json"),
+            (["merge", state, "--plot", dir], dir),
+            (["heatmap", data + "/x1", data + "/x2", "--out", dir], dir),
+            (["bench", "--n", "50", "--dim", "8", "--tiles", "16x16", "--repeats", "1", "--json", file + "/b.json"], file + "/b.json"),
+            (["synth", file, "--n", "4", "--dim", "2"], file),
+        ]
+        for (arguments, path) in cases {
+            let run = try crosssim(arguments)
+            XCTAssertEqual(run.status, 2, "\(arguments): \(run.stderr)")
+            XCTAssertTrue(run.stderr.contains(path), "\(arguments): the message names \(path): \(run.stderr)")
+            XCTAssertTrue(run.stdout.isEmpty, "\(arguments): nothing was computed: \(run.stdout)")
+        }
+        // A directory for --neighbors may be made, parents and all.
+        let nested = dir + "/a/b/nn"
+        let run = try crosssim(eval + ["--top-k", "2", "--neighbors", nested])
+        XCTAssertEqual(run.status, 0, run.stderr)
+        XCTAssertTrue(FileManager.default.fileExists(atPath: nested + "/x1_to_x2.indices.npy"))
+    }
+
     // MARK: inspect and synth
 
     func testInspectJSONParses() throws {
