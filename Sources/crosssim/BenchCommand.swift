@@ -6,11 +6,11 @@ struct BenchCommand: ParsableCommand {
         commandName: "bench",
         abstract: "Time the whole evaluation against sgemm alone over tile shapes and thread counts.")
 
-    @Option(help: "Rows of each synthetic set.") var n: Int = 16384
-    @Option(help: "Dimension.") var dim: Int = 768
-    @Option(help: "Tile shapes, comma-separated ROWSxCOLS.") var tiles: String?
-    @Option(help: "Thread counts, comma-separated (default: all cores).") var threads: String?
-    @Option(help: "Timed runs per measurement (the best is kept).") var repeats: Int = 2
+    @Option(parsing: .unconditional, help: "Rows of each synthetic set.") var n: Int = 16384
+    @Option(parsing: .unconditional, help: "Dimension.") var dim: Int = 768
+    @Option(parsing: .unconditional, help: "Tile shapes, comma-separated ROWSxCOLS.") var tiles: String?
+    @Option(parsing: .unconditional, help: "Thread counts, comma-separated (default: all cores).") var threads: String?
+    @Option(parsing: .unconditional, help: "Timed runs per measurement (the best is kept).") var repeats: Int = 2
     @Option(help: "Write the table as JSON here.") var json: String?
 
     func run() throws {

@@ -15,7 +15,8 @@ struct CrossSimCommand: ParsableCommand {
     static func main() {
         useBetterBLASKernels()
         do {
-            var command = try parseAsRoot()
+            let arguments = NegativeValues.attached(Array(CommandLine.arguments.dropFirst()), lists: EvalCommand.numberLists)
+            var command = try parseAsRoot(arguments)
             try command.run()
         } catch let error as InputError {
             fail("error: \(error)", code: 2)

@@ -17,9 +17,9 @@ struct HeatmapCommand: ParsableCommand {
     var x1: String
     @Argument(help: "The second set.")
     var x2: String
-    @Option(help: "x1 rows A:B (default 0:min(N1, 32)).")
+    @Option(parsing: .unconditional, help: "x1 rows A:B (default 0:min(N1, 32)).")
     var rows: String?
-    @Option(help: "x2 rows C:D (default 0:min(N2, 32)).")
+    @Option(parsing: .unconditional, help: "x2 rows C:D (default 0:min(N2, 32)).")
     var cols: String?
     @Option(help: "cosine (rows normalised on read; colours fixed at [-1, 1]) or dot.")
     var similarity: Similarity = .cosine

@@ -206,6 +206,33 @@ final class CLITests: XCTestCase {
         assertClose(la["symmetric"] as? Double, lb["symmetric"] as? Double, relative: 1e-12, "logit scale 20 vs τ 0.05")
     }
 
+    /// A negative number after a space is a value, not an option: in lists of several
+    /// (`--siglip`, `--tau`, `--logit-scale`) and for options of one number.
+    func testNegativeNumbersAreValues() throws {
+        let data = try synth()
+        let out = try temporaryDirectory(self) + "/report.json"
+        let run = try crosssim(["eval", data + "/x1", data + "/x2", "--siglip", "-10:10", "10:-10", "-1:-2", "--tau", "0.05",
+                                "--json", out, "--quiet"])
+        XCTAssertEqual(run.status, 0, run.stderr)
+        let terms = try XCTUnwrap(try json(out)["siglip"] as? [[String: Any]])
+        XCTAssertEqual(terms.map { [$0["scale"] as? Double, $0["bias"] as? Double] }, [[-10, 10], [10, -10], [-1, -2]])
+
+        let eval = ["eval", data + "/x1", data + "/x2", "--quiet"]
+        let refused: [(arguments: [String], message: String)] = [
+            (eval + ["--logit-scale", "-5"], "S must be > 0"),
+            (eval + ["--logit-scale", "20", "-5"], "S must be > 0"),
+            (eval + ["--tau", "0.05", "-1"], "τ must be > 0"),
+            (eval + ["--top-k", "-3"], "K must be ≥ 1"),
+            (eval + ["--threads", "-2"], "--threads -2"),
+            (["heatmap", data + "/x1", data + "/x2", "--rows", "-3:2", "--out", out + ".svg"], "--rows '-3:2'"),
+        ]
+        for (arguments, message) in refused {
+            let run = try crosssim(arguments)
+            XCTAssertEqual(run.status, 2, "\(arguments): \(run.stderr)")
+            XCTAssertTrue(run.stderr.contains(message), "\(arguments): \(run.stderr)")
+        }
+    }
+
     // MARK: Bad input and usage: exit code 2, a message naming the file, nothing written
 
     func testMissingFileExitsWith2NamingTheFile() throws {
