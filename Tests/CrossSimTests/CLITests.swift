@@ -260,6 +260,26 @@ final class CLITests: XCTestCase {
         XCTAssertTrue(run.stderr.contains(bad) && run.stderr.contains("row 2"), run.stderr)
     }
 
+    /// Values at Float32's edge: what eval refuses, it names with file and row, and inspect
+    /// lists the same row.
+    func testValuesBeyondFloat32AreNamedByEvalAndInspect() throws {
+        let dir = try temporaryDirectory(self)
+        let huge = dir + "/huge.npy", large = dir + "/large.npy", m = Fixtures.path("npy/M_le_f4_v1.npy")
+        try TestNPY.write(float64: (0..<15).map { $0 == 7 ? 1e300 : Double($0) + 1 }, shape: [5, 3], to: huge)
+        try TestNPY.write(float32: (0..<15).map { $0 / 3 == 1 ? 1e20 : Float($0) + 1 }, shape: [5, 3], to: large)
+        let cases = [(arguments: ["eval", huge, m], path: huge, row: 2, message: "beyond Float32's range", key: "beyond_float32_rows"),
+                     (["eval", large, m, "--similarity", "dot"], large, 1, "overflow Float32", "too_large_for_dot_rows")]
+        for (arguments, path, row, message, key) in cases {
+            let run = try crosssim(arguments + ["--quiet"])
+            XCTAssertEqual(run.status, 2, run.stderr)
+            XCTAssertTrue(run.stderr.contains("\(path): row \(row): ") && run.stderr.contains(message), run.stderr)
+            let inspect = try crosssim(["inspect", path, "--json"])
+            XCTAssertEqual(inspect.status, 0, inspect.stderr)
+            let sets = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(inspect.stdout.utf8)) as? [[String: Any]])
+            XCTAssertEqual((sets.first?[key] as? [String: Any])?["first"] as? [Int], [row], inspect.stdout)
+        }
+    }
+
     func testUsageErrorsExitWith2() throws {
         let m = Fixtures.path("npy/M_le_f4_v1.npy")
         for arguments in [["eval", m, m, "--no-such-flag"], ["eval", m], ["frobnicate"], ["eval", m, m, "--tau", "0"],
