@@ -340,6 +340,13 @@ final class CLITests: XCTestCase {
         XCTAssertTrue(FileManager.default.fileExists(atPath: nested + "/x1_to_x2.indices.npy"))
     }
 
+    func testMemoryLimitBelowOneMiBIsNotPrintedAsZero() throws {
+        let data = try synth()
+        let run = try crosssim(["eval", data + "/x1", data + "/x2", "--memory-limit", "200K", "--quiet"])
+        XCTAssertEqual(run.status, 2, run.stderr)
+        XCTAssertTrue(run.stderr.contains("--memory-limit 200 KiB is too small"), run.stderr)
+    }
+
     // MARK: inspect and synth
 
     func testInspectJSONParses() throws {
