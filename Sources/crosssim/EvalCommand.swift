@@ -60,7 +60,7 @@ struct EvalCommand: ParsableCommand {
         let taus = tau + logitScale.map { 1 / $0 }
         if !taus.isEmpty { options.temperatures = taus }
         options.siglip = try siglip.map(SigLIPTerm.init(parsing:))
-        options.recallAt = try k.split(separator: ",").map {
+        options.recallAt = try k.split(separator: ",", omittingEmptySubsequences: false).map {
             guard let v = Int($0.trimmingCharacters(in: .whitespaces)) else { throw InputError("bad --k '\(k)': expected numbers such as 1,5,10") }
             return v
         }

@@ -347,6 +347,17 @@ final class CLITests: XCTestCase {
         XCTAssertTrue(run.stderr.contains("--memory-limit 200 KiB is too small"), run.stderr)
     }
 
+    func testKWithEmptyZeroNegativeOrRepeatedItemsIsRefused() throws {
+        let data = try synth()
+        for k in ["1,,5", "1,5,", "0,5", "-1,5", "1,5,5"] {
+            let run = try crosssim(["eval", data + "/x1", data + "/x2", "--k", k, "--quiet"])
+            XCTAssertEqual(run.status, 2, "--k \(k): \(run.stderr)")
+            XCTAssertTrue(run.stderr.contains("k"), "--k \(k): \(run.stderr)")
+        }
+        let spaced = try crosssim(["eval", data + "/x1", data + "/x2", "--k", "1, 5", "--quiet"])
+        XCTAssertEqual(spaced.status, 0, spaced.stderr)
+    }
+
     // MARK: inspect and synth
 
     func testInspectJSONParses() throws {

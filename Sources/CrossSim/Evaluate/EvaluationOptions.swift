@@ -63,6 +63,9 @@ public struct EvaluationOptions: Sendable, Equatable, Codable {
             throw InputError("bad SigLIP term \(term): scale and bias must lie within ±1e30")
         }
         for k in recallAt where k < 1 { throw InputError("bad k \(k): k must be ≥ 1") }
+        for (position, k) in recallAt.enumerated() where recallAt[..<position].contains(k) {
+            throw InputError("bad k: \(k) is given twice")
+        }
         if let k = topK, k < 1 { throw InputError("bad --top-k \(k): K must be ≥ 1") }
         if let threads { try Self.checkThreads(threads) }
         if let b = histogramBins, b < 1 { throw InputError("bad histogram bins \(b)") }
