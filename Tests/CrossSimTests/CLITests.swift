@@ -358,6 +358,20 @@ final class CLITests: XCTestCase {
         XCTAssertEqual(spaced.status, 0, spaced.stderr)
     }
 
+    /// A merged plot without histograms says what the parts needed: --histogram.
+    func testMergePlotWithoutHistogramsNamesWhatPartsNeed() throws {
+        let data = try synth()
+        let dir = try temporaryDirectory(self)
+        for i in 0..<2 {
+            let run = try crosssim(["eval", data + "/x1", data + "/x2", "--part", "\(i)/2", "--state", dir + "/\(i).state", "--quiet"])
+            XCTAssertEqual(run.status, 0, run.stderr)
+        }
+        let run = try crosssim(["merge", dir + "/0.state", dir + "/1.state", "--plot", dir + "/merged.svg"])
+        XCTAssertEqual(run.status, 0, run.stderr)
+        let svg = try String(contentsOfFile: dir + "/merged.svg", encoding: .utf8)
+        XCTAssertTrue(svg.contains("No histogram") && svg.contains("give parts --histogram"), "the plot says what parts need")
+    }
+
     // MARK: inspect and synth
 
     func testInspectJSONParses() throws {
