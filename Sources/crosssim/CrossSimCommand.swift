@@ -48,6 +48,10 @@ struct CrossSimCommand: ParsableCommand {
         unsetenv("OPENBLAS_CORETYPE")
     }
 
+    static func note(_ message: String) {
+        FileHandle.standardError.write(Data(("crosssim: note: " + message + "\n").utf8))
+    }
+
     static func fail(_ message: String, code: Int32) -> Never {
         FileHandle.standardError.write(Data(("crosssim: " + message + "\n").utf8))
         Foundation.exit(code)

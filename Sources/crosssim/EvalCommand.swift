@@ -101,6 +101,7 @@ struct EvalCommand: ParsableCommand {
         let report = Report(state: state, inputs: inputs, options: request.options, engine: engine)
         try report.write(json: json, plot: plot)
         print(report.summary)
+        for note in report.notes { CrossSimCommand.note(note) }
     }
 }
 

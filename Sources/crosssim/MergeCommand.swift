@@ -21,5 +21,6 @@ struct MergeCommand: ParsableCommand {
         let report = merged.report
         try report.write(json: json, plot: plot)
         print(report.summary)
+        for note in report.notes { CrossSimCommand.note(note) }
     }
 }

@@ -372,6 +372,17 @@ final class CLITests: XCTestCase {
         XCTAssertTrue(svg.contains("No histogram") && svg.contains("give parts --histogram"), "the plot says what parts need")
     }
 
+    /// Uniformity needs two rows in a set; with one the field is left out, and stderr says why.
+    func testUniformityOfOneRowSaysWhyItIsLeftOut() throws {
+        let dir = try temporaryDirectory(self) + "/one"
+        XCTAssertEqual(try crosssim(["synth", dir, "--n", "1", "--dim", "4"]).status, 0)
+        let out = dir + "/r.json"
+        let run = try crosssim(["eval", dir + "/x1", dir + "/x2", "--uniformity", "--json", out, "--quiet"])
+        XCTAssertEqual(run.status, 0, run.stderr)
+        XCTAssertNil((try json(out)["diagnostics"] as? [String: Any])?["uniformity"])
+        XCTAssertTrue(run.stderr.contains("uniformity is left out") && run.stderr.contains("x1 has 1 row"), run.stderr)
+    }
+
     // MARK: inspect and synth
 
     func testInspectJSONParses() throws {
