@@ -10,7 +10,7 @@ struct BenchCommand: ParsableCommand {
     @Option(parsing: .unconditional, help: "Dimension.") var dim: Int = 768
     @Option(parsing: .unconditional, help: "Tile shapes, comma-separated ROWSxCOLS.") var tiles: String?
     @Option(parsing: .unconditional, help: "Thread counts, comma-separated (default: all cores).") var threads: String?
-    @Option(parsing: .unconditional, help: "Timed runs per measurement (the best is kept).") var repeats: Int = 2
+    @Option(parsing: .unconditional, help: "Rounds of timed runs: seconds are the fastest round's, ratios the median over rounds.") var repeats: Int = 2
     @Option(help: "Write the table as JSON here.") var json: String?
 
     func run() throws {

@@ -383,6 +383,45 @@ final class CLITests: XCTestCase {
         XCTAssertTrue(run.stderr.contains("uniformity is left out") && run.stderr.contains("x1 has 1 row"), run.stderr)
     }
 
+    // MARK: The README against --help
+
+    /// The README's usage block names the commands `crosssim --help` lists, each with the
+    /// options its `--help` lists, so that neither can change without the other.
+    func testReadmeUsageMatchesHelp() throws {
+        let readme = try String(contentsOf: Fixtures.root.appendingPathComponent("../../README.md"), encoding: .utf8)
+        let usage = try XCTUnwrap(readme.components(separatedBy: "## Usage\n").dropFirst().first?
+            .components(separatedBy: "```").dropFirst().first, "README has a fenced block under Usage")
+        var documented: [String: Set<String>] = [:]
+        var command = ""
+        for line in usage.split(separator: "\n") {
+            if line.hasPrefix("crosssim ") { command = String(line.split(separator: " ")[1]) }
+            documented[command, default: []].formUnion(Self.optionNames(in: String(line)))
+        }
+        let root = try crosssim(["--help"])
+        let subcommands = Self.section("SUBCOMMANDS", of: root.stdout)
+            .filter { !$0.hasPrefix("   ") }.compactMap { $0.split(separator: " ").first.map(String.init) }
+        XCTAssertEqual(Set(documented.keys), Set(subcommands), "README commands vs crosssim --help")
+        for name in subcommands {
+            let help = try crosssim([name, "--help"])
+            XCTAssertEqual(help.status, 0, help.stderr)
+            let options = Self.section("OPTIONS", of: help.stdout)
+                .filter { $0.hasPrefix("  -") }.compactMap { Self.optionNames(in: String($0)).first }
+            XCTAssertEqual(documented[name], Set(options).subtracting(["--help", "--version"]), "crosssim \(name): README vs --help")
+        }
+    }
+
+    /// The lines of a `--help` section, from its heading to the next blank line.
+    static func section(_ heading: String, of help: String) -> [Substring] {
+        guard let body = help.components(separatedBy: heading + ":\n").dropFirst().first else { return [] }
+        return body.components(separatedBy: "\n\n")[0].split(separator: "\n")
+    }
+
+    /// The `--name` words of `text`, in order.
+    static func optionNames(in text: String) -> [String] {
+        text.split(whereSeparator: { !($0.isLetter || $0.isNumber || $0 == "-") })
+            .filter { $0.hasPrefix("--") && $0.count > 2 }.map(String.init)
+    }
+
     // MARK: inspect and synth
 
     func testInspectJSONParses() throws {
