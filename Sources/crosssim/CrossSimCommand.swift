@@ -15,7 +15,8 @@ struct CrossSimCommand: ParsableCommand {
     static func main() {
         useBetterBLASKernels()
         do {
-            var command = try parseAsRoot()
+            let arguments = NegativeValues.attached(Array(CommandLine.arguments.dropFirst()), lists: EvalCommand.numberLists)
+            var command = try parseAsRoot(arguments)
             try command.run()
         } catch let error as InputError {
             fail("error: \(error)", code: 2)
@@ -45,6 +46,10 @@ struct CrossSimCommand: ParsableCommand {
         execv("/proc/self/exe", arguments)
         // If the exec fails the run goes on with the kernels it has.
         unsetenv("OPENBLAS_CORETYPE")
+    }
+
+    static func note(_ message: String) {
+        FileHandle.standardError.write(Data(("crosssim: note: " + message + "\n").utf8))
     }
 
     static func fail(_ message: String, code: Int32) -> Never {

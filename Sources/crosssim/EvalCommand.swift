@@ -21,9 +21,9 @@ struct EvalCommand: ParsableCommand {
     var logitScale: [Double] = []
     @Option(parsing: .upToNextOption, help: "SigLIP terms SCALE:BIAS, e.g. 10:-10.")
     var siglip: [String] = []
-    @Option(help: "The k of recall@k, comma-separated.")
+    @Option(parsing: .unconditional, help: "The k of recall@k, comma-separated.")
     var k: String = "1,5,10"
-    @Option(name: .customLong("top-k"), help: "Keep the K best candidates per query both ways.")
+    @Option(name: .customLong("top-k"), parsing: .unconditional, help: "Keep the K best candidates per query both ways.")
     var topK: Int?
     @Option(help: "With --top-k: write the neighbour lists here as .npy files.")
     var neighbors: String?
@@ -35,29 +35,32 @@ struct EvalCommand: ParsableCommand {
     var plot: String?
     @Flag(help: "Gather the similarity histograms (implied by --plot; give it to parts whose merge will be plotted).")
     var histogram = false
-    @Option(help: "Tile shape ROWSxCOLS (default 1024x2048).")
+    @Option(parsing: .unconditional, help: "Tile shape ROWSxCOLS (default 1024x2048).")
     var tile: String?
-    @Option(help: "Worker threads (default: all cores).")
+    @Option(parsing: .unconditional, help: "Worker threads (default: all cores).")
     var threads: Int?
-    @Option(name: .customLong("memory-limit"), help: "Hold at most this much (e.g. 2G): x1 in panels, x2 streamed from its shards.")
+    @Option(name: .customLong("memory-limit"), parsing: .unconditional, help: "Hold at most this much (e.g. 2G): x1 in panels, x2 streamed from its shards.")
     var memoryLimit: String?
-    @Option(help: "Compute only the I-th of K equal ranges of x1 rows (0-based) and write its state.")
+    @Option(parsing: .unconditional, help: "Compute only the I-th of K equal ranges of x1 rows (0-based) and write its state.")
     var part: String?
-    @Option(help: "K parts, the index taken from JOB_COMPLETION_INDEX (or SLURM_ARRAY_TASK_ID).")
+    @Option(parsing: .unconditional, help: "K parts, the index taken from JOB_COMPLETION_INDEX (or SLURM_ARRAY_TASK_ID).")
     var parts: Int?
     @Option(help: "Write this run's partial state here, for `crosssim merge`.")
     var state: String?
     @Flag(help: "No progress bar.")
     var quiet = false
 
+    /// The options that take several values, some of which may be negative (see `NegativeValues`).
+    static let numberLists: Set<String> = ["--tau", "--logit-scale", "--siglip"]
+
     func options() throws -> EvaluationOptions {
         var options = EvaluationOptions()
         options.similarity = similarity
-        for s in logitScale where !(s > 0) { throw InputError("bad --logit-scale \(s): S must be > 0") }
+        for s in logitScale where !(s > 0) { throw InputError("bad --logit-scale \(s): S must be > 0, as τ = 1/S must be") }
         let taus = tau + logitScale.map { 1 / $0 }
         if !taus.isEmpty { options.temperatures = taus }
         options.siglip = try siglip.map(SigLIPTerm.init(parsing:))
-        options.recallAt = try k.split(separator: ",").map {
+        options.recallAt = try k.split(separator: ",", omittingEmptySubsequences: false).map {
             guard let v = Int($0.trimmingCharacters(in: .whitespaces)) else { throw InputError("bad --k '\(k)': expected numbers such as 1,5,10") }
             return v
         }
@@ -79,6 +82,10 @@ struct EvalCommand: ParsableCommand {
         if part != nil, json != nil || neighbors != nil || plot != nil {
             throw InputError("a part writes only its --state; --json and --plot come from `crosssim merge` (give parts --histogram for its plot), --neighbors from a whole run")
         }
+        for (option, path) in [("--json", json), ("--plot", plot), ("--state", state)] {
+            if let path { try OutputPath.checkFile(path, option: option) }
+        }
+        if let neighbors { try OutputPath.checkDirectory(neighbors, option: "--neighbors") }
         let request = EvaluationRequest(x1: x1, x2: x2, pairs: pairs, options: try options(), part: part,
                                         memoryLimit: try memoryLimit.map(ByteSize.parse))
         let (state, inputs, engine) = try withRunControl(quiet: quiet) { try request.run(control: $0) }
@@ -94,6 +101,7 @@ struct EvalCommand: ParsableCommand {
         let report = Report(state: state, inputs: inputs, options: request.options, engine: engine)
         try report.write(json: json, plot: plot)
         print(report.summary)
+        for note in report.notes { CrossSimCommand.note(note) }
     }
 }
 

@@ -17,9 +17,9 @@ struct HeatmapCommand: ParsableCommand {
     var x1: String
     @Argument(help: "The second set.")
     var x2: String
-    @Option(help: "x1 rows A:B (default 0:min(N1, 32)).")
+    @Option(parsing: .unconditional, help: "x1 rows A:B (default 0:min(N1, 32)).")
     var rows: String?
-    @Option(help: "x2 rows C:D (default 0:min(N2, 32)).")
+    @Option(parsing: .unconditional, help: "x2 rows C:D (default 0:min(N2, 32)).")
     var cols: String?
     @Option(help: "cosine (rows normalised on read; colours fixed at [-1, 1]) or dot.")
     var similarity: Similarity = .cosine
@@ -27,6 +27,7 @@ struct HeatmapCommand: ParsableCommand {
     var out: String
 
     func run() throws {
+        try OutputPath.checkFile(out, option: "--out")
         let rowRange = try rows.map { try SimilarityBlock.parseRange($0, count: ShardSet.open(x1).rows, option: "--rows") }
         let colRange = try cols.map { try SimilarityBlock.parseRange($0, count: ShardSet.open(x2).rows, option: "--cols") }
         let block = try SimilarityBlock(x1: x1, x2: x2, rows: rowRange, cols: colRange, similarity: similarity)

@@ -14,9 +14,13 @@ struct MergeCommand: ParsableCommand {
     var plot: String?
 
     func run() throws {
+        for (option, path) in [("--json", json), ("--plot", plot)] {
+            if let path { try OutputPath.checkFile(path, option: option) }
+        }
         let merged = try MergedRun(paths: states)
         let report = merged.report
         try report.write(json: json, plot: plot)
         print(report.summary)
+        for note in report.notes { CrossSimCommand.note(note) }
     }
 }

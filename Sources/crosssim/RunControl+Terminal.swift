@@ -32,34 +32,3 @@ private func exitInterrupted() -> Never {
     FileHandle.standardError.write(Data("\ncrosssim: interrupted; no output was written\n".utf8))
     exit(130)
 }
-
-/// `[#####.....] done/total tiles, rate, ETA`, redrawn a few times a second.
-final class ProgressBar: @unchecked Sendable {
-    private let progress: ProgressCounter
-    private let timer: DispatchSourceTimer
-    private let start = Date()
-
-    init(_ progress: ProgressCounter) {
-        self.progress = progress
-        timer = DispatchSource.makeTimerSource(queue: .global())
-        timer.schedule(deadline: .now() + 0.5, repeating: 0.25)
-        timer.setEventHandler { [unowned self] in draw() }
-        timer.resume()
-    }
-
-    private func draw() {
-        let done = progress.completed, total = max(progress.expected, 1)
-        let elapsed = Date().timeIntervalSince(start)
-        let rate = Double(done) / max(elapsed, 1e-9)
-        let eta = rate > 0 ? Double(total - done) / rate : 0
-        let width = 30, filled = width * min(done, total) / total
-        let line = "\r[" + String(repeating: "#", count: filled) + String(repeating: ".", count: width - filled)
-            + String(format: "] %d/%d tiles, %.1f tiles/s, ETA %.0f s ", done, total, rate, eta)
-        FileHandle.standardError.write(Data(line.utf8))
-    }
-
-    func finish() {
-        timer.cancel()
-        FileHandle.standardError.write(Data("\r\u{1B}[K".utf8))
-    }
-}

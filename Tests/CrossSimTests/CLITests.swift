@@ -206,6 +206,33 @@ final class CLITests: XCTestCase {
         assertClose(la["symmetric"] as? Double, lb["symmetric"] as? Double, relative: 1e-12, "logit scale 20 vs τ 0.05")
     }
 
+    /// A negative number after a space is a value, not an option: in lists of several
+    /// (`--siglip`, `--tau`, `--logit-scale`) and for options of one number.
+    func testNegativeNumbersAreValues() throws {
+        let data = try synth()
+        let out = try temporaryDirectory(self) + "/report.json"
+        let run = try crosssim(["eval", data + "/x1", data + "/x2", "--siglip", "-10:10", "10:-10", "-1:-2", "--tau", "0.05",
+                                "--json", out, "--quiet"])
+        XCTAssertEqual(run.status, 0, run.stderr)
+        let terms = try XCTUnwrap(try json(out)["siglip"] as? [[String: Any]])
+        XCTAssertEqual(terms.map { [$0["scale"] as? Double, $0["bias"] as? Double] }, [[-10, 10], [10, -10], [-1, -2]])
+
+        let eval = ["eval", data + "/x1", data + "/x2", "--quiet"]
+        let refused: [(arguments: [String], message: String)] = [
+            (eval + ["--logit-scale", "-5"], "S must be > 0"),
+            (eval + ["--logit-scale", "20", "-5"], "S must be > 0"),
+            (eval + ["--tau", "0.05", "-1"], "τ must be > 0"),
+            (eval + ["--top-k", "-3"], "K must be ≥ 1"),
+            (eval + ["--threads", "-2"], "--threads -2"),
+            (["heatmap", data + "/x1", data + "/x2", "--rows", "-3:2", "--out", out + ".svg"], "--rows '-3:2'"),
+        ]
+        for (arguments, message) in refused {
+            let run = try crosssim(arguments)
+            XCTAssertEqual(run.status, 2, "\(arguments): \(run.stderr)")
+            XCTAssertTrue(run.stderr.contains(message), "\(arguments): \(run.stderr)")
+        }
+    }
+
     // MARK: Bad input and usage: exit code 2, a message naming the file, nothing written
 
     func testMissingFileExitsWith2NamingTheFile() throws {
@@ -233,6 +260,26 @@ final class CLITests: XCTestCase {
         XCTAssertTrue(run.stderr.contains(bad) && run.stderr.contains("row 2"), run.stderr)
     }
 
+    /// Values at Float32's edge: what eval refuses, it names with file and row, and inspect
+    /// lists the same row.
+    func testValuesBeyondFloat32AreNamedByEvalAndInspect() throws {
+        let dir = try temporaryDirectory(self)
+        let huge = dir + "/huge.npy", large = dir + "/large.npy", m = Fixtures.path("npy/M_le_f4_v1.npy")
+        try TestNPY.write(float64: (0..<15).map { $0 == 7 ? 1e300 : Double($0) + 1 }, shape: [5, 3], to: huge)
+        try TestNPY.write(float32: (0..<15).map { $0 / 3 == 1 ? 1e20 : Float($0) + 1 }, shape: [5, 3], to: large)
+        let cases = [(arguments: ["eval", huge, m], path: huge, row: 2, message: "beyond Float32's range", key: "beyond_float32_rows"),
+                     (["eval", large, m, "--similarity", "dot"], large, 1, "overflow Float32", "too_large_for_dot_rows")]
+        for (arguments, path, row, message, key) in cases {
+            let run = try crosssim(arguments + ["--quiet"])
+            XCTAssertEqual(run.status, 2, run.stderr)
+            XCTAssertTrue(run.stderr.contains("\(path): row \(row): ") && run.stderr.contains(message), run.stderr)
+            let inspect = try crosssim(["inspect", path, "--json"])
+            XCTAssertEqual(inspect.status, 0, inspect.stderr)
+            let sets = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(inspect.stdout.utf8)) as? [[String: Any]])
+            XCTAssertEqual((sets.first?[key] as? [String: Any])?["first"] as? [Int], [row], inspect.stdout)
+        }
+    }
+
     func testUsageErrorsExitWith2() throws {
         let m = Fixtures.path("npy/M_le_f4_v1.npy")
         for arguments in [["eval", m, m, "--no-such-flag"], ["eval", m], ["frobnicate"], ["eval", m, m, "--tau", "0"],
@@ -242,6 +289,137 @@ final class CLITests: XCTestCase {
             XCTAssertEqual(run.status, 2, "\(arguments): \(run.stderr)")
             XCTAssertFalse(run.stderr.isEmpty, "\(arguments): a message on stderr")
         }
+    }
+
+    /// A thread count beyond the limit is refused at once, before any worker is made (a run
+    /// with 100000 threads on 50 rows could exhaust memory or hang).
+    func testThreadsBeyondTheLimitAreRefused() throws {
+        let data = try synth()
+        let eval = ["eval", data + "/x1", data + "/x2", "--quiet", "--threads"]
+        for arguments in [eval + ["4097"], ["bench", "--n", "50", "--dim", "8", "--threads", "2,4097"],
+                          eval + ["0"], eval + ["100000"]] {
+            let run = try crosssim(arguments)
+            XCTAssertEqual(run.status, 2, "\(arguments): \(run.stderr)")
+            XCTAssertTrue(run.stderr.contains("4096"), "\(arguments): the message names the limit: \(run.stderr)")
+        }
+    }
+
+    /// An output that cannot be written is bad input found before the run (exit 2, naming the
+    /// path), not an internal error after it.
+    func testUnwritableOutputsAreRefusedBeforeTheRun() throws {
+        let data = try synth()
+        let dir = try temporaryDirectory(self)
+        let file = dir + "/file"
+        XCTAssertTrue(FileManager.default.createFile(atPath: file, contents: Data()))
+        let state = dir + "/whole.state"
+        let made = try crosssim(["eval", data + "/x1", data + "/x2", "--part", "0/1", "--state", state, "--quiet"])
+        XCTAssertEqual(made.status, 0, made.stderr)
+        let eval = ["eval", data + "/x1", data + "/x2", "--quiet"]
+        let cases: [(arguments: [String], path: String)] = [
+            (eval + ["--json", dir + "/no-such-dir/r.json"], dir + "/no-such-dir/r.json"),
+            (eval + ["--plot", dir], dir),
+            (eval + ["--part", "0/2", "--state", dir + "/no-such-dir/0.state"], dir + "/no-such-dir/0.state"),
+            (eval + ["--top-k", "2", "--neighbors", file], file),
+            (eval + ["--top-k", "2", "--neighbors", file + "/nn"], file + "/nn"),
+            (["merge", state, "--json", dir + "/no-such-dir/m.json"], dir + "/no-such-dir/m.json"),
+            (["merge", state, "--plot", dir], dir),
+            (["heatmap", data + "/x1", data + "/x2", "--out", dir], dir),
+            (["bench", "--n", "50", "--dim", "8", "--tiles", "16x16", "--repeats", "1", "--json", file + "/b.json"], file + "/b.json"),
+            (["synth", file, "--n", "4", "--dim", "2"], file),
+        ]
+        for (arguments, path) in cases {
+            let run = try crosssim(arguments)
+            XCTAssertEqual(run.status, 2, "\(arguments): \(run.stderr)")
+            XCTAssertTrue(run.stderr.contains(path), "\(arguments): the message names \(path): \(run.stderr)")
+            XCTAssertTrue(run.stdout.isEmpty, "\(arguments): nothing was computed: \(run.stdout)")
+        }
+        // A directory for --neighbors may be made, parents and all.
+        let nested = dir + "/a/b/nn"
+        let run = try crosssim(eval + ["--top-k", "2", "--neighbors", nested])
+        XCTAssertEqual(run.status, 0, run.stderr)
+        XCTAssertTrue(FileManager.default.fileExists(atPath: nested + "/x1_to_x2.indices.npy"))
+    }
+
+    func testMemoryLimitBelowOneMiBIsNotPrintedAsZero() throws {
+        let data = try synth()
+        let run = try crosssim(["eval", data + "/x1", data + "/x2", "--memory-limit", "200K", "--quiet"])
+        XCTAssertEqual(run.status, 2, run.stderr)
+        XCTAssertTrue(run.stderr.contains("--memory-limit 200 KiB is too small"), run.stderr)
+    }
+
+    func testKWithEmptyZeroNegativeOrRepeatedItemsIsRefused() throws {
+        let data = try synth()
+        for k in ["1,,5", "1,5,", "0,5", "-1,5", "1,5,5"] {
+            let run = try crosssim(["eval", data + "/x1", data + "/x2", "--k", k, "--quiet"])
+            XCTAssertEqual(run.status, 2, "--k \(k): \(run.stderr)")
+            XCTAssertTrue(run.stderr.contains("k"), "--k \(k): \(run.stderr)")
+        }
+        let spaced = try crosssim(["eval", data + "/x1", data + "/x2", "--k", "1, 5", "--quiet"])
+        XCTAssertEqual(spaced.status, 0, spaced.stderr)
+    }
+
+    /// A merged plot without histograms says what the parts needed: --histogram.
+    func testMergePlotWithoutHistogramsNamesWhatPartsNeed() throws {
+        let data = try synth()
+        let dir = try temporaryDirectory(self)
+        for i in 0..<2 {
+            let run = try crosssim(["eval", data + "/x1", data + "/x2", "--part", "\(i)/2", "--state", dir + "/\(i).state", "--quiet"])
+            XCTAssertEqual(run.status, 0, run.stderr)
+        }
+        let run = try crosssim(["merge", dir + "/0.state", dir + "/1.state", "--plot", dir + "/merged.svg"])
+        XCTAssertEqual(run.status, 0, run.stderr)
+        let svg = try String(contentsOfFile: dir + "/merged.svg", encoding: .utf8)
+        XCTAssertTrue(svg.contains("No histogram") && svg.contains("give parts --histogram"), "the plot says what parts need")
+    }
+
+    /// Uniformity needs two rows in a set; with one the field is left out, and stderr says why.
+    func testUniformityOfOneRowSaysWhyItIsLeftOut() throws {
+        let dir = try temporaryDirectory(self) + "/one"
+        XCTAssertEqual(try crosssim(["synth", dir, "--n", "1", "--dim", "4"]).status, 0)
+        let out = dir + "/r.json"
+        let run = try crosssim(["eval", dir + "/x1", dir + "/x2", "--uniformity", "--json", out, "--quiet"])
+        XCTAssertEqual(run.status, 0, run.stderr)
+        XCTAssertNil((try json(out)["diagnostics"] as? [String: Any])?["uniformity"])
+        XCTAssertTrue(run.stderr.contains("uniformity is left out") && run.stderr.contains("x1 has 1 row"), run.stderr)
+    }
+
+    // MARK: The README against --help
+
+    /// The README's usage block names the commands `crosssim --help` lists, each with the
+    /// options its `--help` lists, so that neither can change without the other.
+    func testReadmeUsageMatchesHelp() throws {
+        let readme = try String(contentsOf: Fixtures.root.appendingPathComponent("../../README.md"), encoding: .utf8)
+        let usage = try XCTUnwrap(readme.components(separatedBy: "## Usage\n").dropFirst().first?
+            .components(separatedBy: "```").dropFirst().first, "README has a fenced block under Usage")
+        var documented: [String: Set<String>] = [:]
+        var command = ""
+        for line in usage.split(separator: "\n") {
+            if line.hasPrefix("crosssim ") { command = String(line.split(separator: " ")[1]) }
+            documented[command, default: []].formUnion(Self.optionNames(in: String(line)))
+        }
+        let root = try crosssim(["--help"])
+        let subcommands = Self.section("SUBCOMMANDS", of: root.stdout)
+            .filter { !$0.hasPrefix("   ") }.compactMap { $0.split(separator: " ").first.map(String.init) }
+        XCTAssertEqual(Set(documented.keys), Set(subcommands), "README commands vs crosssim --help")
+        for name in subcommands {
+            let help = try crosssim([name, "--help"])
+            XCTAssertEqual(help.status, 0, help.stderr)
+            let options = Self.section("OPTIONS", of: help.stdout)
+                .filter { $0.hasPrefix("  -") }.compactMap { Self.optionNames(in: String($0)).first }
+            XCTAssertEqual(documented[name], Set(options).subtracting(["--help", "--version"]), "crosssim \(name): README vs --help")
+        }
+    }
+
+    /// The lines of a `--help` section, from its heading to the next blank line.
+    static func section(_ heading: String, of help: String) -> [Substring] {
+        guard let body = help.components(separatedBy: heading + ":\n").dropFirst().first else { return [] }
+        return body.components(separatedBy: "\n\n")[0].split(separator: "\n")
+    }
+
+    /// The `--name` words of `text`, in order.
+    static func optionNames(in text: String) -> [String] {
+        text.split(whereSeparator: { !($0.isLetter || $0.isNumber || $0 == "-") })
+            .filter { $0.hasPrefix("--") && $0.count > 2 }.map(String.init)
     }
 
     // MARK: inspect and synth

@@ -281,4 +281,16 @@ final class EvaluationTests: XCTestCase {
         options.topK = 5
         XCTAssertNotNil(inputError { _ = try Evaluation(x1: x, x2: x, options: options) })
     }
+
+    func testThreadsOutsideTheLimitAreRejected() throws {
+        let x = TestMatrix.gaussian(rows: 4, dim: 3, seed: 31).embeddings(.cosine)
+        var options = EvaluationOptions()
+        for threads in [0, -1, 4097, 1_000_000] {
+            options.threads = threads
+            let error = inputError { _ = try Evaluation(x1: x, x2: x, options: options) }
+            XCTAssertTrue(error?.message.contains("4096") == true, "\(threads): \(String(describing: error))")
+        }
+        options.threads = 4096
+        XCTAssertNoThrow(try options.validate())
+    }
 }

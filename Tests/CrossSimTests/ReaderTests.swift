@@ -325,21 +325,21 @@ final class ReaderTests: XCTestCase {
 
     func testInspectionCountsBadRows() throws {
         let nan = try SetInspection(path: Fixtures.path("bad/nan_row.npy"))
-        XCTAssertEqual(nan.nonFiniteCount, 1)
-        XCTAssertEqual(nan.nonFiniteRows, [2])
-        XCTAssertEqual(nan.zeroCount, 0)
+        XCTAssertEqual(nan.nonFinite.count, 1)
+        XCTAssertEqual(nan.nonFinite.first, [2])
+        XCTAssertEqual(nan.zero.count, 0)
         let inf = try SetInspection(path: Fixtures.path("bad/inf_row.npy"))
-        XCTAssertEqual(inf.nonFiniteRows, [3])
+        XCTAssertEqual(inf.nonFinite.first, [3])
         let zero = try SetInspection(path: Fixtures.path("bad/zero_row.npy"))
-        XCTAssertEqual(zero.zeroCount, 1)
-        XCTAssertEqual(zero.zeroRows, [4])
-        XCTAssertEqual(zero.nonFiniteCount, 0)
+        XCTAssertEqual(zero.zero.count, 1)
+        XCTAssertEqual(zero.zero.first, [4])
+        XCTAssertEqual(zero.nonFinite.count, 0)
         XCTAssertEqual(zero.normMin, 0)
 
         let m = try SetInspection(path: Fixtures.path("sharded"))
         XCTAssertEqual(m.set.rows, 5)
         XCTAssertEqual(m.set.shards.count, 3)
-        XCTAssertEqual(m.nonFiniteCount + m.zeroCount, 0)
+        XCTAssertEqual(m.nonFinite.count + m.zero.count + m.beyondFloat32.count + m.tooLargeForDot.count, 0)
         let norms = (0..<5).map { i in Fixtures.m[i * 3..<i * 3 + 3].reduce(0.0) { $0 + Double($1) * Double($1) }.squareRoot() }
         XCTAssertEqual(m.normMin, norms.min()!, accuracy: 1e-12)
         XCTAssertEqual(m.normMax, norms.max()!, accuracy: 1e-12)
@@ -387,5 +387,66 @@ final class ReaderTests: XCTestCase {
         // Deterministic by seed.
         XCTAssertEqual(try SyntheticPairs(rows: 10, dim: 16, noise: 0.5, captions: 3, seed: 1).generate().x2.values, x2.values)
         XCTAssertNotEqual(try SyntheticPairs(rows: 10, dim: 16, noise: 0.5, captions: 3, seed: 2).generate().x1.values, x1.values)
+    }
+
+    // MARK: Values at Float32's edge
+
+    /// A finite float64 beyond Float32's range is named for what it is, with file and row, by
+    /// every reader; `inspect` lists the row.
+    func testFloat64BeyondFloat32IsNamedAsSuch() throws {
+        let path = try temporaryDirectory(self) + "/huge.npy"
+        var values = (0..<15).map { Double($0) + 1 }  // the shape of the fixtures' M
+        values[7] = -1e300
+        try TestNPY.write(float64: values, shape: [5, 3], to: path)
+        for similarity in Similarity.allCases {
+            let error = inputError { _ = try Embeddings.load(path: path, similarity: similarity) }
+            assertError(error, file: path, mentions: ["beyond Float32"], row: 2)
+        }
+        var options = EvaluationOptions()
+        options.similarity = .dot
+        let streamed = inputError {
+            _ = try EvaluationRequest(x1: Fixtures.path("npy/M_le_f8_v1.npy"), x2: path, options: options, memoryLimit: 1 << 30).report()
+        }
+        assertError(streamed, file: path, mentions: ["beyond Float32"], row: 2)
+        let inspection = try SetInspection(path: path)
+        XCTAssertEqual(inspection.beyondFloat32.count, 1)
+        XCTAssertEqual(inspection.beyondFloat32.first, [2])
+        XCTAssertEqual(inspection.nonFinite.count, 0, "the file holds no NaN or ±Inf")
+    }
+
+    /// Under dot, a row whose norm could make a similarity overflow Float32 is refused with
+    /// its file and row, in memory and streamed, at 1e20 (whose squared norm is beyond Float32)
+    /// as at 1e18; cosine takes the same rows. `inspect` lists them.
+    func testRowsTooLargeForDotAreNamedWithFileAndRow() throws {
+        let dir = try temporaryDirectory(self)
+        let small = TestMatrix.gaussian(rows: 4, dim: 16, seed: 40)
+        try small.writeNPY(to: dir + "/small.npy")
+        for (value, row) in [(Float(1e20), 0), (1e18, 3)] {
+            let path = dir + "/large-\(row).npy"
+            var values = TestMatrix.gaussian(rows: 4, dim: 16, seed: 41).values
+            for d in 0..<16 { values[row * 16 + d] = value }
+            try TestNPY.write(float32: values, shape: [4, 16], to: path)
+            var options = EvaluationOptions()
+            options.similarity = .dot
+            for memoryLimit in [nil, 1 << 30] {
+                let error = inputError {
+                    _ = try EvaluationRequest(x1: dir + "/small.npy", x2: path, options: options, memoryLimit: memoryLimit).report()
+                }
+                assertError(error, file: path, mentions: ["overflow Float32"], row: row)
+            }
+            options.similarity = .cosine
+            XCTAssertNoThrow(try EvaluationRequest(x1: dir + "/small.npy", x2: path, options: options).report())
+            let inspection = try SetInspection(path: path)
+            XCTAssertEqual(inspection.tooLargeForDot.first, [row])
+            XCTAssertEqual(inspection.nonFinite.count, 0)
+
+            // Matrices handed over in memory: named as the caller names them.
+            let matrix = Embeddings(rows: 4, dim: 16, values: values)
+            let error = inputError { _ = try matrix.prepared(for: .dot, name: "x2") }
+            XCTAssertEqual(error?.file, "x2")
+            XCTAssertEqual(error?.row, row)
+            XCTAssertTrue(error?.message.contains("overflow Float32") == true, String(describing: error))
+            XCTAssertNoThrow(try matrix.prepared(for: .cosine, name: "x2"))
+        }
     }
 }

@@ -135,6 +135,12 @@ enum TestNPY {
         try Data(bytes).write(to: URL(fileURLWithPath: path))
     }
 
+    static func write(float64 values: [Double], shape: [Int], to path: String) throws {
+        var bytes = header(descr: "<f8", shape: shape)
+        for v in values { withUnsafeBytes(of: v.bitPattern.littleEndian) { bytes += $0 } }
+        try Data(bytes).write(to: URL(fileURLWithPath: path))
+    }
+
     static func write(int64 values: [Int], to path: String) throws {
         var bytes = header(descr: "<i8", shape: [values.count])
         for v in values { withUnsafeBytes(of: Int64(v).littleEndian) { bytes += $0 } }

@@ -65,7 +65,13 @@ public struct Benchmark: Sendable {
         try (0..<repeats).map { _ in try time(body) }.min()!
     }
 
+    /// Refuses thread counts a run would refuse, before any data is made.
+    public func validate() throws {
+        for threadCount in threads { try EvaluationOptions.checkThreads(threadCount) }
+    }
+
     public func run(progress: (String) -> Void = { _ in }) throws -> Result {
+        try validate()
         let synthetic = SyntheticPairs(rows: rows, dim: dim)
         let (x1, x2, pairs) = try synthetic.generate()
         let folder = NSTemporaryDirectory() + "crosssim-bench-\(getpid())"

@@ -35,7 +35,19 @@ public struct EvaluationOptions: Sendable, Equatable, Codable {
     public var tile: TileShape?
     public var threads: Int?
 
+    /// Worker threads a run may ask for. Each worker costs memory before it has work, so a
+    /// typo such as `--threads 100000` would exhaust the machine rather than run; 4096 is
+    /// above any node's core count.
+    public static let threadLimit = 1...4096
+
     public init() {}
+
+    /// Refuses a thread count outside `threadLimit`.
+    public static func checkThreads(_ threads: Int) throws {
+        guard threadLimit.contains(threads) else {
+            throw InputError("bad --threads \(threads): give \(threadLimit.lowerBound) to \(threadLimit.upperBound) worker threads")
+        }
+    }
 
     /// Rejects values SPEC §1 calls bad input.
     public func validate() throws {
@@ -51,8 +63,11 @@ public struct EvaluationOptions: Sendable, Equatable, Codable {
             throw InputError("bad SigLIP term \(term): scale and bias must lie within ±1e30")
         }
         for k in recallAt where k < 1 { throw InputError("bad k \(k): k must be ≥ 1") }
+        for (position, k) in recallAt.enumerated() where recallAt[..<position].contains(k) {
+            throw InputError("bad k: \(k) is given twice")
+        }
         if let k = topK, k < 1 { throw InputError("bad --top-k \(k): K must be ≥ 1") }
-        if let t = threads, t < 1 { throw InputError("bad --threads \(t): need at least 1") }
+        if let threads { try Self.checkThreads(threads) }
         if let b = histogramBins, b < 1 { throw InputError("bad histogram bins \(b)") }
     }
 }

@@ -1,3 +1,5 @@
+import Foundation
+
 /// The checks SPEC §1 makes of two sets, their pairs and the options, shared by runs in
 /// memory and runs that stream.
 enum InputCheck {
@@ -25,12 +27,26 @@ enum InputCheck {
         return pairs
     }
 
+    /// Under dot similarity a row whose squared norm reaches this is refused as it is read,
+    /// naming its file and row: a similarity is at most the product of two rows' norms
+    /// (Cauchy–Schwarz), so every one then stays below it, inside Float32's range (3.4e38)
+    /// with room for the sums over a row (README, "Inputs").
+    static let largestDotSquaredNorm: Float = 1e37
+
+    static func tooLargeForDot(squaredNorm: Double, file: String, row: Int) -> InputError {
+        InputError(String(format: "values too large for --similarity dot: the row's norm is %.3g, and from %.3g on dot "
+                              + "similarities could overflow Float32 (use cosine, or scale the set down)",
+                          squaredNorm.squareRoot(), Double(largestDotSquaredNorm).squareRoot()),
+                   file: file, row: row)
+    }
+
     /// The range similarities can take: [−1, 1] for cosine; for dot ±(‖x1‖max·‖x2‖max)
-    /// (Cauchy–Schwarz), which must stay inside Float32's range.
+    /// (Cauchy–Schwarz), which must stay inside Float32's range (rows are checked against
+    /// `largestDotSquaredNorm` as they are read, which keeps it there).
     static func similarityRange(maxSquaredNorms: (Float, Float), options: EvaluationOptions) throws -> (lower: Float, upper: Float) {
         guard options.similarity == .dot else { return (-1, 1) }
         let bound = (Double(maxSquaredNorms.0) * Double(maxSquaredNorms.1)).squareRoot()
-        guard bound < 1e37 else { throw InputError("values too large: dot similarities could overflow Float32") }
+        guard bound < Double(largestDotSquaredNorm) else { throw InputError("values too large: dot similarities could overflow Float32") }
         let b = max(Float(bound), .leastNormalMagnitude)
         return (-b, b)
     }

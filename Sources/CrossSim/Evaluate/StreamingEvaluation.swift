@@ -50,7 +50,7 @@ public struct StreamingEvaluation: Sendable {
         let x2 = min(set2.rows, max(plan.tile.cols, left / 8 / rowBytes))
         let x1 = min(rows, (left - 2 * x2 * rowBytes) / rowBytes)
         guard left > 0, x1 >= 1 else {
-            throw InputError("--memory-limit \(memoryLimit >> 20) MiB is too small for these sets: the column state and "
+            throw InputError("--memory-limit \(ByteSize.text(memoryLimit)) is too small for these sets: the column state and "
                                 + "buffers alone need about \((fixed + (2 * x2 + 1) * rowBytes) >> 20) MiB; give at least "
                                 + "\((fixed + (2 * x2 + min(rows, 256)) * rowBytes + (1 << 20) - 1) >> 20) MiB")
         }

@@ -70,7 +70,7 @@ public enum SummaryPlot {
         var out: [SVGElement] = [panelTitle("(a) Similarity of positive and negative pairs", x: 30, y: top + 18)]
         let similarityName = report.inputs.similarity == .cosine ? "cosine similarity" : "dot product"
         guard let h = report.histogram, h.bins > 0 else {
-            out.append(SVG.text("No histogram in this report: it is gathered when eval runs with --plot.",
+            out.append(SVG.text("No histogram in this report: eval gathers it with --plot or --histogram (give parts --histogram).",
                                 x: 30, y: top + 48, size: 13, fill: "#555555"))
             return (out, 60)
         }

@@ -56,6 +56,10 @@ extension Report {
             chanceX1ToX2: log(Double(n2)), chanceX2ToX1: log(Double(n1)),
             uniformityX1: state.uniformity.flatMap { n1 > 1 ? Uniformity.value($0[0], rows: n1) : nil },
             uniformityX2: state.uniformity.flatMap { n2 > 1 ? Uniformity.value($0[1], rows: n2) : nil })
+        let single = [("x1", n1), ("x2", n2)].filter { $0.1 < 2 }.map { "\($0.0) has \($0.1) row" }
+        notes = options.uniformity && !single.isEmpty
+            ? ["uniformity is left out: it averages over pairs of distinct rows, and " + single.joined(separator: " and ")]
+            : []
         histogram = state.histogram
         self.inputs = inputs
         self.engine = engine

@@ -104,6 +104,9 @@ public struct Report: Sendable {
     public var diagnostics: Diagnostics
     public var histogram: Histogram?
     public var engine: Engine?
+    /// Why something asked for is not in the report, one line each (the command line prints
+    /// them on stderr).
+    public var notes: [String]
 
     public static let schema = "crosssim.report/1"
 }

@@ -11,6 +11,10 @@ public final class RowStream {
     private var stream: ByteStream?
     private var staging: UnsafeMutableRawPointer
     private static let stagingBytes = 1 << 20
+    /// Called with the global row of each float64 value that is finite but beyond Float32's
+    /// range (it is read as ±Inf); nil makes such a value a read error naming file and row.
+    /// `inspect` counts these rows rather than stopping at the first.
+    public var onFloat32Overflow: ((Int) -> Void)?
 
     public init(_ set: ShardSet) {
         self.set = set
@@ -108,10 +112,27 @@ public final class RowStream {
             if layout.bigEndian { cs_byteswap(staging, n, size) }
             switch layout.element {
             case .float16: cs_f16_to_f32(staging.assumingMemoryBound(to: UInt16.self), destination + done, n)
-            case .float64: cs_f64_to_f32(staging.assumingMemoryBound(to: Double.self), destination + done, n)
+            case .float64:
+                let source = staging.assumingMemoryBound(to: Double.self)
+                cs_f64_to_f32(source, destination + done, n)
+                try checkConversion(from: source, to: destination + done, count: n, firstValue: done, firstRow: firstRow)
             case .float32: break
             }
             done += n
+        }
+    }
+
+    /// A finite float64 that became ±Inf as Float32 is too large for CrossSim, which computes
+    /// in Float32 (README, "Inputs"): not a NaN or ±Inf of the file.
+    private func checkConversion(from source: UnsafePointer<Double>, to converted: UnsafePointer<Float>, count: Int,
+                                 firstValue: Int, firstRow: Int) throws {
+        for k in 0..<count where converted[k].isInfinite && source[k].isFinite {
+            let row = (firstValue + k) / set.dim
+            guard let onFloat32Overflow else {
+                throw InputError("value \(source[k]) is beyond Float32's range (±3.4e38), in which CrossSim computes: scale the set down",
+                                 file: set.shards[shardIndex].path, row: firstRow + row)
+            }
+            onFloat32Overflow(nextRow + row)
         }
     }
 }

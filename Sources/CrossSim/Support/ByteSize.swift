@@ -14,4 +14,13 @@ public enum ByteSize {
         }
         throw InputError("bad size '\(text)': expected bytes or a number with K, M, G or T, such as 512M")
     }
+
+    /// `bytes` for a message, in the largest unit it makes at least one of (so never "0 MiB"),
+    /// with a decimal where it is not whole: `200 KiB`, `1.5 GiB`, `512 bytes`.
+    public static func text(_ bytes: Int) -> String {
+        let units: [(String, Double)] = [("TiB", 0x1p40), ("GiB", 0x1p30), ("MiB", 0x1p20), ("KiB", 0x1p10)]
+        guard let (unit, scale) = units.first(where: { Double(bytes) >= $0.1 }) else { return "\(bytes) bytes" }
+        let value = Double(bytes) / scale
+        return (value == value.rounded() ? String(Int(value)) : String(format: "%.1f", value)) + " " + unit
+    }
 }
