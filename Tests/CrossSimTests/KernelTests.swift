@@ -141,19 +141,11 @@ struct KernelTile {
     }
 
     func checkRanks(_ at: String) {
-        var rowLower = [Float](repeating: 0, count: rows), rowUpper = rowLower
-        var colLower = [Float](repeating: 0, count: cols), colUpper = colLower
-        cs_f32_bounds(rowBest, rows, &rowLower, &rowUpper)
-        cs_f32_bounds(ownerSimilarity, cols, &colLower, &colUpper)
+        let rowThresholds = TestThresholds(exact: rowBest, index: rowBestColumn)
+        let colThresholds = TestThresholds(exact: ownerSimilarity, index: owner)
         var rowBeaten = [Int32](repeating: 0, count: rows), colBeaten = [Int32](repeating: 0, count: cols)
         let squares = withTile { t in
-            rowBest.withUnsafeBufferPointer { re in
-                ownerSimilarity.withUnsafeBufferPointer { ce in
-                    cs_count_ranks(t, cs_thresholds(exact: re.baseAddress, lower: rowLower, upper: rowUpper, index: rowBestColumn),
-                                   cs_thresholds(exact: ce.baseAddress, lower: colLower, upper: colUpper, index: owner),
-                                   &rowBeaten, &colBeaten)
-                }
-            }
+            cs_count_ranks(t, rowThresholds.thresholds, colThresholds.thresholds, &rowBeaten, &colBeaten)
         }
         var expectedRows = [Int32](repeating: 0, count: rows), expectedCols = [Int32](repeating: 0, count: cols)
         var expectedSquares = 0.0
@@ -278,5 +270,35 @@ struct KernelTile {
             assertClose(uMax + log(uSum), m + log(u.reduce(0) { $0 + exp($1 - m) }), relative: 1e-6, absolute: 1e-6,
                         "\(at): uniformity")
         }
+    }
+}
+
+/// cs_thresholds over memory it owns.
+final class TestThresholds {
+    let exact: UnsafeMutableBufferPointer<Double>
+    let lower: UnsafeMutableBufferPointer<Float>
+    let upper: UnsafeMutableBufferPointer<Float>
+    let index: UnsafeMutableBufferPointer<Int32>
+
+    init(exact values: [Double], index indices: [Int32]) {
+        let n = max(values.count, 1)
+        exact = .allocate(capacity: n)
+        lower = .allocate(capacity: n)
+        upper = .allocate(capacity: n)
+        index = .allocate(capacity: n)
+        _ = exact.initialize(from: values)
+        _ = index.initialize(from: indices)
+        cs_f32_bounds(exact.baseAddress, values.count, lower.baseAddress, upper.baseAddress)
+    }
+
+    deinit {
+        exact.deallocate()
+        lower.deallocate()
+        upper.deallocate()
+        index.deallocate()
+    }
+
+    var thresholds: cs_thresholds {
+        cs_thresholds(exact: exact.baseAddress, lower: lower.baseAddress, upper: upper.baseAddress, index: index.baseAddress)
     }
 }
