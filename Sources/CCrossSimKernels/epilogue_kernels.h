@@ -68,9 +68,9 @@ static inline int beats(double exact, int64_t index, double threshold, int64_t t
     return exact > threshold || (exact == threshold && index < threshold_index);
 }
 
-double CS_LEVEL_NAME(cs_count_ranks)(cs_tile t, cs_thresholds rows, cs_thresholds cols,
-                                     int32_t *row_beaten, int32_t *col_beaten) {
-    double squares = 0;
+void CS_LEVEL_NAME(cs_count_ranks)(cs_tile t, cs_thresholds rows, cs_thresholds cols,
+                                   int32_t *row_beaten, int32_t *col_beaten, double *moments) {
+    double sum = 0, squares = 0;
     for (int64_t r = 0; r < t.rows; r += 2) {
         ROW_PAIR(t, r, second);
         const int64_t q[2] = {r, MIN(r + 1, t.rows - 1)};
@@ -82,7 +82,7 @@ double CS_LEVEL_NAME(cs_count_ranks)(cs_tile t, cs_thresholds rows, cs_threshold
         const vf row_lower[2] = {VF_SPLAT(rows.lower[q[0]]), VF_SPLAT(rows.lower[q[1]])};
         const vf row_upper[2] = {VF_SPLAT(rows.upper[q[0]]), VF_SPLAT(rows.upper[q[1]])};
         vi row_count[2] = {VI_SPLAT(0), VI_SPLAT(0)};
-        vd lo = VD_ZERO, hi = VD_ZERO;
+        vd lo = VD_ZERO, hi = VD_ZERO, sum_lo = VD_ZERO, sum_hi = VD_ZERO;
         FOR_EACH_CHUNK(c, n, t.cols,
             const vi owner = VI_LOAD_N(cols.index + c, n, 0);
             const vf col_lower = VF_LOAD_N(cols.lower + c, n, 0.0f), col_upper = VF_LOAD_N(cols.upper + c, n, 0.0f);
@@ -110,6 +110,8 @@ double CS_LEVEL_NAME(cs_count_ranks)(cs_tile t, cs_thresholds rows, cs_threshold
                 // Dot similarities may reach 1e37, so their squares are summed in binary64.
                 const vf kept = VF_SELECT(negative, s, VF_SPLAT(0.0f));
                 const vd a = VF_LOW_F64(kept), b = VF_HIGH_F64(kept);
+                sum_lo += a;
+                sum_hi += b;
                 lo += a * a;
                 hi += b * b;
             }
@@ -121,9 +123,11 @@ double CS_LEVEL_NAME(cs_count_ranks)(cs_tile t, cs_thresholds rows, cs_threshold
         );
         row_beaten[r] += (int32_t)VI_HSUM(row_count[0]);
         if (r + 1 < t.rows) row_beaten[r + 1] += (int32_t)VI_HSUM(row_count[1]);
+        sum += VD_PAIR_SUM(sum_lo, sum_hi);
         squares += VD_PAIR_SUM(lo, hi);
     }
-    return squares;
+    moments[0] += sum;
+    moments[1] += squares;
 }
 
 

@@ -20,9 +20,10 @@
     R(double, cs_squared_distance_f64, (const float *a, const float *b, size_t dim), (a, b, dim)) \
     V(cs_add_rows_f64, (const float *x, size_t rows, size_t dim, double *sum), (x, rows, dim, sum)) \
     V(cs_row_norms, (const float *x, size_t rows, size_t dim, float *norms), (x, rows, dim, norms)) \
-    R(double, cs_count_ranks,                                                                   \
-      (cs_tile t, cs_thresholds rows, cs_thresholds cols, int32_t *row_beaten, int32_t *col_beaten), \
-      (t, rows, cols, row_beaten, col_beaten))                                                  \
+    V(cs_count_ranks,                                                                           \
+      (cs_tile t, cs_thresholds rows, cs_thresholds cols, int32_t *row_beaten, int32_t *col_beaten, \
+       double *moments),                                                                        \
+      (t, rows, cols, row_beaten, col_beaten, moments))                                         \
     V(cs_lse_fixed_shift,                                                                       \
       (cs_tile t, const int32_t *positive_of_col, float scale, double *row_sum, double *col_sum, \
        float *column_part),                                                                     \

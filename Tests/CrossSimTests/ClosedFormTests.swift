@@ -100,6 +100,19 @@ final class ClosedFormTests: XCTestCase {
         }
     }
 
+    /// A collapsed set of real-valued rows (one Gaussian row repeated): every negative equals
+    /// every other, so their spread is 0. The tiles round them all the same way, off the exact
+    /// mean by a last bit; a spread taken around the exact mean read that as ± 5e-4.
+    func testCollapsedRealValuedRowsShowNoSpread() throws {
+        for (n, dim) in [(300, 384), (130, 768)] {
+            let v = TestMatrix.gaussian(rows: 1, dim: dim, seed: 47).values
+            let x = TestMatrix(rows: n, dim: dim, values: Array((0..<n).map { _ in v }.joined()))
+            let (r, _) = try report(x, x, EvaluationOptions())
+            XCTAssertLessThanOrEqual(r.diagnostics.negativeStd!, 1e-6, "N = \(n), D = \(dim)")
+            XCTAssertEqual(r.diagnostics.negativeMean!, 1, accuracy: 1e-6, "N = \(n), D = \(dim)")
+        }
+    }
+
     /// 20 random x1 rows against 20 equal x2 rows: every x1→x2 candidate ties, so by the tie
     /// rule every list is [0, 1, 2, 3, 4], query i has rank i + 1, and the top-k metrics follow:
     /// nDCG@5 = Σ_{i<5} 1/log2(i + 2) / 20 and MAP@5 = Σ_{i<5} 1/(i + 1) / 20. (Float32 sgemm

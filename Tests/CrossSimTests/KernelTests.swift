@@ -144,22 +144,25 @@ struct KernelTile {
         let rowThresholds = TestThresholds(exact: rowBest, index: rowBestColumn)
         let colThresholds = TestThresholds(exact: ownerSimilarity, index: owner)
         var rowBeaten = [Int32](repeating: 0, count: rows), colBeaten = [Int32](repeating: 0, count: cols)
-        let squares = withTile { t in
-            cs_count_ranks(t, rowThresholds.thresholds, colThresholds.thresholds, &rowBeaten, &colBeaten)
+        var moments = [0.0, 0.0]
+        withTile { t in
+            cs_count_ranks(t, rowThresholds.thresholds, colThresholds.thresholds, &rowBeaten, &colBeaten, &moments)
         }
         var expectedRows = [Int32](repeating: 0, count: rows), expectedCols = [Int32](repeating: 0, count: cols)
-        var expectedSquares = 0.0
+        var expectedSum = 0.0, expectedSquares = 0.0
         for i in 0..<rows {
             for j in 0..<cols where isNegative(i, j) {
                 let x = exact[i * cols + j]
                 if x > rowBest[i] || (x == rowBest[i] && col0 + j < Int(rowBestColumn[i])) { expectedRows[i] += 1 }
                 if x > ownerSimilarity[j] || (x == ownerSimilarity[j] && row0 + i < Int(owner[j])) { expectedCols[j] += 1 }
+                expectedSum += Double(s[i * ld + j])
                 expectedSquares += Double(s[i * ld + j]) * Double(s[i * ld + j])
             }
         }
         XCTAssertEqual(rowBeaten, expectedRows, "\(at): row ranks")
         XCTAssertEqual(colBeaten, expectedCols, "\(at): column ranks")
-        assertClose(squares, expectedSquares, relative: 1e-12, absolute: 1e-300, "\(at): Σs² over negatives")
+        assertClose(moments[0], expectedSum, relative: 1e-12, absolute: 1e-12, "\(at): Σs over negatives")
+        assertClose(moments[1], expectedSquares, relative: 1e-12, absolute: 1e-300, "\(at): Σs² over negatives")
     }
 
     func checkTopK(_ at: String) {

@@ -88,9 +88,11 @@ typedef struct {
 /// is above its best positive's (rows.exact[i]), or equal with j < rows.index[i] (+∞ for a
 /// row without positive); column j counts cells above cols.exact[j], or equal with
 /// i < cols.index[j]. Cells within the tile's error bound of a threshold are recomputed
-/// exactly. Returns Σ s² over the tile's negative cells, which the same pass reads anyway.
-double cs_count_ranks(cs_tile t, cs_thresholds rows, cs_thresholds cols, int32_t *row_beaten,
-                      int32_t *col_beaten);
+/// exactly. Adds Σ s and Σ s² over the tile's negative cells, which the same pass reads
+/// anyway, to moments[0] and moments[1]: the spread of the negatives is taken from the tiles'
+/// own values, so that a rounding error shared by every cell (a collapsed set) is no spread.
+void cs_count_ranks(cs_tile t, cs_thresholds rows, cs_thresholds cols, int32_t *row_beaten,
+                    int32_t *col_beaten, double *moments);
 
 /// Adds Σ exp((s − 1)·scale) over the negative cells (positive_of_col[j] ≠ i) per row and per
 /// column: one exp per element, exact when every s ≤ 1 and (−2·scale) stays above the smallest

@@ -39,7 +39,8 @@ final class Epilogue: TileConsumer, @unchecked Sendable {
     final class Slot: @unchecked Sendable {
         let columns: [ColumnSums]
         var softplus: [Double]
-        var squares = 0.0
+        /// Σ s and Σ s² over the negative cells.
+        var moments = [0.0, 0.0]
 
         init(columns: Int, folds: [Fold], siglip: Int) {
             self.columns = folds.map { ColumnSums(columns: columns, fold: $0) }
@@ -133,7 +134,7 @@ final class Epilogue: TileConsumer, @unchecked Sendable {
     let totalBeaten: SharedBuffer<Int32>
     private(set) var totalTop: TopKLists?
     private(set) var softplus: [Double]
-    private(set) var squares = 0.0
+    private(set) var moments = [0.0, 0.0]
     private(set) var histogram: Histogram?
 
     /// Per-panel state, set up by `prepare` for the run's workers and slots.
@@ -220,8 +221,8 @@ final class Epilogue: TileConsumer, @unchecked Sendable {
     func consumeStrip(_ tile: cs_tile, worker w: Worker, slot: Slot) {
         let r = Int(tile.row0) - rows.lowerBound
         let c = Int(tile.col0), local = Int(tile.col0) - panel.lowerBound
-        slot.squares += cs_count_ranks(tile, rowThresholds.at(r), columnThresholds.at(c),
-                                       rowBeaten.base + r, w.columnBeaten.base + local)
+        cs_count_ranks(tile, rowThresholds.at(r), columnThresholds.at(c), rowBeaten.base + r,
+                       w.columnBeaten.base + local, &slot.moments)
         let owners = holdsPositives(tile) ? UnsafePointer(columnThresholds.index.base + c) : nil
         for (t, fold) in folds.enumerated() {
             let sums = slot.columns[t]
@@ -268,9 +269,9 @@ final class Epilogue: TileConsumer, @unchecked Sendable {
             from.sum.base.update(repeating: 0, count: width)
         }
         for k in siglip.indices { softplus[k] += slot.softplus[k] }
-        squares += slot.squares
+        moments = zip(moments, slot.moments).map { $0 + $1 }
         slot.softplus = slot.softplus.map { _ in 0 }
-        slot.squares = 0
+        slot.moments = [0, 0]
     }
 
     func endPanel() {
@@ -319,7 +320,8 @@ final class Epilogue: TileConsumer, @unchecked Sendable {
             rowTop: rowTop?.lists,
             columnLogSumExp: folds.indices.map { logSumExp(totalColumns[$0].max, totalColumns[$0].sum, folds[$0]) },
             columnBeaten: totalBeaten.array, columnTop: totalTop,
-            softplusSums: softplus, similaritySum: similaritySum, squaredSimilaritySum: squares,
+            softplusSums: softplus, similaritySum: similaritySum, negativeSimilaritySum: moments[0],
+            squaredSimilaritySum: moments[1],
             histogram: histogram, uniformity: nil)
     }
 }

@@ -27,9 +27,12 @@ public struct PartialState: Sendable, Equatable {
     /// Σ softplus(t·s + b) over the negative cells, one per SigLIP term (the positives' terms
     /// come from their binary64 similarities).
     public var softplusSums: [Double]
-    /// Σ s over all cells.
+    /// Σ s over all cells (exact: (Σ x1)·(Σ x2) in binary64).
     public var similaritySum: Double
-    /// Σ s² over the negative cells.
+    /// Σ s and Σ s² over the negative cells, as the tiles hold them: the negatives' spread is
+    /// taken from these alone, so that a rounding error every cell shares (a collapsed set)
+    /// shows no spread.
+    public var negativeSimilaritySum: Double
     public var squaredSimilaritySum: Double
     public var histogram: Histogram?
     /// Wang & Isola's log Σ e^{−2‖a−b‖²} over this part's share of each set's pairs.
@@ -79,6 +82,7 @@ public struct PartialState: Sendable, Equatable {
         if let top = next.columnTop { columnTop = columnTop!.merged(with: top) }
         softplusSums = zip(softplusSums, next.softplusSums).map { $0 + $1 }
         similaritySum += next.similaritySum
+        negativeSimilaritySum += next.negativeSimilaritySum
         squaredSimilaritySum += next.squaredSimilaritySum
         if let h = next.histogram { histogram = histogram! + h }
         if let u = next.uniformity { uniformity = zip(uniformity!, u).map { $0 ⊕ $1 } }

@@ -44,10 +44,9 @@ extension Report {
         var negativeMean: Double?, negativeStd: Double?
         if negatives > 0 {
             let sum = state.similaritySum - p.similarity.reduce(0, +)
-            let squares = state.squaredSimilaritySum
-            let mean = sum / negatives
-            negativeMean = mean
-            negativeStd = max(0, squares / negatives - mean * mean).squareRoot()
+            negativeMean = sum / negatives
+            let tileMean = state.negativeSimilaritySum / negatives
+            negativeStd = max(0, state.squaredSimilaritySum / negatives - tileMean * tileMean).squareRoot()
         }
         diagnostics = Diagnostics(
             positiveMean: positiveMean, positiveStd: positiveVariance.squareRoot(),

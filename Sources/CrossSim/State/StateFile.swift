@@ -61,6 +61,7 @@ public struct StateFile: Sendable {
         for top in [s.rowTop, s.columnTop].compactMap({ $0 }) { w.append(top.scores); w.append(top.indices) }
         w.append(s.softplusSums)
         w.append(s.similaritySum)
+        w.append(s.negativeSimilaritySum)
         w.append(s.squaredSimilaritySum)
         if let h = s.histogram { w.append(h.positive); w.append(h.negative) }
         if let u = s.uniformity { for l in u { w.append(l.max); w.append(l.sum) } }
@@ -148,7 +149,7 @@ public struct StateFile: Sendable {
         // (in binary64: k·(rows + n2) can exceed Int.max).
         let cells = Double(rows + n2)
         let promised = Double(12 * n2 + 8) + Double(taus * 16 + 4) * cells + Double(12 * k) * cells
-            + Double(8 * header.options.siglip.count + 16 + 16 * bins + 32 + magic.count)
+            + Double(8 * header.options.siglip.count + 24 + 16 * bins + 32 + magic.count)
         guard promised <= Double(capacity) else { throw bad("the header promises more data than the file holds") }
 
         let positiveOf = try r.array(Int32.self, count: n2, what: "the pairs")
@@ -182,6 +183,7 @@ public struct StateFile: Sendable {
         else { throw bad("ranks or top-k lists out of range") }
         let softplus = try r.array(Double.self, count: header.options.siglip.count, what: "SigLIP sums")
         let similaritySum = try r.scalar(Double.self, what: "sums")
+        let negativeSum = try r.scalar(Double.self, what: "sums")
         let squaredSum = try r.scalar(Double.self, what: "sums")
         var histogram: Histogram?
         if bins > 0 {
@@ -214,7 +216,8 @@ public struct StateFile: Sendable {
             x1Rows: n1, x2Rows: n2, rows: header.rowsLower..<header.rowsUpper, positives: positives,
             rowLogSumExp: rowLSE, rowBeaten: rowBeaten, rowTop: rowTop,
             columnLogSumExp: columnLSE, columnBeaten: columnBeaten, columnTop: columnTop,
-            softplusSums: softplus, similaritySum: similaritySum, squaredSimilaritySum: squaredSum,
+            softplusSums: softplus, similaritySum: similaritySum, negativeSimilaritySum: negativeSum,
+            squaredSimilaritySum: squaredSum,
             histogram: histogram, uniformity: uniformity)
         return StateFile(part: part, inputs: header.inputs, options: header.options, engine: header.engine, state: state)
     }
