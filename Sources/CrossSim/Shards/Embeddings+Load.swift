@@ -1,57 +1,17 @@
 import CCrossSimKernels
 import Foundation
 
-/// The errors of shards decoded in parallel, by shard (or piece of a shard), in order.
-private final class ShardFailures: @unchecked Sendable {
-    private var errors: [Error?]
-    private let lock = NSLock()
-
-    init(count: Int) { errors = Array(repeating: nil, count: count) }
-
-    func record(_ error: Error, shard: Int) { lock.withLock { errors[shard] = error } }
-
-    var first: Error? { lock.withLock { errors.compactMap { $0 }.first } }
-}
-
 /// How rows are compared: cosine normalises every row on read, dot uses them as they are.
 public enum Similarity: String, Sendable, Codable, CaseIterable {
     case cosine, dot
 }
 
 extension Embeddings {
-    /// Reads a whole set into memory, checking every row (SPEC §1) and normalising it under
-    /// cosine similarity. Shards are decoded on all cores at once, each into its own rows, and
-    /// uncompressed shards are cut into pieces that seek to their first row, so that one large
-    /// file is read on all cores too. The error reported is the first piece's that failed.
+    /// Reads a whole set into memory, checking every row and normalising it under
+    /// cosine similarity, on all cores (see `SetReader`).
     public static func load(_ set: ShardSet, similarity: Similarity) throws -> Embeddings {
         let matrix = Embeddings(rows: set.rows, dim: set.dim)
-        let starts = set.shards.reduce(into: [0]) { $0.append($0.last! + $1.layout.rows) }
-        let batch = batchRows(dim: set.dim)
-        let pieces = set.shards.indices.flatMap { k -> [(shard: Int, rows: Range<Int>)] in
-            let rows = starts[k]..<starts[k + 1]
-            let count = set.shards[k].compressed ? 1 : max(1, min(rows.count / batch, 4 * TilePlan.defaultThreads))
-            return (0..<count).map { p in
-                (k, (rows.lowerBound + rows.count * p / count)..<(rows.lowerBound + rows.count * (p + 1) / count))
-            }
-        }
-        let failures = ShardFailures(count: pieces.count)
-        DispatchQueue.concurrentPerform(iterations: pieces.count) { p in
-            let (k, piece) = pieces[p]
-            do {
-                let stream = RowStream(ShardSet(path: set.path, shards: [set.shards[k]]))
-                try stream.skip(rows: piece.lowerBound - starts[k])
-                for first in stride(from: piece.lowerBound, to: piece.upperBound, by: batch) {
-                    let rows = first..<min(first + batch, piece.upperBound)
-                    guard try stream.read(rows: rows.count, into: matrix.row(rows.lowerBound)) == rows.count else {
-                        throw InputError("truncated data: fewer rows than the header declares", file: set.shards[k].path)
-                    }
-                    try matrix.prepare(rows: rows, similarity: similarity, origin: set)
-                }
-            } catch {
-                failures.record(error, shard: p)
-            }
-        }
-        if let error = failures.first { throw error }
+        try SetReader(set: set, similarity: similarity).read(0..<set.rows, into: (matrix, 0))
         return matrix
     }
 
