@@ -2,8 +2,8 @@ import CrossSim
 import Foundation
 import XCTest
 
-/// SPEC §6 and issue 5: parts in separate processes merge to the single run's report, bad
-/// merges are refused, and a memory limit gives the in-memory report.
+/// Parts in separate processes (and on other kernel paths) merge to the single run's report,
+/// bad merges are refused, and a memory limit gives the in-memory report.
 final class PartsTests: XCTestCase {
     /// A multi-positive synthetic pair of sets (two captions per row) with one shard per set.
     func data() throws -> String {
@@ -104,6 +104,36 @@ final class PartsTests: XCTestCase {
                                    options: options).report()
         assertSameResults(try JSONSerialization.jsonObject(with: Data(limited.json.rendered().utf8)),
                           try JSONSerialization.jsonObject(with: Data(whole.json.rendered().utf8)))
+    }
+
+    /// A run that fails or is cancelled while x2 streams leaves no reading thread (and its
+    /// buffers) behind: a service that runs the library leaked one per failed run.
+    func testCancelledRunsLeaveNoReaderBehind() throws {
+        guard FileManager.default.fileExists(atPath: "/proc/self/task") else { throw XCTSkip("counts threads in /proc/self/task") }
+        let x1 = TestMatrix.gaussian(rows: 600, dim: 16, seed: 3)
+        let dir = try temporaryDirectory(self, "cancel")
+        try x1.writeNPY(to: dir + "/x1.npy")
+        try TestMatrix.noisy(x1, owner: Array(0..<600), sigma: 0.5, seed: 4).writeNPY(to: dir + "/x2.npy")
+        var options = EvaluationOptions()
+        options.tile = TileShape(rows: 32, cols: 64)
+        let set1 = try ShardSet.open(dir + "/x1.npy"), set2 = try ShardSet.open(dir + "/x2.npy")
+        // x1 and x2 in several panels, so that readers are running when the run stops.
+        let working = 600 * 16 * 4 * 2 / 8
+        let streaming = try StreamingEvaluation(set1: set1, set2: set2, pairs: nil, options: options,
+                                                memoryLimit: StreamingEvaluation.fixedBytes(set1: set1, set2: set2, options: options) + working)
+        XCTAssertLessThan(try streaming.panels(rows: 600).x1, 600)
+        func threads() -> Int { (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/task").count) ?? 0 }
+        let before = threads()
+        for _ in 0..<8 {
+            let cancelled = CancellationFlag()
+            cancelled.cancel()
+            XCTAssertThrowsError(try streaming.state(control: RunControl(cancellation: cancelled))) {
+                XCTAssertTrue($0 is InterruptedError, "\($0)")
+            }
+        }
+        let deadline = Date().addingTimeInterval(5)
+        while threads() > before + 2 && Date() < deadline { usleep(10_000) }
+        XCTAssertLessThanOrEqual(threads(), before + 2, "threads left behind by 8 cancelled runs")
     }
 
     func testMemoryLimitTooSmallSaysHowMuchIsNeeded() throws {

@@ -3,53 +3,58 @@ import Foundation
 /// Reads a set as consecutive panels of rows on a background thread. Two buffers deep, the
 /// next panel is decoded, checked and normalised while the caller computes on one; one buffer
 /// deep (for panels that are used long, where memory matters more than overlap), reading waits
-/// for `release()`.
-final class PanelReader: @unchecked Sendable {
-    let set: ShardSet
-    let panelRows: Int
-    private let similarity: Similarity
+/// for `release()`. The thread holds only the panels, never the reader: when the reader goes
+/// away (its run finished, failed or was cancelled) the thread ends and the buffers are freed.
+final class PanelReader: Sendable {
+    private let panels: Panels
+
+    /// Starts reading `rows` of `set` in panels of `panelRows`, `depth` (1 or 2) buffers deep.
+    init(set: ShardSet, rows: Range<Int>, panelRows: Int, similarity: Similarity, depth: Int = 2) {
+        let panels = Panels(reader: SetReader(set: set, similarity: similarity), panelRows: panelRows, depth: depth)
+        self.panels = panels
+        Thread.detachNewThread { panels.produce(rows) }
+    }
+
+    deinit { panels.stop() }
+
+    /// The next panel and the global rows it holds; valid until `release()`.
+    func next() throws -> (matrix: Embeddings, rows: Range<Int>) { try panels.next() }
+
+    /// Gives the last panel's buffer back for the reader to refill.
+    func release() { panels.release() }
+}
+
+/// The buffers and hand-over between `PanelReader`'s thread and its caller.
+private final class Panels: @unchecked Sendable {
+    private let reader: SetReader
+    private let panelRows: Int
     private let buffers: [Embeddings]
-    private let free: DispatchSemaphore
+    /// Created at 0 and signalled once per buffer: libdispatch traps when a semaphore is freed
+    /// below its initial value, as this one is when the caller stops while it holds a panel.
+    private let free = DispatchSemaphore(value: 0)
     private let filled = DispatchSemaphore(value: 0)
+    private let finished = DispatchSemaphore(value: 0)
     private let lock = NSLock()
     private var ready: [(panel: Int, rows: Range<Int>)] = []
     private var failure: Error?
     private var stopped = false
-    private let done = DispatchSemaphore(value: 0)
 
-    /// Starts reading `rows` of `set` in panels of `panelRows`, `depth` (1 or 2) buffers deep.
-    init(set: ShardSet, rows: Range<Int>, panelRows: Int, similarity: Similarity, depth: Int = 2) {
-        self.set = set
+    init(reader: SetReader, panelRows: Int, depth: Int) {
+        self.reader = reader
         self.panelRows = panelRows
-        self.similarity = similarity
-        buffers = (0..<depth).map { _ in Embeddings(rows: panelRows, dim: set.dim) }
-        free = DispatchSemaphore(value: depth)
-        Thread.detachNewThread { [self] in
-            produce(rows)
-            done.signal()
-        }
+        buffers = (0..<depth).map { _ in Embeddings(rows: panelRows, dim: reader.set.dim) }
+        for _ in 0..<depth { free.signal() }
     }
 
-    deinit {
-        lock.withLock { stopped = true }
-        free.signal()
-        done.wait()
-    }
-
-    private func produce(_ rows: Range<Int>) {
+    func produce(_ rows: Range<Int>) {
+        defer { finished.signal() }
         do {
-            let stream = RowStream(set)
-            try stream.skip(rows: rows.lowerBound)
             var start = rows.lowerBound, panel = 0
             while start < rows.upperBound {
                 free.wait()
                 if lock.withLock({ stopped }) { return }
-                let buffer = buffers[panel % buffers.count]
                 let count = min(panelRows, rows.upperBound - start)
-                guard try stream.read(rows: count, into: buffer.baseAddress) == count else {
-                    throw InputError("truncated data: fewer rows than the headers declare", file: set.path)
-                }
-                try buffer.prepare(rows: 0..<count, similarity: similarity, origin: set, firstGlobalRow: start)
+                try reader.read(start..<start + count, into: (buffers[panel % buffers.count], start))
                 lock.withLock { ready.append((panel, start..<start + count)) }
                 filled.signal()
                 start += count
@@ -61,7 +66,14 @@ final class PanelReader: @unchecked Sendable {
         }
     }
 
-    /// The next panel and the global rows it holds; valid until `release()`.
+    /// Ends the thread (waking it if it waits for a buffer) and waits for it, so that the
+    /// buffers go with the reader that owned them.
+    func stop() {
+        lock.withLock { stopped = true }
+        free.signal()
+        finished.wait()
+    }
+
     func next() throws -> (matrix: Embeddings, rows: Range<Int>) {
         filled.wait()
         return try lock.withLock {
@@ -71,6 +83,5 @@ final class PanelReader: @unchecked Sendable {
         }
     }
 
-    /// Gives the last panel's buffer back for the reader to refill.
     func release() { free.signal() }
 }
