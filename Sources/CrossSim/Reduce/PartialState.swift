@@ -6,7 +6,8 @@ public struct PartialState: Sendable, Equatable {
     public var x2Rows: Int
     /// The x1 rows this part covers.
     public var rows: Range<Int>
-    /// The positive pairs' similarities, the same in every part of a run.
+    /// The positive pairs' similarities. Parts computed on other machines agree on them only
+    /// within the README's accuracy: a merge keeps the first part's.
     public var positives: Positives
 
     // Per row of `rows`.
@@ -37,6 +38,8 @@ public struct PartialState: Sendable, Equatable {
     public var histogram: Histogram?
     /// Wang & Isola's log Σ e^{−2‖a−b‖²} over this part's share of each set's pairs.
     public var uniformity: [LogSumExp]?
+    /// What the inputs were, where they came from files: parts merge only when it agrees.
+    public var identity: InputIdentity? = nil
 
     /// Combines parts that together cover every x1 row exactly once, in any order.
     public static func merge(_ parts: [PartialState]) throws -> PartialState {
@@ -53,7 +56,7 @@ public struct PartialState: Sendable, Equatable {
                   (part.rowTop == nil) == (merged.rowTop == nil),
                   (part.histogram == nil) == (merged.histogram == nil),
                   (part.uniformity == nil) == (merged.uniformity == nil),
-                  part.positives == merged.positives
+                  part.identity == merged.identity, part.positives.positiveOf == merged.positives.positiveOf
             else { throw InputError("parts from different inputs or options") }
             if part.rows.lowerBound < merged.rows.upperBound {
                 throw InputError("duplicate part: x1 rows \(part.rows) were already covered")

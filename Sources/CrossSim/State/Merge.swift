@@ -25,8 +25,10 @@ public struct MergedRun: Sendable {
             guard Self.sameOptions(file.options, first.options) else {
                 throw InputError("parts from different options (τ, SigLIP, k, top-k, similarity…) than \(firstPath)", file: path)
             }
-            guard file.state.positives == first.state.positives else {
-                throw InputError("parts from different inputs: the positive pairs' similarities differ from \(firstPath)", file: path)
+            // What the parts read, not what they computed: similarities differ in their last
+            // bits between machines.
+            if let difference = Self.difference(file.state.identity, first.state.identity, otherName: firstPath) {
+                throw InputError("parts from different inputs: \(difference)", file: path)
             }
             guard file.state.histogram?.lower == first.state.histogram?.lower,
                   file.state.histogram?.upper == first.state.histogram?.upper
@@ -83,6 +85,15 @@ public struct MergedRun: Sendable {
         }
         return same(a.x1, b.x1) && same(a.x2, b.x2) && (a.pairsPath == nil) == (b.pairsPath == nil)
             && a.positives == b.positives && a.similarity == b.similarity
+    }
+
+    /// How the inputs of two parts differ, or nil when they are the same.
+    static func difference(_ a: InputIdentity?, _ b: InputIdentity?, otherName: String) -> String? {
+        switch (a, b) {
+        case (nil, nil): return nil
+        case let (a?, b?): return a.difference(from: b, otherName: otherName)
+        default: return "one part was computed from files, the other from matrices in memory"
+        }
     }
 
     /// Tile and threads may differ between parts (results agree within SPEC §3); nothing else.

@@ -2,8 +2,8 @@ import Foundation
 
 /// A part's state on disk (SPEC §6): what `eval --part I/K --state F` writes and
 /// `crosssim merge` reads. The content is a magic, a format version, a JSON header naming the
-/// part, inputs and options, then the state's arrays in a fixed order; all of it inside a zstd
-/// frame whose XXH64 checksum the decoder verifies.
+/// part, inputs (with their content fingerprints) and options, then the state's arrays in a
+/// fixed order; all of it inside a zstd frame whose XXH64 checksum the decoder verifies.
 public struct StateFile: Sendable {
     public static let magic = Array("crosssim.state\n\0".utf8)
     public static let formatVersion: UInt32 = 2
@@ -34,13 +34,14 @@ public struct StateFile: Sendable {
         var rowsUpper: Int
         var histogramLower: Double?
         var histogramUpper: Double?
+        var identity: InputIdentity?
     }
 
     public func write(to path: String) throws {
         let s = state
         let header = Header(part: part, inputs: inputs, options: options, engine: engine, x1Rows: s.x1Rows, x2Rows: s.x2Rows,
                             rowsLower: s.rows.lowerBound, rowsUpper: s.rows.upperBound,
-                            histogramLower: s.histogram?.lower, histogramUpper: s.histogram?.upper)
+                            histogramLower: s.histogram?.lower, histogramUpper: s.histogram?.upper, identity: s.identity)
         let encoder = JSONEncoder()
         encoder.outputFormatting = .sortedKeys
         let json = Array(try encoder.encode(header))
@@ -95,7 +96,8 @@ public struct StateFile: Sendable {
         guard try r.array(UInt8.self, count: magic.count, what: "the magic") == magic else { throw bad("bad magic") }
         let version = try r.scalar(UInt32.self, what: "the format version")
         guard version == formatVersion else {
-            throw bad("format version \(version); this CrossSim reads version \(formatVersion)")
+            throw bad("format version \(version); this CrossSim reads version \(formatVersion)"
+                        + (version < formatVersion ? " (the part was written by an older CrossSim: compute it again)" : ""))
         }
         let length = Int(try r.scalar(UInt32.self, what: "the header length"))
         guard length <= 1 << 20, length <= capacity else { throw bad("header of \(length) bytes") }
@@ -218,7 +220,7 @@ public struct StateFile: Sendable {
             columnLogSumExp: columnLSE, columnBeaten: columnBeaten, columnTop: columnTop,
             softplusSums: softplus, similaritySum: similaritySum, negativeSimilaritySum: negativeSum,
             squaredSimilaritySum: squaredSum,
-            histogram: histogram, uniformity: uniformity)
+            histogram: histogram, uniformity: uniformity, identity: header.identity)
         return StateFile(part: part, inputs: header.inputs, options: header.options, engine: header.engine, state: state)
     }
 }
