@@ -64,40 +64,54 @@ public struct PartIndex: Sendable, Equatable, Codable, CustomStringConvertible {
 
 /// x1 and x2 in memory with their pairs: evaluates any range of x1 rows against all of x2.
 public struct Evaluation: Sendable {
+    /// x1's rows `x1Rows`: all of them, unless made for one part of a run.
     public let x1: Embeddings
     public let x2: Embeddings
     public let pairs: Pairs
     public let options: EvaluationOptions
     public let positives: Positives
+    let x1Rows: Range<Int>
     let histogramRange: (lower: Float, upper: Float)
 
     /// Checks that the sets and pairs fit together and computes the positive pairs.
     public init(x1: Embeddings, x2: Embeddings, pairs: Pairs? = nil, options: EvaluationOptions = .init()) throws {
-        self.pairs = try InputCheck.pairs(pairs, x1: (x1.rows, x1.dim), x2: (x2.rows, x2.dim), options: options)
+        let pairs = try InputCheck.pairs(pairs, x1: (x1.rows, x1.dim), x2: (x2.rows, x2.dim), options: options)
         let (x1, norm1) = try x1.prepared(for: options.similarity, name: "x1")
         let (x2, norm2) = try x2.prepared(for: options.similarity, name: "x2")
-        histogramRange = try InputCheck.similarityRange(maxSquaredNorms: (norm1, norm2), options: options)
-        self.x1 = x1
-        self.x2 = x2
-        self.options = options
-        positives = Positives.compute(x1: x1, x2: x2, pairs: self.pairs)
+        self.init(x1: x1, rows: 0..<x1.rows, x2: x2, pairs: pairs, positives: Positives.compute(x1: x1, x2: x2, pairs: pairs),
+                  histogramRange: try InputCheck.similarityRange(maxSquaredNorms: (norm1, norm2), options: options), options: options)
     }
 
-    /// Evaluates x1 rows `rows` (default: all) against all of x2.
+    /// Prepared rows `rows` of x1, all of x2, checked pairs and their positives.
+    init(x1: Embeddings, rows: Range<Int>, x2: Embeddings, pairs: Pairs, positives: Positives,
+         histogramRange: (lower: Float, upper: Float), options: EvaluationOptions) {
+        self.x1 = x1
+        x1Rows = rows
+        self.x2 = x2
+        self.pairs = pairs
+        self.positives = positives
+        self.histogramRange = histogramRange
+        self.options = options
+    }
+
+    /// Evaluates x1 rows `rows` (default: all it holds) against all of x2.
     public func state(rows: Range<Int>? = nil, control: RunControl = .init()) throws -> PartialState {
-        let rows = rows ?? 0..<x1.rows
+        let rows = rows ?? x1Rows
+        precondition(x1Rows.contains(rows.lowerBound) && rows.upperBound <= x1Rows.upperBound, "rows x1 does not hold")
+        let held = (rows.lowerBound - x1Rows.lowerBound)..<(rows.upperBound - x1Rows.lowerBound)
         let plan = TilePlan(tile: options.tile, threads: options.threads)
-        let x2Share = PartShare(rows: rows, of: x1.rows).scaled(to: x2.rows)
+        let x2Share = PartShare(rows: rows, of: positives.rowCount.count).scaled(to: x2.rows)
         var tiles = plan.tileCount(rows: rows.count, cols: x2.rows)
         if options.uniformity {
             tiles += plan.tileCount(rows: rows.count, cols: x1.rows) + plan.tileCount(rows: x2Share.count, cols: x2.rows)
         }
         control.progress?.expect(tiles)
         let epilogue = Epilogue(rows: rows, positives: positives, options: options, plan: plan, histogramRange: histogramRange)
-        try TileEngine(plan: plan).run(rows: RowPanel(x1, rows: rows), columns: RowPanel(x2, rows: 0..<x2.rows),
-                                       consumer: epilogue, control: control)
-        var state = epilogue.state(positives: positives, similaritySum: similaritySum(rows: rows))
+        try TileEngine(plan: plan).run(rows: RowPanel(x1, rows: held, firstIndex: rows.lowerBound),
+                                       columns: RowPanel(x2, rows: 0..<x2.rows), consumer: epilogue, control: control)
+        var state = epilogue.state(positives: positives, similaritySum: similaritySum(held: held))
         if options.uniformity {
+            precondition(x1Rows == 0..<positives.rowCount.count, "uniformity compares rows with all of x1")
             state.uniformity = [
                 try Uniformity.run(set: x1, rows: rows, plan: plan, control: control),
                 try Uniformity.run(set: x2, rows: x2Share, plan: plan, control: control),
@@ -106,9 +120,10 @@ public struct Evaluation: Sendable {
         return state
     }
 
-    /// Σ_{i∈rows} Σ_j s_ij = (Σ_{i∈rows} x1_i)·(Σ_j x2_j), in binary64 without a tile pass.
-    func similaritySum(rows: Range<Int>) -> Double {
-        zip(x1.rowSum(rows: rows), x2.rowSum(rows: 0..<x2.rows)).reduce(0) { $0 + $1.0 * $1.1 }
+    /// Σ_{i∈rows} Σ_j s_ij = (Σ_{i∈rows} x1_i)·(Σ_j x2_j), in binary64 without a tile pass;
+    /// `held` are the rows' places in `x1`.
+    func similaritySum(held: Range<Int>) -> Double {
+        zip(x1.rowSum(rows: held), x2.rowSum(rows: 0..<x2.rows)).reduce(0) { $0 + $1.0 * $1.1 }
     }
 }
 

@@ -6,7 +6,7 @@ public struct EvaluationRequest: Sendable {
     public var x2: String
     public var pairs: String?
     public var options: EvaluationOptions
-    /// Only this range of x1 rows (SPEC §6).
+    /// Only this range of x1 rows.
     public var part: PartIndex?
     /// Bytes the run may hold; nil loads both sets whole.
     public var memoryLimit: Int?
@@ -32,18 +32,29 @@ public struct EvaluationRequest: Sendable {
         let pairs = try self.pairs.map { try Pairs.load(path: $0, x1Rows: set1.rows, x2Rows: set2.rows) }
         let rows = part?.rows(of: set1.rows) ?? 0..<set1.rows
         let start = Date()
-        let state: PartialState
+        var state: PartialState
         let x1WithoutPositive: Int
         if let memoryLimit {
             let streaming = try StreamingEvaluation(set1: set1, set2: set2, pairs: pairs, options: options, memoryLimit: memoryLimit)
             state = try streaming.state(rows: rows, control: control)
             x1WithoutPositive = streaming.pairs.x1WithoutPositive
         } else {
-            let evaluation = try Evaluation(x1: try Embeddings.load(set1, similarity: options.similarity),
-                                            x2: try Embeddings.load(set2, similarity: options.similarity),
-                                            pairs: pairs, options: options)
+            let pairs = try InputCheck.pairs(pairs, x1: (set1.rows, set1.dim), x2: (set2.rows, set2.dim), options: options)
+            // x2 whole, and of x1 only the rows evaluated (uniformity compares them with all of
+            // x1): x1 streams past x2 once for the positives and leaves those rows behind.
+            let keep = options.uniformity ? 0..<set1.rows : rows
+            let reader2 = SetReader(set: set2, similarity: options.similarity, fingerprints: true)
+            let x2 = Embeddings(rows: set2.rows, dim: set2.dim)
+            try reader2.read(0..<set2.rows, into: (x2, 0))
+            let pass = PositivePass(set1: set1, pairs: pairs, similarity: options.similarity, keep: keep)
+            try pass.add(x2, columns: 0..<set2.rows)
+            let range = try InputCheck.similarityRange(maxSquaredNorms: (pass.largestSquaredNorm, reader2.largestSquaredNorm),
+                                                       options: options)
+            let evaluation = Evaluation(x1: pass.kept, rows: keep, x2: x2, pairs: pairs, positives: pass.positives(),
+                                        histogramRange: range, options: options)
             state = try evaluation.state(rows: rows, control: control)
-            x1WithoutPositive = evaluation.pairs.x1WithoutPositive
+            state.identity = InputIdentity(x1: pass.fingerprints!, x2: reader2.fingerprints!, pairs: pairs)
+            x1WithoutPositive = pairs.x1WithoutPositive
         }
         let seconds = Date().timeIntervalSince(start)
         let plan = TilePlan(tile: options.tile, threads: options.threads)
