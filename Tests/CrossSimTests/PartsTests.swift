@@ -46,6 +46,74 @@ final class PartsTests: XCTestCase {
         }
     }
 
+    /// An array job's tasks land on machines of other CPU generations: each part here runs
+    /// another vector level and another OpenBLAS core type, so their positives' similarities
+    /// differ in the last bits; they still merge into the single run's report. (No histogram:
+    /// a count may move across a bin's edge between kernel paths, which the README allows.)
+    func testPartsFromDifferentKernelPathsMergeToTheSingleRun() throws {
+        let data = try data()
+        let dir = try temporaryDirectory(self, "kernels")
+        let arguments = ["eval", data + "/x1", data + "/x2", "--pairs", data + "/pairs.npy", "--quiet",
+                         "--tau", "0.05", "0.01", "--siglip", "10:-10", "--top-k", "5"]
+        let single = dir + "/single.json"
+        XCTAssertEqual(try runCrossSim(arguments + ["--json", single]).status, 0)
+        let paths = [("2", "SkylakeX"), ("1", "Haswell"), ("0", "Prescott")]
+        for (name, limit) in [("memory", []), ("limit", ["--memory-limit", "200M"])] {
+            var states: [String] = []
+            for (i, (level, core)) in paths.enumerated() {
+                states.append(dir + "/\(name)-\(i).state")
+                let run = try runCrossSim(arguments + ["--part", "\(i)/3", "--state", states[i]] + limit,
+                                          environment: ["CROSSSIM_VECTOR_LEVEL": level, "OPENBLAS_CORETYPE": core])
+                XCTAssertEqual(run.status, 0, run.stderr)
+            }
+            let merged = dir + "/\(name).json"
+            let run = try runCrossSim(["merge"] + states.reversed() + ["--json", merged])
+            XCTAssertEqual(run.status, 0, run.stderr)
+            assertSameResults(try report(merged), try report(single), path: name)
+        }
+    }
+
+    /// One value of one shard changed between parts: the merge names the shard.
+    func testMergeRefusesPartsOfAChangedShard() throws {
+        let data = try data()
+        let dir = try temporaryDirectory(self, "changed")
+        let changed = dir + "/changed"
+        try FileManager.default.copyItem(atPath: data, toPath: changed)
+        let shard = changed + "/x2/part-1.npy"
+        var bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: shard)))
+        let last = bytes.count - 4
+        let value = bytes[last...].withUnsafeBytes { Float(bitPattern: $0.loadUnaligned(as: UInt32.self)) } + 0.25
+        withUnsafeBytes(of: value.bitPattern.littleEndian) { bytes.replaceSubrange(last..., with: $0) }
+        try Data(bytes).write(to: URL(fileURLWithPath: shard))
+        var states: [String] = []
+        for (i, set) in [data, data, changed].enumerated() {
+            states.append(dir + "/part-\(i).state")
+            XCTAssertEqual(try runCrossSim(evalArguments(set) + ["--part", "\(i)/3", "--state", states[i]]).status, 0)
+        }
+        let run = try runCrossSim(["merge"] + states)
+        XCTAssertEqual(run.status, 2, run.stdout)
+        XCTAssertTrue(run.stderr.contains("different inputs") && run.stderr.contains("x2's shard 1 (part-1.npy)")
+                        && run.stderr.contains("part-2.state"), run.stderr)
+    }
+
+    /// A state file of the format before content fingerprints is refused, saying why.
+    func testStateOfAnOlderFormatIsRefused() throws {
+        guard FileManager.default.isExecutableFile(atPath: "/usr/bin/zstd") else { throw XCTSkip("needs the zstd command") }
+        let data = try data()
+        let dir = try temporaryDirectory(self, "old")
+        XCTAssertEqual(try runCrossSim(evalArguments(data) + ["--part", "0/1", "--state", dir + "/new.state"]).status, 0)
+        let plain = try runProgram("/usr/bin/zstd", ["-d", "-q", dir + "/new.state", "-o", dir + "/new.raw"])
+        XCTAssertEqual(plain.status, 0, plain.stderr)
+        var bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: dir + "/new.raw")))
+        bytes.replaceSubrange(StateFile.magic.count..<(StateFile.magic.count + 4), with: [1, 0, 0, 0])
+        try Data(bytes).write(to: URL(fileURLWithPath: dir + "/old.raw"))
+        XCTAssertEqual(try runProgram("/usr/bin/zstd", ["-q", dir + "/old.raw", "-o", dir + "/old.state"]).status, 0)
+        let run = try runCrossSim(["merge", dir + "/old.state"])
+        XCTAssertEqual(run.status, 2, run.stdout)
+        XCTAssertTrue(run.stderr.contains("old.state") && run.stderr.contains("format version 1")
+                        && run.stderr.contains("older CrossSim"), run.stderr)
+    }
+
     func testMergeRefusesBadSets() throws {
         let data = try data()
         let dir = try temporaryDirectory(self, "bad")

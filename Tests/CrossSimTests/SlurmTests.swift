@@ -1,8 +1,9 @@
 import Foundation
 import XCTest
 
-/// Issue 5: the Slurm array job of deploy/slurm, submitted for real to the one-node cluster
-/// that scripts/test.sh starts (CROSSSIM_SLURM_TEST=1); skipped where no cluster runs.
+/// The Slurm array job of deploy/slurm, submitted for real to the one-node cluster that
+/// scripts/test.sh starts (CROSSSIM_SLURM_TEST=1); skipped where no cluster runs. Each task
+/// runs another kernel path, as tasks on machines of different CPU generations would.
 final class SlurmTests: XCTestCase {
     func testArrayJobAndMergeGiveTheSingleRunsReport() throws {
         guard ProcessInfo.processInfo.environment["CROSSSIM_SLURM_TEST"] == "1" else {
@@ -16,8 +17,12 @@ final class SlurmTests: XCTestCase {
         let submit = Fixtures.root.deletingLastPathComponent().deletingLastPathComponent()
             .appendingPathComponent("deploy/slurm/submit.sh").path
         let run = try runProgram("/bin/bash", [submit, "-k", "3", "-o", dir + "/out", "--wait=240", dir + "/data/x1", dir + "/data/x2"],
-                                 environment: ["CROSSSIM": executable.path], timeout: 300)
+                                 environment: ["CROSSSIM": executable.path, "CROSSSIM_KERNEL_PER_TASK": "1"], timeout: 300)
         XCTAssertEqual(run.status, 0, "submit.sh: \(run.stdout)\n\(run.stderr)")
+        for (i, level) in ["2", "1", "0"].enumerated() {
+            let log = (try? String(contentsOfFile: dir + "/out/logs/part-\(i).out", encoding: .utf8)) ?? ""
+            XCTAssertTrue(log.contains("CROSSSIM_VECTOR_LEVEL=\(level)"), "part \(i) ran kernel path \(level): \(log)")
+        }
         let merged = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: dir + "/out/report.json")))
         let expected = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: single)))
         assertSameResults(merged, expected)
