@@ -58,7 +58,15 @@ final class PartsTests: XCTestCase {
         let single = dir + "/single.json"
         XCTAssertEqual(try runCrossSim(arguments + ["--json", single]).status, 0)
         let paths = [("2", "SkylakeX"), ("1", "Haswell"), ("0", "Prescott")]
-        for (name, limit) in [("memory", []), ("limit", ["--memory-limit", "200M"])] {
+        // A limit that leaves room for half of x2 streams it.
+        var options = EvaluationOptions()
+        options.temperatures = [0.05, 0.01]
+        options.siglip = [SigLIPTerm(scale: 10, bias: -10)]
+        options.topK = 5
+        options.tile = TileShape(rows: 16, cols: 32)
+        let set1 = try ShardSet.open(data + "/x1"), set2 = try ShardSet.open(data + "/x2")
+        let limit = StreamingEvaluation.fixedBytes(set1: set1, set2: set2, options: options) + set2.rows / 2 * set2.dim * 4
+        for (name, limit) in [("memory", []), ("limit", ["--memory-limit", "\(limit)", "--tile", "16x32"])] {
             var states: [String] = []
             for (i, (level, core)) in paths.enumerated() {
                 states.append(dir + "/\(name)-\(i).state")
@@ -172,6 +180,28 @@ final class PartsTests: XCTestCase {
                                    options: options).report()
         assertSameResults(try JSONSerialization.jsonObject(with: Data(limited.json.rendered().utf8)),
                           try JSONSerialization.jsonObject(with: Data(whole.json.rendered().utf8)))
+        // Pairs in no order (and x1 rows without a positive): x1 streams past each x2 panel.
+        var random = TestRandom(seed: 5)
+        let owners = (0..<1500).map { _ in random.int(0..<1400) }
+        let pairs = try Pairs(positiveOf: owners, x1Rows: 1500)
+        let shuffled = try StreamingEvaluation(set1: set1, set2: set2, pairs: pairs, options: options, memoryLimit: streaming.memoryLimit)
+        let inputsWithPairs = Report.Inputs(x1: .init(set1), x2: .init(set2), pairsPath: "memory", positives: 1500, similarity: .cosine,
+                                            x1WithoutPositive: pairs.x1WithoutPositive)
+        let evaluation = try Evaluation(x1: try Embeddings.load(set1, similarity: .cosine), x2: try Embeddings.load(set2, similarity: .cosine),
+                                        pairs: pairs, options: options)
+        assertSameResults(try JSONSerialization.jsonObject(with: Data(Report(state: try shuffled.state(), inputs: inputsWithPairs,
+                                                                            options: options, engine: nil).json.rendered().utf8)),
+                          try JSONSerialization.jsonObject(with: Data(Report(state: try evaluation.state(), inputs: inputsWithPairs,
+                                                                            options: options, engine: nil).json.rendered().utf8)))
+        // A part whose rows fit in one panel keeps them from the positive pass.
+        XCTAssertGreaterThanOrEqual(try shuffled.panels(rows: 100).x1, 100)
+        let part = try shuffled.state(rows: 300..<400), expected = try evaluation.state(rows: 300..<400)
+        XCTAssertEqual(part.positives, expected.positives)
+        XCTAssertEqual(part.rowBeaten, expected.rowBeaten)
+        XCTAssertEqual(part.columnBeaten, expected.columnBeaten)
+        for (a, b) in zip(part.rowLogSumExp.joined(), expected.rowLogSumExp.joined()) {
+            XCTAssertEqual(a.value, b.value, accuracy: 1e-5 * abs(b.value))
+        }
     }
 
     /// A run that fails or is cancelled while x2 streams leaves no reading thread (and its

@@ -40,20 +40,11 @@ public struct EvaluationRequest: Sendable {
             x1WithoutPositive = streaming.pairs.x1WithoutPositive
         } else {
             let pairs = try InputCheck.pairs(pairs, x1: (set1.rows, set1.dim), x2: (set2.rows, set2.dim), options: options)
-            // x2 whole, and of x1 only the rows evaluated (uniformity compares them with all of
-            // x1): x1 streams past x2 once for the positives and leaves those rows behind.
-            let keep = options.uniformity ? 0..<set1.rows : rows
-            let reader2 = SetReader(set: set2, similarity: options.similarity, fingerprints: true)
-            let x2 = Embeddings(rows: set2.rows, dim: set2.dim)
-            try reader2.read(0..<set2.rows, into: (x2, 0))
-            let pass = PositivePass(set1: set1, pairs: pairs, similarity: options.similarity, keep: keep)
-            try pass.add(x2, columns: 0..<set2.rows)
-            let range = try InputCheck.similarityRange(maxSquaredNorms: (pass.largestSquaredNorm, reader2.largestSquaredNorm),
-                                                       options: options)
-            let evaluation = Evaluation(x1: pass.kept, rows: keep, x2: x2, pairs: pairs, positives: pass.positives(),
-                                        histogramRange: range, options: options)
+            // Of x1 only the rows evaluated (uniformity compares them with all of x1).
+            let (evaluation, identity) = try Evaluation.reading(set1: set1, set2: set2, pairs: pairs,
+                                                                keep: options.uniformity ? 0..<set1.rows : rows, options: options)
             state = try evaluation.state(rows: rows, control: control)
-            state.identity = InputIdentity(x1: pass.fingerprints!, x2: reader2.fingerprints!, pairs: pairs)
+            state.identity = identity
             x1WithoutPositive = pairs.x1WithoutPositive
         }
         let seconds = Date().timeIntervalSince(start)

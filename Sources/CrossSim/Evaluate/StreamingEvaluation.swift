@@ -1,9 +1,9 @@
 import Foundation
 
-/// The evaluation under `--memory-limit`: first one streaming pass for the positives (x2 held
-/// in panels as large as the limit allows, x1 streamed past them on all cores), then x1's rows
-/// one panel at a time, each against x2 streamed from its shards in column panels, decoded in
-/// the background. Each x1 panel is a part; parts are appended as they finish, so the result
+/// The evaluation under `--memory-limit`. Where x2 fits beside the rows, as in memory; else
+/// first one streaming pass for the positives (x2 held in panels as large as the limit allows,
+/// x1 streamed past them on all cores), then x1's rows one panel at a time, each against x2
+/// streamed from its shards in column panels, decoded in the background. Each x1 panel is a part; parts are appended as they finish, so the result
 /// is the in-memory run's within the README's accuracy (a row's columns come in the same tile
 /// order).
 public struct StreamingEvaluation: Sendable {
@@ -65,6 +65,13 @@ public struct StreamingEvaluation: Sendable {
     /// Evaluates x1 rows `rows` against all of x2.
     public func state(rows: Range<Int>? = nil, control: RunControl = .init()) throws -> PartialState {
         let rows = rows ?? 0..<set1.rows
+        // Where x2 fits beside the rows, holding it saves streaming it a second time.
+        if Self.fixedBytes(set1: set1, set2: set2, options: options) + (set2.rows + rows.count) * set2.dim * 4 <= memoryLimit {
+            let (evaluation, identity) = try Evaluation.reading(set1: set1, set2: set2, pairs: pairs, keep: rows, options: options)
+            var state = try evaluation.state(rows: rows, control: control)
+            state.identity = identity
+            return state
+        }
         let (panel1, panel2) = try panels(rows: rows.count)
         // A part whose rows fit in one panel keeps them from the positive pass.
         let pass = PositivePass(set1: set1, pairs: pairs, similarity: options.similarity, keep: rows.count <= panel1 ? rows : 0..<0)
