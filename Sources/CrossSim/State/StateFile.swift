@@ -6,7 +6,7 @@ import Foundation
 /// fixed order; all of it inside a zstd frame whose XXH64 checksum the decoder verifies.
 public struct StateFile: Sendable {
     public static let magic = Array("crosssim.state\n\0".utf8)
-    public static let formatVersion: UInt32 = 2
+    public static let formatVersion: UInt32 = 3
 
     public var part: PartIndex
     public var inputs: Report.Inputs

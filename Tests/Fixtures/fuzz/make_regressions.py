@@ -84,7 +84,7 @@ def main():
     h["options"]["recallAt"] = [-1, 1]
     state("recall-at-negative", h)                          # 0..<k with k = -1 in the report
     n, rows, taus, k = 6, 6, 2, 2
-    top_indices = 4 * n + 8 * n + 8 + taus * 16 * (rows + n) + 4 * rows + 4 * n + 4 * rows * k
+    top_indices = 4 * n + 8 * n + 8 + taus * 16 * (rows + n) + 4 * rows + 4 * n + 8 * rows * k   # after binary64 scores
     b = bytearray(body)
     b[top_indices:top_indices + 4] = struct.pack("<i", 0x7FFF0000)
     state("top-k-index-out-of-range", b=b)                  # the report indexed pairs with it
