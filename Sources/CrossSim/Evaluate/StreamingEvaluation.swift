@@ -1,11 +1,11 @@
 import Foundation
 
-/// The evaluation under `--memory-limit`. Where x2 fits beside the rows, as in memory; else
-/// first one streaming pass for the positives (x2 held in panels as large as the limit allows,
-/// x1 streamed past them on all cores), then x1's rows one panel at a time, each against x2
-/// streamed from its shards in column panels, decoded in the background. Each x1 panel is a part; parts are appended as they finish, so the result
-/// is the in-memory run's within the README's accuracy (a row's columns come in the same tile
-/// order).
+/// The evaluation under `--memory-limit`. Where x2 fits beside the rows, as in memory. Else
+/// first one streaming pass for the positives (x2 held in panels, x1 streamed past them on all
+/// cores), then x1's rows one panel at a time, each against x2 streamed from its shards in
+/// column panels, decoded in the background. Each x1 panel is a part; parts are appended as
+/// they finish, so the result is the in-memory run's within the README's accuracy (a row's
+/// columns come in the same tile order).
 public struct StreamingEvaluation: Sendable {
     public let set1: ShardSet
     public let set2: ShardSet
@@ -106,13 +106,13 @@ public struct StreamingEvaluation: Sendable {
         return total!
     }
 
-    /// Runs `pass` over all of x2, read once in panels: the main pass's two buffers' worth
-    /// where x1 is read once anyway (owners rise), else all that the limit leaves, so that x1
-    /// streams past as few panels as it can. Returns Σ_j x2_j and x2's reader.
+    /// Runs `pass` over all of x2, read once in panels as large as the limit allows: the more
+    /// shards a panel spans, the more cores decode it, and the fewer times x1 streams past
+    /// when the pairs' x1 rows do not rise with the column. Returns Σ_j x2_j and x2's reader.
     func positives(_ pass: PositivePass, mainPanel: Int) throws -> (sumX2: [Double], reader: SetReader) {
         let rowBytes = set2.dim * 4
         let left = memoryLimit - Self.fixedBytes(set1: set1, set2: set2, options: options) - pass.kept.byteCount
-        let x2 = Embeddings(rows: min(set2.rows, pass.ownersRise ? 2 * mainPanel : max(mainPanel, left / rowBytes)), dim: set2.dim)
+        let x2 = Embeddings(rows: min(set2.rows, max(mainPanel, left / rowBytes)), dim: set2.dim)
         let reader = SetReader(set: set2, similarity: options.similarity, fingerprints: true)
         var sum = [Double](repeating: 0, count: set2.dim)
         var start = 0
