@@ -96,7 +96,7 @@ def main():
     h.update(part={"count": 2147483646, "index": 0}, x1Rows=2147483646, x2Rows=1, rowsLower=0, rowsUpper=1,
              options={"similarity": "cosine", "temperatures": [0.05], "siglip": [], "recallAt": [1], "uniformity": False})
     one = struct.pack("<i", 0) + struct.pack("<d", 1.0) + struct.pack("<d", 0.0) + struct.pack("<dd", 20.0, 1.0) * 2 \
-        + struct.pack("<ii", 0, 0) + struct.pack("<dd", 1.0, 1.0) + MAGIC
+        + struct.pack("<ii", 0, 0) + struct.pack("<ddd", 1.0, 1.0, 1.0) + MAGIC
     state("x1-rows-huge", raw=state_join(prefix, h, one))
 
     # Two parts of one run (0/2 and 1/2 of 6 rows, top-k 2, histogram).
