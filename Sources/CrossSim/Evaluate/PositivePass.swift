@@ -13,7 +13,7 @@ final class PositivePass: @unchecked Sendable {
     let keep: Range<Int>
     let kept: Embeddings
     /// Whether the pairs' x1 rows never fall as the column rises.
-    let ownersRise: Bool
+    private let ownersRise: Bool
     private let reader: SetReader
     /// The columns of x1 row i, increasing: `columns[columnStart[i]..<columnStart[i + 1]]`.
     private let columnStart: [Int]

@@ -4,8 +4,6 @@
 public struct Fingerprint: Sendable, Hashable, Codable, CustomStringConvertible {
     public var value: UInt64
 
-    public init(_ value: UInt64) { self.value = value }
-
     /// Of a set's rows: the sum of each row's hash, seeded with its index, so that rows can be
     /// hashed in any order, on any core, and a moved row still changes the result.
     init(rowHashSum sum: UInt64) { value = Self.avalanche(sum) }
