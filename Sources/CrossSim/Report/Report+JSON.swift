@@ -67,6 +67,11 @@ extension Report {
                 ("seconds", .number(e.seconds)), ("gflops", .number(e.gflops)),
                 ("peak_rss_bytes", .integer(e.peakRSSBytes)),
             ])))
+        } else if let p = parts {
+            fields.append(("engine", .object([
+                ("backend", .string(p.backend)), ("parts", .integer(p.count)), ("cpu_seconds", .number(p.cpuSeconds)),
+                ("slowest_part_seconds", .number(p.slowestPartSeconds)), ("peak_rss_bytes", .integer(p.peakRSSBytes)),
+            ])))
         }
         return .object(fields)
     }

@@ -39,6 +39,9 @@ extension Report {
         if let e = engine {
             lines.append(String(format: "engine: %@, %d threads, tile %@, %.2f s, %.1f GFLOP/s, peak RSS %.0f MiB",
                                 e.backend, e.threads, e.tile.description, e.seconds, e.gflops, Double(e.peakRSSBytes) / 1_048_576))
+        } else if let p = parts {
+            lines.append(String(format: "engine: %@, %d parts, %.1f CPU-seconds, slowest part %.2f s, peak RSS %.0f MiB",
+                                p.backend, p.count, p.cpuSeconds, p.slowestPartSeconds, Double(p.peakRSSBytes) / 1_048_576))
         }
         return lines.joined(separator: "\n")
     }

@@ -94,6 +94,18 @@ public struct Report: Sendable {
         public var seconds: Double
         public var gflops: Double
         public var peakRSSBytes: Int
+        /// The process's CPU time (user and system) by the end of the run.
+        public var cpuSeconds: Double?
+    }
+
+    /// What the parts of a merged run took. No single process ran the whole, so a merged
+    /// report gives these instead of one engine's threads, seconds and rate.
+    public struct Parts: Sendable {
+        public var backend: String
+        public var count: Int
+        public var cpuSeconds: Double
+        public var slowestPartSeconds: Double
+        public var peakRSSBytes: Int
     }
 
     public var inputs: Inputs
@@ -104,6 +116,8 @@ public struct Report: Sendable {
     public var diagnostics: Diagnostics
     public var histogram: Histogram?
     public var engine: Engine?
+    /// A merged run's parts, in place of `engine`.
+    public var parts: Parts?
     /// Why something asked for is not in the report, one line each (the command line prints
     /// them on stderr).
     public var notes: [String]

@@ -3,10 +3,14 @@
 public struct MergedRun: Sendable {
     public var inputs: Report.Inputs
     public var options: EvaluationOptions
-    public var engine: Report.Engine
+    public var parts: Report.Parts
     public var state: PartialState
 
-    public var report: Report { Report(state: state, inputs: inputs, options: options, engine: engine) }
+    public var report: Report {
+        var report = Report(state: state, inputs: inputs, options: options, engine: nil)
+        report.parts = parts
+        return report
+    }
 
     public init(paths: [String]) throws {
         // The set of parts first, from the headers alone: a state's per-x1-row tables are sized
@@ -39,11 +43,11 @@ public struct MergedRun: Sendable {
         state = try PartialState.merge(files.map(\.file.state))
         inputs = first.inputs
         options = first.options
-        let seconds = files.reduce(0) { $0 + $1.file.engine.seconds }
-        let work = files.reduce(0) { $0 + $1.file.engine.gflops * $1.file.engine.seconds }
-        engine = Report.Engine(backend: first.engine.backend, threads: first.engine.threads, tile: first.engine.tile,
-                               seconds: seconds, gflops: seconds > 0 ? work / seconds : 0,
-                               peakRSSBytes: files.map(\.file.engine.peakRSSBytes).max() ?? 0)
+        let engines = files.map(\.file.engine)
+        parts = Report.Parts(backend: first.engine.backend, count: files.count,
+                             cpuSeconds: engines.reduce(0) { $0 + ($1.cpuSeconds ?? $1.seconds * Double($1.threads)) },
+                             slowestPartSeconds: engines.map(\.seconds).max() ?? 0,
+                             peakRSSBytes: engines.map(\.peakRSSBytes).max() ?? 0)
         // Numbers a corrupt part holds (NaN, ±Inf, sums that overflow) must not reach the report.
         guard report.json.isFinite else {
             throw InputError("the parts hold numbers that are not finite (a corrupt state file?): "

@@ -25,3 +25,15 @@ public func peakResidentBytes() -> Int {
     return Int(usage.ru_maxrss) * 1024
     #endif
 }
+
+/// The process's CPU time so far, user and system, in seconds.
+public func processCPUSeconds() -> Double {
+    var usage = rusage()
+    #if canImport(Darwin)
+    getrusage(RUSAGE_SELF, &usage)
+    #else
+    getrusage(RUSAGE_SELF.rawValue, &usage)
+    #endif
+    func seconds(_ t: timeval) -> Double { Double(t.tv_sec) + Double(t.tv_usec) / 1e6 }
+    return seconds(usage.ru_utime) + seconds(usage.ru_stime)
+}
