@@ -73,8 +73,10 @@ void cs_byteswap(void *data, size_t count, size_t width) {
 void cs_f32_bounds(const double *x, size_t n, float *lower, float *upper) {
     for (size_t i = 0; i < n; i++) {
         const float f = (float)x[i];
-        lower[i] = (double)f > x[i] ? nextafterf(f, -INFINITY) : f;
-        upper[i] = (double)f < x[i] ? nextafterf(f, INFINITY) : f;
+        const float below = (double)f > x[i] ? nextafterf(f, -INFINITY) : f;
+        const float above = (double)f < x[i] ? nextafterf(f, INFINITY) : f;
+        lower[i] = nextafterf(nextafterf(below, -INFINITY), -INFINITY);
+        upper[i] = nextafterf(nextafterf(above, INFINITY), INFINITY);
     }
 }
 

@@ -68,36 +68,67 @@ static inline int beats(double exact, int64_t index, double threshold, int64_t t
     return exact > threshold || (exact == threshold && index < threshold_index);
 }
 
+/// The largest of the tile's column norms: a row's error bound over the whole tile.
+static inline float largest_b_norm(cs_tile t) {
+    vf m = VF_SPLAT(0.0f);
+    FOR_EACH_CHUNK(c, n, t.cols, m = VF_MAX(m, VF_LOAD_N(t.b_norms + c, n, 0.0f)););
+    return VF_HMAX(m);
+}
+
+/// The Float32 neighbours of a binary64 value: float_below(x) ≤ x ≤ float_above(x).
+static inline float float_below(double x) {
+    const float f = (float)x;
+    return (double)f > x ? nextafterf(f, -INFINITY) : f;
+}
+static inline float float_above(double x) {
+    const float f = (float)x;
+    return (double)f < x ? nextafterf(f, INFINITY) : f;
+}
+
+/// A Float32 no smaller than gamma·a·b.
+static inline float error_bound(float gamma, float a, float b) {
+    return float_above((double)gamma * (double)a * (double)b);
+}
+
 void CS_LEVEL_NAME(cs_count_ranks)(cs_tile t, cs_thresholds rows, cs_thresholds cols,
                                    int32_t *row_beaten, int32_t *col_beaten, double *moments) {
     double sum = 0, squares = 0;
+    const float b_max = largest_b_norm(t);
     for (int64_t r = 0; r < t.rows; r += 2) {
         ROW_PAIR(t, r, second);
         const int64_t q[2] = {r, MIN(r + 1, t.rows - 1)};
         const vi valid[2] = {VI_SPLAT(-1), second};
         const int32_t i[2] = {(int32_t)(t.row0 + q[0]), (int32_t)(t.row0 + q[1])};
         const vi row[2] = {VI_SPLAT(i[0]), VI_SPLAT(i[1])};
-        // s ± gamma·‖a‖·‖b‖ brackets the exact similarity; a row without positive has bounds +∞.
-        const vf error[2] = {VF_SPLAT(t.gamma * t.a_norms[q[0]]), VF_SPLAT(t.gamma * t.a_norms[q[1]])};
-        const vf row_lower[2] = {VF_SPLAT(rows.lower[q[0]]), VF_SPLAT(rows.lower[q[1]])};
-        const vf row_upper[2] = {VF_SPLAT(rows.upper[q[0]]), VF_SPLAT(rows.upper[q[1]])};
+        // A value above `upper` is surely above its threshold, one below `lower` surely below;
+        // in between it is decided exactly. The error bound widens each row's threshold by
+        // gamma·‖a‖·max‖b‖, and each column's by gamma·max(‖a‖ of the pair)·‖b‖ (the bounds
+        // of cs_f32_bounds have room for the rounding of these sums). A row without positive
+        // has bounds +∞: nothing reaches them.
+        vf row_lower[2], row_upper[2];
+        for (int p = 0; p < 2; p++) {
+            const double e = (double)error_bound(t.gamma, t.a_norms[q[p]], b_max);
+            row_lower[p] = VF_SPLAT(float_below(rows.exact[q[p]] - e));
+            row_upper[p] = VF_SPLAT(float_above(rows.exact[q[p]] + e));
+        }
+        const vf pair_error = VF_SPLAT(t.gamma * fmaxf(t.a_norms[q[0]], t.a_norms[q[1]]) * 1.000001f);
         vi row_count[2] = {VI_SPLAT(0), VI_SPLAT(0)};
         vd lo = VD_ZERO, hi = VD_ZERO, sum_lo = VD_ZERO, sum_hi = VD_ZERO;
         FOR_EACH_CHUNK(c, n, t.cols,
             const vi owner = VI_LOAD_N(cols.index + c, n, 0);
-            const vf col_lower = VF_LOAD_N(cols.lower + c, n, 0.0f), col_upper = VF_LOAD_N(cols.upper + c, n, 0.0f);
             const vf b_norm = VF_LOAD_N(t.b_norms + c, n, 0.0f);
+            const vf col_lower = VF_FMA(-pair_error, b_norm, VF_LOAD_N(cols.lower + c, n, 0.0f));
+            const vf col_upper = VF_FMA(pair_error, b_norm, VF_LOAD_N(cols.upper + c, n, 0.0f));
             vi col_hits = VI_SPLAT(0);
             for (int p = 0; p < 2; p++) {
                 const vf s = VF_LOAD_N(s_rows[p] + c, n, 0.0f);
-                const vf below = VF_FMA(-error[p], b_norm, s), above = VF_FMA(error[p], b_norm, s);
                 const vi negative = (owner != row[p]) & valid[p] & TAIL_MASK(n);
                 // Surely above a threshold: counted. Possibly equal: decided exactly below.
-                const vi row_sure = below > row_upper[p], col_sure = below > col_upper;
+                const vi row_sure = s > row_upper[p], col_sure = s > col_upper;
                 row_count[p] -= negative & row_sure;
                 col_hits -= negative & col_sure;
-                const vi row_near = negative & ~row_sure & (above >= row_lower[p]);
-                const vi col_near = negative & ~col_sure & (above >= col_lower);
+                const vi row_near = negative & ~row_sure & (s >= row_lower[p]);
+                const vi col_near = negative & ~col_sure & (s >= col_lower);
                 if (__builtin_reduce_or(row_near | col_near)) {
                     for (int64_t l = 0; l < n; l++) {
                         if (!(row_near[l] | col_near[l])) continue;
@@ -107,7 +138,7 @@ void CS_LEVEL_NAME(cs_count_ranks)(cs_tile t, cs_thresholds rows, cs_thresholds 
                         if (col_near[l] && beats(exact, i[p], cols.exact[c + l], cols.index[c + l])) col_beaten[c + l] += 1;
                     }
                 }
-                // Dot similarities may reach 1e37, so their squares are summed in binary64.
+                // Dot similarities may reach 1e37, so their sums are taken in binary64.
                 const vf kept = VF_SELECT(negative, s, VF_SPLAT(0.0f));
                 const vd a = VF_LOW_F64(kept), b = VF_HIGH_F64(kept);
                 sum_lo += a;
@@ -263,28 +294,27 @@ static inline void offer(double *scores, int32_t *indices, int64_t k, double sco
 /// A Float32 value no greater than a list's last score: a cell whose upper bound is below it
 /// cannot enter the list.
 static inline float list_floor(const double *scores, int64_t k) {
-    const double last = scores[k - 1];
-    const float rounded = (float)last;
-    return (double)rounded > last ? nextafterf(rounded, -INFINITY) : rounded;
+    return float_below(scores[k - 1]);
 }
 
 void CS_LEVEL_NAME(cs_topk_rows)(cs_tile t, int64_t k, double *scores, int32_t *indices) {
+    const float b_max = largest_b_norm(t);
     for (int64_t r = 0; r < t.rows; r++) {
         const float *s_row = t.data + r * t.ld;
         double *row_scores = scores + r * k;
         int32_t *row_indices = indices + r * k;
-        const vf error = VF_SPLAT(t.gamma * t.a_norms[r]);
-        vf floor = VF_SPLAT(list_floor(row_scores, k));
+        // A cell can enter only if s + gamma·‖a‖·‖b‖ reaches the list's last score.
+        const float error = error_bound(t.gamma, t.a_norms[r], b_max);
+        vf floor = VF_SPLAT(float_below(row_scores[k - 1] - (double)error));
         FOR_EACH_CHUNK(c, n, t.cols,
-            const vf above = VF_FMA(error, VF_LOAD_N(t.b_norms + c, n, 0.0f), VF_LOAD_N(s_row + c, n, -INFINITY));
-            const vi maybe = (above >= floor) & TAIL_MASK(n);
+            const vi maybe = (VF_LOAD_N(s_row + c, n, -INFINITY) >= floor) & TAIL_MASK(n);
             if (__builtin_reduce_or(maybe)) {
                 for (int64_t l = 0; l < n; l++) {
-                    if (!maybe[l] || !(above[l] >= list_floor(row_scores, k))) continue;
+                    if (!maybe[l] || !((double)s_row[c + l] >= row_scores[k - 1] - (double)error)) continue;
                     const double exact = dot_f64(t.a + r * t.dim, t.b + (c + l) * t.dim, (size_t)t.dim);
                     offer(row_scores, row_indices, k, exact, (int32_t)(t.col0 + c + l));
                 }
-                floor = VF_SPLAT(list_floor(row_scores, k));
+                floor = VF_SPLAT(float_below(row_scores[k - 1] - (double)error));
             }
         );
     }

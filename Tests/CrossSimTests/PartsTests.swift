@@ -44,7 +44,7 @@ final class PartsTests: XCTestCase {
             XCTAssertEqual(run.status, 0, run.stderr)
             assertSameResults(try report(merged), try report(single), path: "K=\(k)")
             // A merged run's engine block gives its parts' figures, not one process's.
-            let engine = try XCTUnwrap((try report(merged) as? [String: Any])?["engine"] as? [String: Any])
+            let engine = try XCTUnwrap(try report(merged)["engine"] as? [String: Any])
             XCTAssertEqual(engine["parts"] as? Int, k, "K=\(k)")
             XCTAssertNotNil(engine["cpu_seconds"] as? Double, "K=\(k)")
             XCTAssertNotNil(engine["slowest_part_seconds"] as? Double, "K=\(k)")

@@ -49,7 +49,8 @@ double cs_squared_distance_f64(const float *a, const float *b, size_t dim);
 void cs_add_rows_f64(const float *x, size_t rows, size_t dim, double *sum);
 /// An upper bound of each row's Euclidean norm, as Float32.
 void cs_row_norms(const float *x, size_t rows, size_t dim, float *norms);
-/// The Float32 neighbours of each binary64 value: lower[i] ≤ x[i] ≤ upper[i].
+/// Float32 bounds of each binary64 value, two units in the last place outside it
+/// (lower[i] < x[i] < upper[i]), so that one rounding of a sum formed from them stays outside.
 void cs_f32_bounds(const double *x, size_t n, float *lower, float *upper);
 /// A bound on |fl(a·b) − a·b| / (‖a‖·‖b‖) for any Float32 dot product of length `dim`, in any
 /// summation order, with or without FMA: γ_D = D·u / (1 − D·u), u = 2⁻²⁴, with room for the
