@@ -1,3 +1,4 @@
+import CrossSim
 import Foundation
 
 /// One SVG element: a name, attributes in the order given (so output is deterministic),

@@ -1,3 +1,4 @@
+import CrossSim
 import Foundation
 
 /// A rectangle of the page that maps data to pixels: x from `xDomain`, y from `yDomain`

@@ -1,3 +1,4 @@
+import CrossSim
 import Foundation
 
 /// One SVG page summarising a report: (a) the similarity histograms of positive and negative
@@ -296,5 +297,13 @@ public enum SummaryPlot {
             }
         }
         return (out, lossArea.bottom + 80 - top)
+    }
+}
+
+extension Report {
+    /// Writes the JSON report and the summary page, each atomically, where paths are given.
+    public func write(json: String?, plot: String?) throws {
+        try write(json: json)
+        if let plot { try AtomicFile.write(SummaryPlot.svg(self), to: plot) }
     }
 }
