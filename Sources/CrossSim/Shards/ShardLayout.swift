@@ -33,7 +33,7 @@ public struct ShardLayout: Sendable, Equatable {
     public var dtype: String { (bigEndian ? ">" : "<") + element.rawValue }
 }
 
-/// The two shard formats of SPEC §1.
+/// The two shard formats of docs/inputs.md.
 public enum ShardFormat: String, Sendable {
     case npy, fbin
 
