@@ -105,5 +105,3 @@ struct EvalCommand: ParsableCommand {
         for note in report.notes { CrossSimCommand.note(note) }
     }
 }
-
-extension Similarity: ExpressibleByArgument {}

@@ -13,12 +13,6 @@ private final class PieceFailures: Sendable {
     var first: Error? { errors.withLock { $0.compactMap { $0 }.first } }
 }
 
-/// A shard's name and the fingerprint of its rows as decoded.
-public struct ShardFingerprint: Sendable, Equatable, Codable {
-    public var name: String
-    public var fingerprint: Fingerprint
-}
-
 /// Reads a set's rows range by range, in increasing order, on all cores: the pieces of a range
 /// (each shard's share of it, and uncompressed shards cut further, since they can seek) are
 /// decoded at once, each checked and normalised in batches that stay in L2. A compressed shard
