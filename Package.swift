@@ -6,6 +6,8 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .library(name: "CrossSim", targets: ["CrossSim"]),
+        .library(name: "CrossSimPlot", targets: ["CrossSimPlot"]),
+        .library(name: "CrossSimSynthetic", targets: ["CrossSimSynthetic"]),
         .executable(name: "crosssim", targets: ["crosssim"]),
     ],
     dependencies: [
@@ -20,8 +22,9 @@ let package = Package(
             name: "CBLAS", pkgConfig: "openblas",
             providers: [.apt(["libopenblas-dev"]), .brew(["openblas"])]),
         // Inner loops that Swift cannot compile to AVX2/FMA/F16C without unsafe flags:
-        // each kernel is cloned for x86-64-v3 and dispatched at load time.
+        // each kernel is built once per vector level and dispatched at load time.
         .target(name: "CCrossSimKernels"),
+        // The library: shards, the tile engine, reducers, part states and the report.
         .target(
             name: "CrossSim",
             dependencies: [
@@ -30,12 +33,22 @@ let package = Package(
                 .target(name: "CBLAS", condition: .when(platforms: [.linux])),
             ],
             linkerSettings: [.linkedFramework("Accelerate", .when(platforms: [.macOS]))]),
+        // SVG pictures (the summary page of a report, heatmaps of S), on CrossSim's public API.
+        .target(name: "CrossSimPlot", dependencies: ["CrossSim"]),
+        // Deterministic synthetic sets, for `crosssim synth`, `crosssim bench`, tests and Benchmarks/.
+        .target(name: "CrossSimSynthetic", dependencies: ["CrossSim", "CCrossSimKernels"]),
+        // `crosssim bench`: the evaluation against one whole-matrix sgemm, over tiles and threads.
+        .target(name: "CrossSimBench", dependencies: ["CrossSim", "CrossSimSynthetic"]),
+        // The command line: one file per command.
         .executableTarget(
             name: "crosssim",
             dependencies: [
-                "CrossSim",
+                "CrossSim", "CrossSimPlot", "CrossSimSynthetic", "CrossSimBench",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
-        .testTarget(name: "CrossSimTests", dependencies: ["CrossSim", "CCrossSimKernels"]),
+        // Every suite, XCTest; the CLI tests run the built `crosssim`.
+        .testTarget(
+            name: "CrossSimTests",
+            dependencies: ["CrossSim", "CrossSimPlot", "CrossSimSynthetic", "CCrossSimKernels"]),
     ]
 )

@@ -17,6 +17,7 @@ let package = Package(
             name: "CrossSimBenchmarks",
             dependencies: [
                 .product(name: "CrossSim", package: "CrossSim"),
+                .product(name: "CrossSimSynthetic", package: "CrossSim"),
                 .product(name: "Benchmark", package: "benchmark"),
             ],
             path: "Benchmarks/CrossSimBenchmarks",

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Accuracy of every report figure on every kernel path this machine reaches (SPEC §3).
+"""Accuracy of every report figure on every kernel path this machine reaches (docs/accuracy.md).
 
 For each kernel path printed by scripts/kernel-paths.sh ("LEVEL CORETYPE", run with
 CROSSSIM_VECTOR_LEVEL=LEVEL OPENBLAS_CORETYPE=CORETYPE) and for the default run (neither
@@ -9,9 +9,9 @@ full N1 x N2 similarity matrix, from the same Float32 inputs:
 
 - cosine: each row is L2-normalised in binary64 and rounded once to Float32 (as CrossSim
   does on read); S = x1 . x2^T is then computed in float64 from those Float32 rows;
-- InfoNCE per SPEC §2 (x1->x2: SupCon L_out over x1 rows with a positive; x2->x1 over all x2
-  rows; symmetric the mean), SigLIP per §2;
-- ranks with the §2 tie rule (best positive, ties to the lower index), recall@k, mean and
+- InfoNCE per docs/definitions.md (x1->x2: SupCon L_out over x1 rows with a positive;
+  x2->x1 over all x2 rows; symmetric the mean), SigLIP likewise;
+- ranks with its tie rule (best positive, ties to the lower index), recall@k, mean and
   median rank (numpy median), MRR;
 - top-k lists by the same tie rule (stable sort on -S), precision@k, nDCG@k, MAP@k with
   binary relevance (sentence-transformers: precision = hits in top k / k; nDCG ideal over
@@ -21,10 +21,10 @@ full N1 x N2 similarity matrix, from the same Float32 inputs:
 
 Before any comparison the reference is checked against closed forms (a collapse case:
 InfoNCE = log N, ranks by index, SigLIP(10:-10) = N log 2, uniformity 0) and, on a tiny case
-with ties, against a per-query loop written straight from the SPEC.
+with ties, against a per-query loop written straight from docs/definitions.md.
 
 Output: one Markdown table per kernel path (figure family -> largest error over cases, the
-SPEC §3 tolerance, a verdict) and the engine's "backend" string. Exit code 1 if any figure
+docs/accuracy.md tolerance, a verdict) and the engine's "backend" string. Exit code 1 if any figure
 is out of tolerance (or a run fails), 0 otherwise.
 
 Usage: python3 scripts/accuracy.py [--binary PATH] [--quick] [--keep DIR]
@@ -46,7 +46,7 @@ TAUS = [0.05, 0.01]
 SIGLIP = [(10.0, -10.0)]
 TOPK = 10
 KS = [1, 5, 10]
-TIE_WINDOW = 1e-6          # SPEC §3: ranks exact except where similarities differ by < 1e-6
+TIE_WINDOW = 1e-6          # docs/accuracy.md: ranks exact except where similarities differ by < 1e-6
 ZERO = 1e-12               # a reference below this in magnitude is treated as 0: absolute error
 
 
@@ -145,7 +145,7 @@ def lse_rows(z):
 
 
 def rank_table(A, M, queries, window, chunk=512):
-    """Ranks per SPEC §2 for the query rows `queries` of A (float64) with positives M (bool),
+    """Ranks per docs/definitions.md for the query rows `queries` of A (float64) with positives M (bool),
     plus the near-tie envelope [lo, hi]: every negative within `window` of s* but not exactly
     equal to it counted as losing (lo) or as winning (hi). Exact ties (duplicate rows) are
     always decided by the tie rule: the engine can decide them exactly."""
@@ -281,7 +281,7 @@ def reference(x1, x2, pairs, similarity, ks=KS, K=TOPK, taus=TAUS, siglip=SIGLIP
 # ----------------------------------------------------------------------------- self-checks
 
 def spec_loop(x1, x2, pairs, similarity, tau, ks):
-    """The SPEC §2 formulas one query at a time (tiny inputs only)."""
+    """The docs/definitions.md formulas one query at a time (tiny inputs only)."""
     a = as_used(x1, similarity).astype(np.float64)
     b = as_used(x2, similarity).astype(np.float64)
     n1, n2 = len(a), len(b)
@@ -333,7 +333,7 @@ def spec_loop(x1, x2, pairs, similarity, tau, ks):
 
 
 def self_check():
-    """The reference against closed forms and against the SPEC written as a loop."""
+    """The reference against closed forms and against docs/definitions.md written as a loop."""
     problems = []
     # collapse: InfoNCE = log N, ranks by index, SigLIP(10:-10) ~ N log 2, uniformity 0
     rng = np.random.default_rng(7)
@@ -607,7 +607,7 @@ def families():
         "negative_std": Family("negative_std", 1e-6, "1e-6 rel (as means)"),
         "alignment": Family("alignment", 1e-6, "1e-6 rel"),
         "chance": Family("chance (log N)", 1e-12, "exact (1e-12)"),
-        "uniformity": Family("uniformity", 1e-5, "1e-5 rel (as losses; SPEC silent)"),
+        "uniformity": Family("uniformity", 1e-5, "1e-5 rel (as losses)"),
         "counts": Family("queries, x1_without_positive", 0.0, "exact"),
         "recall": Family("recall@1,5,10", 0.0, "exact (near-tie envelope; exact ties by index)", kind="count"),
         "rankstats": Family("mean rank, median rank, MRR", 0.0, "exact (near-tie envelope; exact ties by index)", kind="count"),
@@ -634,7 +634,7 @@ def main():
             print("-", p)
         return 1
     print("Reference self-check: collapse closed forms (InfoNCE = log N, ranks by index, SigLIP = N log 2, "
-          "uniformity 0) and the SPEC loop on a tiny case with ties: OK\n")
+          "uniformity 0) and the definitions loop on a tiny case with ties: OK\n")
 
     paths = []
     kp = subprocess.run(["bash", os.path.join(REPO, "scripts", "kernel-paths.sh")], capture_output=True, text=True)
@@ -696,7 +696,7 @@ def main():
         F = fams[pname]
         print(f"## {pname}")
         print(f"backend: {', '.join(sorted(backends[pname])) or '(no run succeeded)'}\n")
-        print("| figure | largest error over cases [where] | SPEC §3 tolerance | verdict |")
+        print("| figure | largest error over cases [where] | tolerance (docs/accuracy.md) | verdict |")
         print("| --- | --- | --- | --- |")
         for f in F.values():
             verdict = "FAIL" if f.fail else ("ok" if f.seen else "—")

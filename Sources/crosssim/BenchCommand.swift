@@ -1,5 +1,6 @@
 import ArgumentParser
 import CrossSim
+import CrossSimBench
 
 struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(

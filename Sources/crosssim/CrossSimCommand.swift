@@ -10,8 +10,8 @@ struct CrossSimCommand: ParsableCommand {
         version: "0.1.0",
         subcommands: [EvalCommand.self, MergeCommand.self, InspectCommand.self, SynthCommand.self, BenchCommand.self, HeatmapCommand.self])
 
-    /// SPEC §4's exit codes: 2 for bad input or usage, 1 for internal failures, 130 when
-    /// interrupted.
+    /// The exit codes of docs/command-line.md: 2 for bad input or usage, 1 for internal
+    /// failures, 130 when interrupted.
     static func main() {
         useBetterBLASKernels()
         do {
@@ -30,7 +30,7 @@ struct CrossSimCommand: ParsableCommand {
                 print(fullMessage(for: error))
                 Foundation.exit(0)
             }
-            // ArgumentParser's usage errors (its code 64) are bad usage: exit 2 as SPEC says.
+            // ArgumentParser's usage errors (its code 64) are bad usage: exit 2 (docs/command-line.md).
             let isUsage = code == .validationFailure || error is ValidationError
             fail(fullMessage(for: error), code: isUsage ? 2 : code.rawValue == 0 ? 1 : code.rawValue)
         }

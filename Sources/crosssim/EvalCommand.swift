@@ -1,5 +1,6 @@
 import ArgumentParser
 import CrossSim
+import CrossSimPlot
 import Foundation
 
 struct EvalCommand: ParsableCommand {
@@ -104,5 +105,3 @@ struct EvalCommand: ParsableCommand {
         for note in report.notes { CrossSimCommand.note(note) }
     }
 }
-
-extension Similarity: ExpressibleByArgument {}

@@ -1,5 +1,6 @@
 import ArgumentParser
 import CrossSim
+import CrossSimPlot
 import Foundation
 
 struct HeatmapCommand: ParsableCommand {

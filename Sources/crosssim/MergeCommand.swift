@@ -1,5 +1,6 @@
 import ArgumentParser
 import CrossSim
+import CrossSimPlot
 
 struct MergeCommand: ParsableCommand {
     static let configuration = CommandConfiguration(

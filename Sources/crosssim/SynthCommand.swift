@@ -1,5 +1,6 @@
 import ArgumentParser
 import CrossSim
+import CrossSimSynthetic
 
 struct SynthCommand: ParsableCommand {
     static let configuration = CommandConfiguration(

@@ -2,7 +2,7 @@ import CrossSim
 import Foundation
 import XCTest
 
-/// The `crosssim` executable, run as a user runs it (SPEC §4 and §5).
+/// The `crosssim` executable, run as a user runs it (docs/command-line.md, docs/report.md).
 final class CLITests: XCTestCase {
     /// Runs crosssim with `arguments`; `environment` adds to (or overrides) the test's own.
     func crosssim(_ arguments: [String], environment: [String: String] = [:],
@@ -82,8 +82,8 @@ final class CLITests: XCTestCase {
 
     /// The numbers in the JSON are the library's. With the BLAS kernels this test process uses
     /// (`CROSSSIM_KEEP_BLAS=1` stops the command from re-running itself with other OpenBLAS
-    /// kernels) they are the same bits (SPEC §3: same inputs, tiles and threads); with the
-    /// kernels the command picks itself they agree within §3.
+    /// kernels) they are the same bits (docs/accuracy.md: same inputs, tiles and threads); with the
+    /// kernels the command picks itself they agree within its tolerances.
     func testEvalReportMatchesTheLibraryAndHasTheOptionalFields() throws {
         let data = try synth(["--captions", "3", "--dtype", "f16", "--zstd", "3"])
         var options = EvaluationOptions()
@@ -114,7 +114,7 @@ final class CLITests: XCTestCase {
         }
     }
 
-    /// The optional fields are there and agree with the library within §3. Other BLAS kernels
+    /// The optional fields are there and agree with the library within docs/accuracy.md. Other BLAS kernels
     /// round S differently: ranks may differ where two similarities differ by less than 1e-6
     /// (f16 data has such near-ties), so rank-based figures get an `absolute` allowance.
     func checkOptionalFields(_ report: [String: Any], data: String, library: Report,
@@ -192,7 +192,7 @@ final class CLITests: XCTestCase {
         }
     }
 
-    /// `--logit-scale S` is τ = 1/S (SPEC §2): the same report as `--tau 1/S`.
+    /// `--logit-scale S` is τ = 1/S (docs/definitions.md): the same report as `--tau 1/S`.
     func testLogitScaleIsTheInverseTemperature() throws {
         let data = try synth()
         let dir = try temporaryDirectory(self)

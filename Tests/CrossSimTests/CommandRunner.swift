@@ -71,7 +71,7 @@ func runCrossSim(_ arguments: [String], environment: [String: String] = [:],
     return try runProgram(executable.path, arguments, environment: environment, file: file, line: line)
 }
 
-/// Every number of report `a` equals `b`'s within SPEC §3 (relative 1e-4, which covers
+/// Every number of report `a` equals `b`'s within docs/accuracy.md (relative 1e-4, which covers
 /// τ = 0.01; recall, ranks, query counts and histogram counts exactly), skipping what
 /// describes the run rather than its result (`engine`, `inputs`).
 func assertSameResults(_ a: Any, _ b: Any, path: String = "", file: StaticString = #filePath, line: UInt = #line) {

@@ -2,7 +2,7 @@ import CrossSim
 import Foundation
 import XCTest
 
-/// SPEC §3: identical bits for identical inputs, tiles and threads; agreement within the
+/// docs/accuracy.md: identical bits for identical inputs, tiles and threads; agreement within the
 /// tolerances across tiles and threads.
 final class DeterminismTests: XCTestCase {
     static let tiles = [TileShape(rows: 64, cols: 64), TileShape(rows: 100, cols: 37),
@@ -81,7 +81,7 @@ final class DeterminismTests: XCTestCase {
         }
     }
 
-    /// Every tile shape and thread count agrees with the first within §3, ranks and top-k
+    /// Every tile shape and thread count agrees with the first within docs/accuracy.md, ranks and top-k
     /// lists exactly; the first is checked against the reference.
     func testTilesAndThreadsAgree() throws {
         var baseline: (Report, PartialState)?
@@ -152,7 +152,7 @@ final class DeterminismTests: XCTestCase {
         }
     }
 
-    /// §3 across runs that differ only in tile and threads.
+    /// The agreement docs/accuracy.md asks of runs that differ only in tile and threads.
     func assertAgree(_ a: Report, _ b: Report, _ sa: PartialState, _ sb: PartialState, options: EvaluationOptions,
                      _ at: String, file: StaticString = #filePath, line: UInt = #line) {
         for (x, y) in zip(a.infonce, b.infonce) {
@@ -189,7 +189,7 @@ final class DeterminismTests: XCTestCase {
 }
 
 /// The kernels of every vector level this CPU runs (CROSSSIM_VECTOR_LEVEL keeps a process to
-/// one) give the same report within the README's accuracy, and the same ranks and lists.
+/// one) give the same report within docs/accuracy.md, and the same ranks and lists.
 final class KernelLevelTests: XCTestCase {
     func testEveryVectorLevelGivesTheSameReport() throws {
         let levels = reachableVectorLevels()

@@ -2,7 +2,7 @@ import CrossSim
 import Foundation
 import XCTest
 
-/// Every field of the report against the Float64 reference (SPEC §2 and §3).
+/// Every field of the report against the Float64 reference (docs/definitions.md, docs/accuracy.md).
 final class EvaluationTests: XCTestCase {
     /// τ = 1 and 0.05 (loss tolerance 1e-5), 0.03 (cosine: the one-exp fixed-shift path,
     /// tolerance 1e-4), 0.02 and 0.01 (the general two-exp path). Dot always takes the general path.
@@ -49,7 +49,7 @@ final class EvaluationTests: XCTestCase {
 
     func testStructuredCosineOneToOneSmallTilesTwoThreads() throws {
         // x2 = x1 + noise, noisy enough that retrieval is far from perfect: every loss is O(0.1)
-        // or more, where SPEC §3's relative bounds are meaningful at every τ (see
+        // or more, where docs/accuracy.md's relative bounds are meaningful at every τ (see
         // testWellSeparatedPairsKeepRelativeAccuracy for losses near zero).
         let x1 = TestMatrix.gaussian(rows: 45, dim: 24, seed: 3)
         let x2 = TestMatrix.noisy(x1, owner: Array(0..<45), sigma: 2.0, seed: 4)
@@ -63,7 +63,7 @@ final class EvaluationTests: XCTestCase {
 
     /// x2 = x1 + little noise: every positive beats every negative by a wide margin, so the
     /// losses at small τ are tiny (1e-3 … 1e-7). InfoNCE is LSE_j z_ij − z_ip ≥ 0 exactly, and
-    /// SPEC §3 asks for a relative error, which Float32 similarities allow: each negative's
+    /// docs/accuracy.md asks for a relative error, which Float32 similarities allow: each negative's
     /// term e^{(s_c − s*)/τ} is known to ~1e-7/τ relative when s_c and s* come from the same
     /// tile. The loss must never be negative and must keep its relative accuracy.
     func testWellSeparatedPairsKeepRelativeAccuracy() throws {
@@ -233,8 +233,8 @@ final class EvaluationTests: XCTestCase {
     // MARK: In-memory API contract
 
     /// `Evaluation` under cosine must compare directions: rows handed over in memory that are not
-    /// unit length must give the same report as the same rows normalised (SPEC §1: "cosine:
-    /// rows are L2-normalised").
+    /// unit length must give the same report as the same rows normalised (docs/inputs.md: under
+    /// cosine every row is L2-normalised on read).
     func testCosineInMemoryRowsAreNormalised() throws {
         let x1 = TestMatrix.gaussian(rows: 30, dim: 8, seed: 23, scale: 2.5)
         let x2 = TestMatrix.noisy(x1, owner: Array(0..<30), sigma: 2.0, seed: 24)

@@ -1,4 +1,5 @@
 import CrossSim
+import CrossSimSynthetic
 import Foundation
 import XCTest
 #if canImport(Glibc)

@@ -1,7 +1,7 @@
 import Foundation
 import XCTest
 
-/// The README's memory bound at a thread count far above the cores: x1 + x2 + 256 MiB + one
+/// The memory bound of docs/performance.md at a thread count far above the cores: x1 + x2 + 256 MiB + one
 /// tile's scratch per thread, whatever else the threads hold. Worker and slot state used to be
 /// sized to all of x2 per thread (2.5 GiB here at 64 threads); it is now one panel of columns.
 /// A release build runs it (scripts/test.sh makes one): a debug build's kernels take minutes.

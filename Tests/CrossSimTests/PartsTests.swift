@@ -56,7 +56,7 @@ final class PartsTests: XCTestCase {
     /// An array job's tasks land on machines of other CPU generations: each part here runs
     /// another vector level and another OpenBLAS core type, so their positives' similarities
     /// differ in the last bits; they still merge into the single run's report. (No histogram:
-    /// a count may move across a bin's edge between kernel paths, which the README allows.)
+    /// a count may move across a bin's edge between kernel paths, which docs/accuracy.md allows.)
     func testPartsFromDifferentKernelPathsMergeToTheSingleRun() throws {
         let data = try data()
         let dir = try temporaryDirectory(self, "kernels")

@@ -1,4 +1,5 @@
 import CrossSim
+import CrossSimPlot
 import Foundation
 #if canImport(FoundationXML)
 import FoundationXML

@@ -1,9 +1,10 @@
 import CrossSim
+import CrossSimSynthetic
 import Foundation
 import XCTest
 
 /// The shard reader against files written by numpy (Tests/Fixtures/README.md), and every
-/// kind of bad input of SPEC §1.
+/// kind of bad input of docs/inputs.md.
 final class ReaderTests: XCTestCase {
     func assertIsM(_ path: String, file: StaticString = #filePath, line: UInt = #line) {
         do {
@@ -192,7 +193,7 @@ final class ReaderTests: XCTestCase {
     // MARK: Bad input
 
     /// The error names the file (ending in `file`), its message says what is wrong (one of
-    /// `mentions`, case-insensitive), and it names the row where SPEC says there is one.
+    /// `mentions`, case-insensitive), and it names the row where docs/inputs.md says there is one.
     func assertError(_ error: InputError?, file expected: String, mentions: [String], row: Int? = nil,
                      file: StaticString = #filePath, line: UInt = #line) {
         guard let error else { return }

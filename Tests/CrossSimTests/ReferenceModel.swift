@@ -2,7 +2,7 @@ import CrossSim
 import Foundation
 import XCTest
 
-/// SPEC §2 computed the obvious way, in Float64, from the same Float32 inputs the engine gets:
+/// docs/definitions.md computed the obvious way, in Float64, from the same Float32 inputs the engine gets:
 /// rows normalised in Float64 for cosine (used as they are for dot), the full similarity matrix
 /// in Double, and every figure straight from its definition. No tiles, no shifts, no tricks
 /// beyond a max-shifted log-sum-exp and an accurate softplus.
@@ -162,7 +162,7 @@ struct ReferenceModel {
         return best
     }
 
-    /// SPEC §2: 1 + #{c ∉ P: s > s*} + #{c ∉ P: s = s*, c < p*}.
+    /// docs/definitions.md: 1 + #{c ∉ P: s > s*} + #{c ∉ P: s = s*, c < p*}.
     func rank(_ d: Direction, query q: Int) -> Int {
         let positives = Set(positives(d, query: q))
         let best = bestPositive(d, query: q)
@@ -322,14 +322,14 @@ struct ReferenceModel {
 
 extension ReferenceModel {
     /// Asserts every field of `report` (and, given the state, every per-query rank and top-k
-    /// list) against the reference, within SPEC §3. Ranks and everything derived from them are
+    /// list) against the reference, within docs/accuracy.md. Ranks and everything derived from them are
     /// compared exactly, so the data must have `rankMargin` well above Float32's error of S.
     /// `lossFloor` is an absolute floor for losses whose exact value is 0 (a single pair),
     /// where a relative error is undefined.
     func check(_ report: Report, state: PartialState? = nil, options: EvaluationOptions, lossFloor: Double = 0,
                file: StaticString = #filePath, line: UInt = #line) {
         let margin = rankMargin(topK: options.topK)
-        // SPEC §3: ranks are exact except where two similarities differ by less than 1e-6.
+        // docs/accuracy.md: ranks are exact except where two similarities differ by less than 1e-6.
         XCTAssertGreaterThan(margin, 1e-6, "test data: near-tie of similarities (pick another seed)", file: file, line: line)
 
         // Inputs.

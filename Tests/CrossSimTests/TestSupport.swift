@@ -187,7 +187,7 @@ func assertClose(_ actual: Double?, _ expected: Double?, relative: Double, absol
               "\(what()): got \(actual), expected \(expected); error \(error) > allowed \(bound)", file: file, line: line)
 }
 
-/// SPEC §3: losses within 1e-5 relative for τ ≥ 0.05 and 1e-4 for 0.01 ≤ τ < 0.05.
+/// docs/accuracy.md: losses within 1e-5 relative for τ ≥ 0.05 and 1e-4 for 0.01 ≤ τ < 0.05.
 func lossTolerance(tau: Double) -> Double { tau >= 0.05 ? 1e-5 : 1e-4 }
 
 extension XCTestCase {

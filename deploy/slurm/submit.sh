@@ -12,8 +12,9 @@
 #   -- ...        extra options passed to both sbatch calls (e.g. --partition=short --time=01:00:00)
 #
 # Environment:
-#   CROSSSIM            crosssim binary used inside the jobs (default: `crosssim` on the nodes' PATH);
-#                       a relative path is made absolute here
+#   CROSSSIM            crosssim binary used inside the jobs (default: `crosssim` on PATH, else this
+#                       checkout's .build/release/crosssim or .build/debug/crosssim); a relative
+#                       path is made absolute here. Nodes must see the same path.
 #   CROSSSIM_EVAL_ARGS  extra arguments for `crosssim eval` (word-split)
 #   SBATCH              sbatch binary (default sbatch); SLURM_CONF etc. are honoured as usual
 #
@@ -51,6 +52,14 @@ abspath() { realpath -m -- "$1"; }
 X1="$(abspath "${ARGS[0]}")"
 X2="$(abspath "${ARGS[1]}")"
 OUT="$(abspath "$OUT")"
+if [[ -z "${CROSSSIM:-}" ]] && ! command -v crosssim >/dev/null; then
+    # Not installed: the binary built in this checkout (`swift build [-c release]`), if any.
+    for built in "$HERE/../../.build/release/crosssim" "$HERE/../../.build/debug/crosssim"; do
+        if [[ -x "$built" ]]; then CROSSSIM="$built"; break; fi
+    done
+    [[ -n "${CROSSSIM:-}" ]] ||
+        { echo "submit.sh: crosssim is not on PATH and not built here; export CROSSSIM=/path/to/crosssim" >&2; exit 2; }
+fi
 CROSSSIM="${CROSSSIM:-crosssim}"
 # a path (contains /) is made absolute; a bare name is looked up on the node's PATH
 [[ "$CROSSSIM" == */* ]] && CROSSSIM="$(abspath "$CROSSSIM")"

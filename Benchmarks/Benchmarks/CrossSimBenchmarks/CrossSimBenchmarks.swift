@@ -1,5 +1,6 @@
 import Benchmark
 import CrossSim
+import CrossSimSynthetic
 import Foundation
 
 /// Sizes small enough for many iterations, large enough that tiles are full.
@@ -23,9 +24,9 @@ let benchmarks: @Sendable () -> Void = {
     let decodedMetric = BenchmarkMetric.custom("decoded MB/s", polarity: .prefersLarger, useScalingFactor: false)
 
     // The tile sweep: the whole evaluation (one τ, ranks both ways, diagnostics) per tile
-    // shape, with its rate in GFLOP/s (2·N²·D per run) as a custom metric.
+    // shape, the default 1024x2048 among them, with its rate in GFLOP/s (2·N²·D per run).
     let flops = 2 * Double(rows) * Double(rows) * Double(dim)
-    for tile in ["128x128", "256x512", "512x1024", "1024x1024"] {
+    for tile in ["128x128", "256x512", "512x1024", "1024x1024", "1024x2048", "2048x2048"] {
         Benchmark("Evaluation tile \(tile) N=\(rows) D=\(dim)",
                   configuration: .init(metrics: [.wallClock, .peakMemoryResident, gflopsMetric])) { benchmark in
             var options = EvaluationOptions()

@@ -12,7 +12,7 @@ import Darwin
 /// I/O) and read back through the same calls the command line makes.
 ///
 /// A thrown `InputError` is the expected outcome of bad input. A crash, trap, hang, leak or
-/// timeout is a finding, and so is any other error type: SPEC §1 says bad input is an
+/// timeout is a finding, and so is any other error type: docs/inputs.md says bad input is an
 /// `InputError` (exit code 2), never an internal failure (exit code 1).
 ///
 /// Input layouts (the first bytes of some targets choose how the rest is used):

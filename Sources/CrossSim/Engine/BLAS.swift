@@ -17,7 +17,7 @@ public enum BLAS {
     }
 
     /// c[m×n, row stride ldc] = a[m×k]·b[n×k]ᵀ, with a and b rows of stride k.
-    static func multiplyTransposed(
+    package static func multiplyTransposed(
         _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, into c: UnsafeMutablePointer<Float>,
         m: Int, n: Int, k: Int, ldc: Int
     ) {
@@ -28,7 +28,7 @@ public enum BLAS {
     /// Runs `body` with the BLAS on `threads` threads (1 inside the tile workers, which are the
     /// parallelism: a multi-threaded BLAS inside them was 17 % slower), then restores the
     /// caller's setting.
-    static func withThreads<T>(_ threads: Int, _ body: () throws -> T) rethrows -> T {
+    package static func withThreads<T>(_ threads: Int, _ body: () throws -> T) rethrows -> T {
         #if canImport(Accelerate)
         return try body()
         #else

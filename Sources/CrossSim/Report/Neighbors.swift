@@ -1,6 +1,6 @@
 import Foundation
 
-/// Writes the top-k lists as SPEC §2 names them: `x1_to_x2.indices.npy` (int64 [N1, K]),
+/// Writes the top-k lists as docs/definitions.md names them: `x1_to_x2.indices.npy` (int64 [N1, K]),
 /// `x1_to_x2.scores.npy` (float32), and the same for x2_to_x1.
 public enum Neighbors {
     public static func write(_ state: PartialState, to directory: String) throws {

@@ -78,12 +78,11 @@ extension Report {
 }
 
 extension Report {
-    /// Writes the JSON report and the SVG page, each atomically, where paths are given.
-    public func write(json path: String?, plot: String?) throws {
+    /// Writes the JSON report atomically, where a path is given (CrossSimPlot adds the page).
+    public func write(json path: String?) throws {
         guard json.isFinite else {
             throw InternalError("the report holds a number that is not finite; nothing was written")
         }
         if let path { try AtomicFile.write(json.rendered() + "\n", to: path) }
-        if let plot { try AtomicFile.write(SummaryPlot.svg(self), to: plot) }
     }
 }

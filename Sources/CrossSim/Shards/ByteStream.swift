@@ -128,3 +128,10 @@ private func systemRead(_ fd: Int32, _ buffer: UnsafeMutableRawPointer, _ count:
     return Darwin.read(fd, buffer, count)
     #endif
 }
+
+/// An integer from its little-endian bytes (the headers of .npy and .fbin files, pairs files).
+extension FixedWidthInteger {
+    init<C: Collection>(littleEndianBytes bytes: C) where C.Element == UInt8 {
+        self = bytes.reversed().reduce(0) { $0 << 8 | Self(truncatingIfNeeded: $1) }
+    }
+}

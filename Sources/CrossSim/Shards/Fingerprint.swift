@@ -67,3 +67,9 @@ public struct Fingerprint: Sendable, Hashable, Codable, CustomStringConvertible 
         return avalanche(round(round(round(round(UInt64(count), a), b), c), d))
     }
 }
+
+/// A shard's name and the fingerprint of its rows as decoded.
+public struct ShardFingerprint: Sendable, Equatable, Codable {
+    public var name: String
+    public var fingerprint: Fingerprint
+}

@@ -1,6 +1,6 @@
 import Foundation
 
-/// Which x2 rows are positives of which x1 rows (SPEC §1): x2 row j belongs to x1 row
+/// Which x2 rows are positives of which x1 rows (docs/inputs.md): x2 row j belongs to x1 row
 /// `positiveOf[j]`; several x2 rows may share one x1 row, and an x1 row may have none.
 public struct Pairs: Sendable, Equatable {
     public let positiveOf: [Int32]

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// Reads a set as consecutive panels of rows on a background thread. Two buffers deep, the
 /// next panel is decoded, checked and normalised while the caller computes on one; one buffer
@@ -25,7 +26,7 @@ final class PanelReader: Sendable {
 }
 
 /// The buffers and hand-over between `PanelReader`'s thread and its caller.
-private final class Panels: @unchecked Sendable {
+private final class Panels: Sendable {
     private let reader: SetReader
     private let panelRows: Int
     private let buffers: [Embeddings]
@@ -34,10 +35,13 @@ private final class Panels: @unchecked Sendable {
     private let free = DispatchSemaphore(value: 0)
     private let filled = DispatchSemaphore(value: 0)
     private let finished = DispatchSemaphore(value: 0)
-    private let lock = NSLock()
-    private var ready: [(panel: Int, rows: Range<Int>)] = []
-    private var failure: Error?
-    private var stopped = false
+    private let state = Mutex(State())
+
+    private struct State {
+        var ready: [(panel: Int, rows: Range<Int>)] = []
+        var failure: Error?
+        var stopped = false
+    }
 
     init(reader: SetReader, panelRows: Int, depth: Int) {
         self.reader = reader
@@ -52,16 +56,16 @@ private final class Panels: @unchecked Sendable {
             var start = rows.lowerBound, panel = 0
             while start < rows.upperBound {
                 free.wait()
-                if lock.withLock({ stopped }) { return }
+                if state.withLock({ $0.stopped }) { return }
                 let count = min(panelRows, rows.upperBound - start)
                 try reader.read(start..<start + count, into: (buffers[panel % buffers.count], start))
-                lock.withLock { ready.append((panel, start..<start + count)) }
+                state.withLock { $0.ready.append((panel, start..<start + count)) }
                 filled.signal()
                 start += count
                 panel += 1
             }
         } catch {
-            lock.withLock { failure = error }
+            state.withLock { $0.failure = error }
             filled.signal()
         }
     }
@@ -69,16 +73,16 @@ private final class Panels: @unchecked Sendable {
     /// Ends the thread (waking it if it waits for a buffer) and waits for it, so that the
     /// buffers go with the reader that owned them.
     func stop() {
-        lock.withLock { stopped = true }
+        state.withLock { $0.stopped = true }
         free.signal()
         finished.wait()
     }
 
     func next() throws -> (matrix: Embeddings, rows: Range<Int>) {
         filled.wait()
-        return try lock.withLock {
-            if let failure { throw failure }
-            let (panel, rows) = ready.removeFirst()
+        return try state.withLock {
+            if let failure = $0.failure { throw failure }
+            let (panel, rows) = $0.ready.removeFirst()
             return (buffers[panel % buffers.count], rows)
         }
     }

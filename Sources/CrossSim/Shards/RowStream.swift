@@ -123,7 +123,7 @@ public final class RowStream {
     }
 
     /// A finite float64 that became ±Inf as Float32 is too large for CrossSim, which computes
-    /// in Float32 (README, "Inputs"): not a NaN or ±Inf of the file.
+    /// in Float32 (docs/inputs.md): not a NaN or ±Inf of the file.
     private func checkConversion(from source: UnsafePointer<Double>, to converted: UnsafePointer<Float>, count: Int,
                                  firstValue: Int, firstRow: Int) throws {
         for k in 0..<count where converted[k].isInfinite && source[k].isFinite {

@@ -1,22 +1,16 @@
 import CCrossSimKernels
 import Foundation
+import Synchronization
 
 /// The errors of pieces read in parallel, by piece, in order.
-private final class PieceFailures: @unchecked Sendable {
-    private var errors: [Error?]
-    private let lock = NSLock()
+private final class PieceFailures: Sendable {
+    private let errors: Mutex<[Error?]>
 
-    init(count: Int) { errors = Array(repeating: nil, count: count) }
+    init(count: Int) { errors = Mutex(Array(repeating: nil, count: count)) }
 
-    func record(_ error: Error, piece: Int) { lock.withLock { errors[piece] = error } }
+    func record(_ error: Error, piece: Int) { errors.withLock { $0[piece] = error } }
 
-    var first: Error? { lock.withLock { errors.compactMap { $0 }.first } }
-}
-
-/// A shard's name and the fingerprint of its rows as decoded.
-public struct ShardFingerprint: Sendable, Equatable, Codable {
-    public var name: String
-    public var fingerprint: Fingerprint
+    var first: Error? { errors.withLock { $0.compactMap { $0 }.first } }
 }
 
 /// Reads a set's rows range by range, in increasing order, on all cores: the pieces of a range
@@ -24,48 +18,69 @@ public struct ShardFingerprint: Sendable, Equatable, Codable {
 /// decoded at once, each checked and normalised in batches that stay in L2. A compressed shard
 /// can only be decoded from its start, so the one a range ends inside stays open for the next.
 /// With `fingerprints`, every row is hashed as decoded, before it is checked or normalised.
-final class SetReader: @unchecked Sendable {
+package final class SetReader: Sendable {
     let set: ShardSet
     let similarity: Similarity
     /// Each shard's first row, then the set's row count.
     private let starts: [Int]
-    /// The compressed shard the last range ended inside, positioned at that range's end.
-    private var open: (shard: Int, stream: RowStream)?
-    private var rowHashSums: [UInt64]?
-    /// Rows before it are hashed; nil once a range started beyond it (those rows stay unhashed).
-    private var hashedThrough: Int? = 0
-    private var largestNorm: Float = 0
-    private let normLock = NSLock()
+    /// Where the ranges read so far have left off; a range is read under its lock, since each
+    /// goes on from the last.
+    private let progress: Mutex<Progress>
+    private let largestNorm = Mutex<Float>(0)
 
-    init(set: ShardSet, similarity: Similarity, fingerprints: Bool = false) {
+    private struct Progress {
+        /// The compressed shard the last range ended inside, positioned at that range's end.
+        var open: (shard: Int, stream: RowStream)?
+        var rowHashSums: [UInt64]?
+        /// Rows before it are hashed; nil once a range started beyond it (those rows stay unhashed).
+        var hashedThrough: Int? = 0
+    }
+
+    package init(set: ShardSet, similarity: Similarity, fingerprints: Bool = false) {
         self.set = set
         self.similarity = similarity
         starts = set.shards.reduce(into: [0]) { $0.append($0.last! + $1.layout.rows) }
-        rowHashSums = fingerprints ? Array(repeating: 0, count: set.shards.count) : nil
+        progress = Mutex(Progress(rowHashSums: fingerprints ? Array(repeating: 0, count: set.shards.count) : nil))
     }
+
+    /// Rows decoded before they are checked and normalised: 512 KiB, so that the check finds
+    /// them still in L2.
+    package static func batchRows(dim: Int) -> Int { max(1, (512 << 10) / (dim * MemoryLayout<Float>.stride)) }
 
     /// Each shard's fingerprint, once the ranges read have covered every row; else nil.
     var fingerprints: [ShardFingerprint]? {
-        guard let rowHashSums, hashedThrough == set.rows else { return nil }
-        return zip(set.shards, rowHashSums).map {
-            ShardFingerprint(name: $0.path.split(separator: "/").last.map(String.init) ?? $0.path,
-                             fingerprint: Fingerprint(rowHashSum: $1))
+        progress.withLock { progress in
+            guard let rowHashSums = progress.rowHashSums, progress.hashedThrough == set.rows else { return nil }
+            return zip(set.shards, rowHashSums).map {
+                ShardFingerprint(name: $0.path.split(separator: "/").last.map(String.init) ?? $0.path,
+                                 fingerprint: Fingerprint(rowHashSum: $1))
+            }
         }
     }
 
     /// The largest squared norm of the rows read (which bounds dot similarities); 1 under
     /// cosine, whose rows are unit length.
-    var largestSquaredNorm: Float { similarity == .cosine ? 1 : normLock.withLock { largestNorm } }
+    var largestSquaredNorm: Float { similarity == .cosine ? 1 : largestNorm.withLock { $0 } }
+
+    /// Reads rows `range` into `destination`, a matrix whose row 0 is the set's row `firstRow`.
+    package func read(_ range: Range<Int>, into destination: (matrix: Embeddings, firstRow: Int)) throws {
+        try read(range, into: destination) { _ in }
+    }
 
     /// Reads rows `range` and hands each batch, checked and normalised, to `body` (called
     /// concurrently, for disjoint rows). With `destination` (a matrix whose row 0 is the set's
     /// row `firstRow`) the rows land there; else in each piece's own batch buffer.
-    func read(_ range: Range<Int>, into destination: (matrix: Embeddings, firstRow: Int)? = nil,
-              _ body: @Sendable (RowPanel) -> Void = { _ in }) throws {
+    func read(_ range: Range<Int>, into destination: (matrix: Embeddings, firstRow: Int)?,
+              _ body: @Sendable (RowPanel) -> Void) throws {
         guard !range.isEmpty else { return }
+        try progress.withLock { try read(range, into: destination, body, progress: &$0) }
+    }
+
+    private func read(_ range: Range<Int>, into destination: (matrix: Embeddings, firstRow: Int)?,
+                      _ body: @Sendable (RowPanel) -> Void, progress: inout Progress) throws {
         precondition(range.lowerBound >= 0 && range.upperBound <= set.rows)
         let (set, starts, similarity) = (self.set, self.starts, self.similarity)
-        let batch = Embeddings.batchRows(dim: set.dim)
+        let batch = Self.batchRows(dim: set.dim)
         let pieces = set.shards.indices.filter { starts[$0] < range.upperBound && starts[$0 + 1] > range.lowerBound }
             .flatMap { k -> [(shard: Int, rows: Range<Int>)] in
                 let rows = max(range.lowerBound, starts[k])..<min(range.upperBound, starts[k + 1])
@@ -74,13 +89,14 @@ final class SetReader: @unchecked Sendable {
                     (k, (rows.lowerBound + rows.count * p / count)..<(rows.lowerBound + rows.count * (p + 1) / count))
                 }
             }
-        let hashFrom = hashedThrough.flatMap { range.lowerBound <= $0 ? $0 : nil }
-        let hashSums = SharedBuffer<UInt64>(repeating: 0, count: rowHashSums == nil || hashFrom == nil ? 0 : pieces.count)
+        let hashFrom = progress.hashedThrough.flatMap { range.lowerBound <= $0 ? $0 : nil }
+        let hashSums = SharedBuffer<UInt64>(repeating: 0, count: progress.rowHashSums == nil || hashFrom == nil ? 0 : pieces.count)
         let streams = SharedBuffer<RowStream?>(repeating: nil, count: pieces.count)
-        if let open, open.shard == pieces[0].shard, open.stream.nextRow <= pieces[0].rows.lowerBound - starts[open.shard] {
+        if let open = progress.open, open.shard == pieces[0].shard,
+           open.stream.nextRow <= pieces[0].rows.lowerBound - starts[open.shard] {
             streams[0] = open.stream
         }
-        open = nil
+        progress.open = nil
         let failures = PieceFailures(count: pieces.count)
         DispatchQueue.concurrentPerform(iterations: pieces.count) { p in
             let (k, piece) = pieces[p]
@@ -104,7 +120,7 @@ final class SetReader: @unchecked Sendable {
                     try matrix.prepare(rows: row0..<(row0 + count), similarity: similarity, origin: set, firstGlobalRow: first - row0)
                     if similarity == .dot {
                         let largest = (row0..<(row0 + count)).reduce(Float(0)) { max($0, Float(cs_dot_f64(matrix.row($1), matrix.row($1), set.dim))) }
-                        self.normLock.withLock { self.largestNorm = max(self.largestNorm, largest) }
+                        self.largestNorm.withLock { $0 = max($0, largest) }
                     }
                     body(RowPanel(matrix, rows: row0..<(row0 + count), firstIndex: first))
                 }
@@ -114,12 +130,12 @@ final class SetReader: @unchecked Sendable {
         }
         if let error = failures.first { throw error }
         if hashSums.count > 0 {
-            for (p, piece) in pieces.enumerated() { rowHashSums![piece.shard] &+= hashSums[p] }
+            for (p, piece) in pieces.enumerated() { progress.rowHashSums![piece.shard] &+= hashSums[p] }
         }
-        hashedThrough = hashFrom.map { _ in max(hashedThrough!, range.upperBound) }
+        progress.hashedThrough = hashFrom.map { _ in max(progress.hashedThrough!, range.upperBound) }
         let last = pieces.count - 1
         if set.shards[pieces[last].shard].compressed && range.upperBound < starts[pieces[last].shard + 1] {
-            open = (pieces[last].shard, streams[last]!)
+            progress.open = (pieces[last].shard, streams[last]!)
         }
     }
 }

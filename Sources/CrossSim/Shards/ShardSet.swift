@@ -53,7 +53,7 @@ public struct Shard: Sendable, Equatable {
     }
 }
 
-/// An embedding set (SPEC §1): one file, a directory of shards in natural order, or a `.txt`
+/// An embedding set (docs/inputs.md): one file, a directory of shards in natural order, or a `.txt`
 /// manifest of shard paths. Opening it reads and checks every header; no data is read.
 public struct ShardSet: Sendable {
     /// The path as the user gave it.

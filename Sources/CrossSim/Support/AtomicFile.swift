@@ -4,6 +4,7 @@ import Glibc
 import Darwin
 #endif
 import Foundation
+import Synchronization
 
 /// Writes an output so that its path holds either the old content or the whole new one,
 /// never part of it: the bytes go to a hidden temporary file in the same directory, are
@@ -93,16 +94,15 @@ public final class AtomicFile {
     public static func removePendingFiles() { pending.removeAll() }
 }
 
-final class PendingFiles: @unchecked Sendable {
-    private var paths: Set<String> = []
-    private let lock = NSLock()
+final class PendingFiles: Sendable {
+    private let paths = Mutex<Set<String>>([])
 
-    func insert(_ path: String) { lock.withLock { _ = paths.insert(path) } }
-    func remove(_ path: String) { lock.withLock { _ = paths.remove(path) } }
+    func insert(_ path: String) { paths.withLock { _ = $0.insert(path) } }
+    func remove(_ path: String) { paths.withLock { _ = $0.remove(path) } }
     func removeAll() {
-        lock.withLock {
-            for path in paths { unlink(path) }
-            paths.removeAll()
+        paths.withLock {
+            for path in $0 { unlink(path) }
+            $0.removeAll()
         }
     }
 }

@@ -5,7 +5,7 @@ import Darwin
 #endif
 
 /// Checks that an output can be written where the user asked, before a run computes anything:
-/// a path that cannot take the output is bad input (exit 2, README "Usage"), found in a moment
+/// a path that cannot take the output is bad input (exit 2, docs/command-line.md), found in a moment
 /// rather than after the whole run. A write that fails later (a full disk) stays an
 /// `InternalError`.
 public enum OutputPath {

@@ -2,7 +2,7 @@ import Dispatch
 import Foundation
 
 /// `[#####.....] done/total tiles, rate, ETA`, redrawn a few times a second by a timer while a
-/// run goes on (the command line's bar on stderr, README "Usage").
+/// run goes on (the command line's bar on stderr, docs/command-line.md).
 ///
 /// The timer holds the bar weakly and is cancelled when the bar goes: a tick that races the
 /// bar's release either finds nothing or holds the bar until it has drawn, so it never reads a

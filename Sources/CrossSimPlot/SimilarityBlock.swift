@@ -1,4 +1,4 @@
-import CCrossSimKernels
+import CrossSim
 import Foundation
 
 /// A block of the similarity matrix S (x1 rows `rows` against x2 rows `cols`), computed in
@@ -41,15 +41,9 @@ public struct SimilarityBlock: Sendable {
         }
         let rows = try Self.check(rows ?? 0..<min(set1.rows, Self.defaultSide), of: set1, name: "x1", option: "--rows")
         let cols = try Self.check(cols ?? 0..<min(set2.rows, Self.defaultSide), of: set2, name: "x2", option: "--cols")
-        let a = try Self.read(set1, rows: rows, similarity: similarity)
-        let b = try Self.read(set2, rows: cols, similarity: similarity)
-        let dim = set1.dim
-        var values: [[Double]] = []
-        values.reserveCapacity(rows.count)
-        for i in 0..<rows.count {
-            let row = a.row(i)
-            values.append((0..<cols.count).map { j in cs_dot_f64(row, b.row(j), dim) })
-        }
+        let a = try Embeddings.load(set1, rows: rows, similarity: similarity)
+        let b = try Embeddings.load(set2, rows: cols, similarity: similarity)
+        let values = (0..<rows.count).map { i in (0..<cols.count).map { j in a.exactDot(row: i, b, row: j) } }
         self.init(values: values, rows: rows, cols: cols, similarity: similarity, x1: x1, x2: x2)
         x1Shape = (set1.rows, set1.dim)
         x2Shape = (set2.rows, set2.dim)
@@ -99,18 +93,6 @@ public struct SimilarityBlock: Sendable {
             throw InputError("\(option) \(text) has \(range.count) rows: a heatmap shows at most \(maxSide) × \(maxSide); pick a smaller block")
         }
         return range
-    }
-
-    static func read(_ set: ShardSet, rows: Range<Int>, similarity: Similarity) throws -> Embeddings {
-        let matrix = Embeddings(rows: rows.count, dim: set.dim)
-        let stream = RowStream(set)
-        try stream.skip(rows: rows.lowerBound)
-        let got = try stream.read(rows: rows.count, into: matrix.baseAddress)
-        guard got == rows.count else {
-            throw InputError("truncated data: fewer rows than the headers declare", file: set.path)
-        }
-        try matrix.prepare(rows: 0..<rows.count, similarity: similarity, origin: set, firstGlobalRow: rows.lowerBound)
-        return matrix
     }
 
     /// Cosine: [−1, 1]. Dot: symmetric around 0 at the block's largest |s|.

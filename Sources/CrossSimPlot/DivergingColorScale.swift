@@ -1,3 +1,4 @@
+import CrossSim
 import Foundation
 
 /// A diverging colour scale symmetric around 0 (ColorBrewer RdBu: blue for −limit, near

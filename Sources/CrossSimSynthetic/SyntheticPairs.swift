@@ -1,4 +1,5 @@
 import CCrossSimKernels
+import CrossSim
 import Foundation
 
 /// Synthetic paired sets, deterministic by seed: x1 rows are random unit vectors, and each has

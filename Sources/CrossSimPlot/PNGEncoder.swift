@@ -1,3 +1,4 @@
+import CrossSim
 import Foundation
 
 /// A minimal PNG writer for palette images (colour type 3, 8 bits), stored without

@@ -1,7 +1,9 @@
+import CrossSim
+import CrossSimSynthetic
 import Foundation
 
 /// `crosssim bench`: the whole evaluation against OpenBLAS sgemm alone, on synthetic data in
-/// memory, over tile shapes and thread counts (SPEC §7, issue 4).
+/// memory, over tile shapes and thread counts (docs/performance.md).
 public struct Benchmark: Sendable {
     public var rows: Int
     public var dim: Int
@@ -14,7 +16,7 @@ public struct Benchmark: Sendable {
         self.rows = rows
         self.dim = dim
         self.tiles = tiles
-        self.threads = threads ?? [TilePlan.defaultThreads]
+        self.threads = threads ?? [ProcessInfo.processInfo.activeProcessorCount]
         self.repeats = repeats
     }
 
@@ -150,16 +152,14 @@ public struct Benchmark: Sendable {
                       readerBytesPerSecondPerCore: perCore, readerBytesPerSecond: readerRate)
     }
 
-    /// Reads every row of `set` on this thread, a batch at a time into one buffer, checking and
-    /// normalising each batch as `Embeddings.load` does.
+    /// Reads every row of `set` into one reused buffer, a batch at a time as the reader checks
+    /// and normalises them: each batch inside one compressed shard decodes on this thread (a
+    /// batch that straddles two shards decodes its two pieces at once).
     func decodeOnOneCore(_ set: ShardSet) throws {
-        let batch = Embeddings(rows: Embeddings.batchRows(dim: set.dim), dim: set.dim)
-        let stream = RowStream(set)
-        while stream.nextRow < set.rows {
-            let first = stream.nextRow
-            let got = try stream.read(rows: batch.rows, into: batch.baseAddress)
-            guard got > 0 else { break }
-            try batch.prepare(rows: 0..<got, similarity: .cosine, origin: set, firstGlobalRow: first)
+        let reader = SetReader(set: set, similarity: .cosine)
+        let batch = Embeddings(rows: SetReader.batchRows(dim: set.dim), dim: set.dim)
+        for first in stride(from: 0, to: set.rows, by: batch.rows) {
+            try reader.read(first..<min(first + batch.rows, set.rows), into: (batch, first))
         }
     }
 

@@ -1,3 +1,4 @@
+import CrossSim
 import Foundation
 
 /// One SVG page summarising a report: (a) the similarity histograms of positive and negative

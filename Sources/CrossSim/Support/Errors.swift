@@ -1,4 +1,4 @@
-/// Bad input: a file that cannot be read as SPEC §1 defines, or options that do not fit it.
+/// Bad input: a file that cannot be read as docs/inputs.md defines, or options that do not fit it.
 /// The command line maps it to exit code 2.
 public struct InputError: Error, CustomStringConvertible, Equatable, Sendable {
     /// The file at fault, as the user named it (or as a manifest or directory led to it).

@@ -1,3 +1,4 @@
+import CrossSim
 import Foundation
 
 /// A rectangle of the page that maps data to pixels: x from `xDomain`, y from `yDomain`
@@ -85,5 +86,50 @@ enum Legend {
             cx += width + 16
         }
         return (out, lines)
+    }
+}
+
+/// Axis ticks at round numbers.
+enum PlotTicks {
+    /// Round tick values covering [lower, upper] with about `count` intervals; the first and
+    /// last tick enclose the range.
+    static func nice(_ lower: Double, _ upper: Double, count: Int = 5) -> (values: [Double], step: Double) {
+        var lo = lower, hi = upper
+        if !(hi > lo) { lo -= 0.5; hi += 0.5 }
+        let raw = (hi - lo) / Double(max(1, count))
+        let magnitude = pow(10, floor(log10(raw)))
+        let residual = raw / magnitude
+        let step = (residual <= 1 ? 1 : residual <= 2 ? 2 : residual <= 2.5 ? 2.5 : residual <= 5 ? 5 : 10) * magnitude
+        let first = floor(lo / step + 1e-9), last = ceil(hi / step - 1e-9)
+        let values = stride(from: first, through: last, by: 1).map { clean($0 * step) }
+        return (values, step)
+    }
+
+    /// Decimals that show every multiple of `step` exactly.
+    static func decimals(for step: Double) -> Int {
+        for d in 0...12 {
+            let scaled = step * pow(10, Double(d))
+            if abs(scaled - scaled.rounded()) < 1e-6 * max(1, scaled) { return d }
+        }
+        return 12
+    }
+
+    /// Removes float noise such as 0.30000000000000004.
+    static func clean(_ x: Double) -> Double {
+        guard x != 0 else { return 0 }
+        let digits = 12 - Int(floor(log10(abs(x))))
+        let scale = pow(10, Double(max(0, min(digits, 300))))
+        return (x * scale).rounded() / scale
+    }
+
+    /// The smallest step among 1, 2, 5, 10, 20, 50, … whose spacing `step·unit` is at least
+    /// `minimum`: how often to label integer positions `unit` apart.
+    static func integerStep(unit: Double, minimum: Double) -> Int {
+        var base = 1
+        while true {
+            for m in [1, 2, 5] where Double(base * m) * unit >= minimum { return base * m }
+            if base > Int.max / 100 { return base }
+            base *= 10
+        }
     }
 }

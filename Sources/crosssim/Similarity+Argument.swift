@@ -1,0 +1,5 @@
+import ArgumentParser
+import CrossSim
+
+/// `--similarity cosine|dot` on `eval` and `heatmap`.
+extension Similarity: ExpressibleByArgument {}
