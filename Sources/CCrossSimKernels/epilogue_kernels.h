@@ -90,6 +90,25 @@ static inline float error_bound(float gamma, float a, float b) {
     return float_above((double)gamma * (double)a * (double)b);
 }
 
+/// The comparisons of a chunk of columns against the row pair's and the columns' thresholds:
+/// runs the statements after `n` once per row p of the pair, with `s`, `negative`, the sure
+/// masks and the near masks in scope (and `col_hits` for the chunk).
+#define RANK_CHUNK(c, n, ...)                                                              \
+    const vi owner = VI_LOAD_N(cols.index + c, n, 0);                                     \
+    const vf b_norm = VF_LOAD_N(t.b_norms + c, n, 0.0f);                                  \
+    const vf col_lower = VF_FMA(-pair_error, b_norm, VF_LOAD_N(cols.lower + c, n, 0.0f)); \
+    const vf col_upper = VF_FMA(pair_error, b_norm, VF_LOAD_N(cols.upper + c, n, 0.0f));  \
+    vi col_hits = VI_SPLAT(0);                                                           \
+    (void)col_hits;                                                                      \
+    for (int p = 0; p < 2; p++) {                                                        \
+        const vf s = VF_LOAD_N(s_rows[p] + c, n, 0.0f);                                  \
+        const vi negative = (owner != row[p]) & valid[p] & TAIL_MASK(n);                 \
+        const vi row_sure = s > row_upper[p], col_sure = s > col_upper;                  \
+        const vi row_near = negative & ~row_sure & (s >= row_lower[p]);                  \
+        const vi col_near = negative & ~col_sure & (s >= col_lower);                     \
+        __VA_ARGS__                                                                      \
+    }
+
 void CS_LEVEL_NAME(cs_count_ranks)(cs_tile t, cs_thresholds rows, cs_thresholds cols,
                                    int32_t *row_beaten, int32_t *col_beaten, double *moments) {
     double sum = 0, squares = 0;
@@ -113,31 +132,15 @@ void CS_LEVEL_NAME(cs_count_ranks)(cs_tile t, cs_thresholds rows, cs_thresholds 
         }
         const vf pair_error = VF_SPLAT(t.gamma * fmaxf(t.a_norms[q[0]], t.a_norms[q[1]]) * 1.000001f);
         vi row_count[2] = {VI_SPLAT(0), VI_SPLAT(0)};
+        vi near_seen = VI_SPLAT(0);
         vd lo = VD_ZERO, hi = VD_ZERO, sum_lo = VD_ZERO, sum_hi = VD_ZERO;
+        // Surely above a threshold: counted here. Possibly equal: noted, and decided exactly
+        // in a second pass over the pair, which real data rarely needs.
         FOR_EACH_CHUNK(c, n, t.cols,
-            const vi owner = VI_LOAD_N(cols.index + c, n, 0);
-            const vf b_norm = VF_LOAD_N(t.b_norms + c, n, 0.0f);
-            const vf col_lower = VF_FMA(-pair_error, b_norm, VF_LOAD_N(cols.lower + c, n, 0.0f));
-            const vf col_upper = VF_FMA(pair_error, b_norm, VF_LOAD_N(cols.upper + c, n, 0.0f));
-            vi col_hits = VI_SPLAT(0);
-            for (int p = 0; p < 2; p++) {
-                const vf s = VF_LOAD_N(s_rows[p] + c, n, 0.0f);
-                const vi negative = (owner != row[p]) & valid[p] & TAIL_MASK(n);
-                // Surely above a threshold: counted. Possibly equal: decided exactly below.
-                const vi row_sure = s > row_upper[p], col_sure = s > col_upper;
+            RANK_CHUNK(c, n,
                 row_count[p] -= negative & row_sure;
                 col_hits -= negative & col_sure;
-                const vi row_near = negative & ~row_sure & (s >= row_lower[p]);
-                const vi col_near = negative & ~col_sure & (s >= col_lower);
-                if (__builtin_reduce_or(row_near | col_near)) {
-                    for (int64_t l = 0; l < n; l++) {
-                        if (!(row_near[l] | col_near[l])) continue;
-                        const int64_t j = t.col0 + c + l;
-                        const double exact = dot_f64(t.a + q[p] * t.dim, t.b + (c + l) * t.dim, (size_t)t.dim);
-                        if (row_near[l] && beats(exact, j, rows.exact[q[p]], rows.index[q[p]])) row_beaten[q[p]] += 1;
-                        if (col_near[l] && beats(exact, i[p], cols.exact[c + l], cols.index[c + l])) col_beaten[c + l] += 1;
-                    }
-                }
+                near_seen |= row_near | col_near;
                 // Dot similarities may reach 1e37, so their sums are taken in binary64.
                 const vf kept = VF_SELECT(negative, s, VF_SPLAT(0.0f));
                 const vd a = VF_LOW_F64(kept), b = VF_HIGH_F64(kept);
@@ -145,13 +148,26 @@ void CS_LEVEL_NAME(cs_count_ranks)(cs_tile t, cs_thresholds rows, cs_thresholds 
                 sum_hi += b;
                 lo += a * a;
                 hi += b * b;
-            }
+            );
             if (n == LANES) {
                 VI_STORE(col_beaten + c, VI_LOAD(col_beaten + c) + col_hits);
             } else {
                 for (int64_t l = 0; l < n; l++) col_beaten[c + l] += col_hits[l];
             }
         );
+        if (__builtin_reduce_or(near_seen)) {
+            FOR_EACH_CHUNK(c, n, t.cols,
+                RANK_CHUNK(c, n,
+                    for (int64_t l = 0; l < n; l++) {
+                        if (!(row_near[l] | col_near[l])) continue;
+                        const int64_t j = t.col0 + c + l;
+                        const double exact = dot_f64(t.a + q[p] * t.dim, t.b + (c + l) * t.dim, (size_t)t.dim);
+                        if (row_near[l] && beats(exact, j, rows.exact[q[p]], rows.index[q[p]])) row_beaten[q[p]] += 1;
+                        if (col_near[l] && beats(exact, i[p], cols.exact[c + l], cols.index[c + l])) col_beaten[c + l] += 1;
+                    }
+                );
+            );
+        }
         row_beaten[r] += (int32_t)VI_HSUM(row_count[0]);
         if (r + 1 < t.rows) row_beaten[r + 1] += (int32_t)VI_HSUM(row_count[1]);
         sum += VD_PAIR_SUM(sum_lo, sum_hi);
@@ -172,6 +188,14 @@ void CS_LEVEL_NAME(cs_count_ranks)(cs_tile t, cs_thresholds rows, cs_thresholds 
                      VF_LOAD_N((s_row) + (c), n, 0.0f), VF_SPLAT(-INFINITY)); })
 
 
+/// (s − 1)·k with one rounding where there is FMA; without it, s − 1 is exact for s ≥ 1/2
+/// (every term that matters), so the product is the only rounding there too.
+#ifdef CS_AVX2_OR_WIDER
+#define SHIFTED_LOGIT(s, k) VF_FMA((s), (k), -(k))
+#else
+#define SHIFTED_LOGIT(s, k) (((s) - VF_SPLAT(1.0f)) * (k))
+#endif
+
 void CS_LEVEL_NAME(cs_lse_fixed_shift)(cs_tile t, const int32_t *positive_of_col, float scale,
                                        double *row_sum, double *col_sum, float *column_part) {
     const vf k = VF_SPLAT(scale);
@@ -185,7 +209,7 @@ void CS_LEVEL_NAME(cs_lse_fixed_shift)(cs_tile t, const int32_t *positive_of_col
             // (s − 1)·scale rounded once, so the largest terms keep their full precision; with
             // −1 ≤ s ≤ 1 and scale ≤ 40 the argument needs no clamping. Positives and tail
             // lanes are masked after the exp.
-            vf e = VF_EXP_IN_RANGE(VF_FMA(VF_LOAD_N(s_row + c, n, 0.0f), k, -k));
+            vf e = VF_EXP_IN_RANGE(SHIFTED_LOGIT(VF_LOAD_N(s_row + c, n, 0.0f), k));
             if (owners) e = VF_SELECT(VI_LOAD_N(owners + c, n, 0) != row, e, VF_SPLAT(0.0f));
             if (n < LANES) e = VF_SELECT(TAIL_MASK(n), e, VF_SPLAT(0.0f));
             BLOCK_SUM_ADD(sum, e);

@@ -1,6 +1,7 @@
 // The kernels for x86-64-v3 (AVX2, FMA, F16C): eight lanes.
 #if defined(__x86_64__)
 #define CS_LEVEL_SUFFIX _avx2
+#define CS_AVX2_OR_WIDER 1
 #include "kernel_levels.h"
 #include "simd.h"
 #include <math.h>

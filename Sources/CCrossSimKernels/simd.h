@@ -69,7 +69,13 @@ typedef double vd __attribute__((vector_size(4 * LANES)));
     (vf)(((vi)(a) & select_m_) | ((vi)(b) & ~select_m_)); })
 #define VF_MIN(a, b) __builtin_elementwise_min((a), (b))
 #define VF_MAX(a, b) __builtin_elementwise_max((a), (b))
+/// a·b + c: one rounding where the level has FMA; the baseline has no FMA instruction and would
+/// call a library function per lane, so it rounds twice (every caller allows it).
+#ifdef CS_AVX2_OR_WIDER
 #define VF_FMA(a, b, c) __builtin_elementwise_fma((a), (b), (c))
+#else
+#define VF_FMA(a, b, c) ((a) * (b) + (c))
+#endif
 
 /// Adds the lanes of a Float32 vector to two binary64 accumulators.
 #define ACCUMULATE_F64(lo, hi, v) ({ const vf acc_v_ = (v); (lo) += VF_LOW_F64(acc_v_); (hi) += VF_HIGH_F64(acc_v_); })
@@ -92,10 +98,19 @@ typedef double vd __attribute__((vector_size(4 * LANES)));
     const vi expc_keep_ = (vi)(expc_x_ >= VF_SPLAT(-86.0f));                      \
     (vf)((vi)VF_EXP_IN_RANGE(VF_MIN(VF_MAX(expc_x_, VF_SPLAT(-86.0f)), VF_SPLAT(80.0f))) & expc_keep_); })
 
+/// Rounds to the nearest integer, ties to even. The baseline has no rounding instruction
+/// (SSE4.1's) and would call a library function per lane: adding and subtracting 1.5·2²³
+/// rounds the same way for |x| < 2²² (every caller's range).
+#ifdef CS_AVX2_OR_WIDER
+#define VF_ROUND(x) __builtin_elementwise_roundeven(x)
+#else
+#define VF_ROUND(x) ({ const vf round_x_ = (x); (round_x_ + VF_SPLAT(12582912.0f)) - VF_SPLAT(12582912.0f); })
+#endif
+
 /// e^x for x already known to lie in [−86, 80].
 #define VF_EXP_IN_RANGE(x) ({                                                       \
     const vf exp_x_ = (x);                                                          \
-    const vf exp_n_ = __builtin_elementwise_roundeven(exp_x_ * VF_SPLAT(1.44269504088896341f)); \
+    const vf exp_n_ = VF_ROUND(exp_x_ * VF_SPLAT(1.44269504088896341f));                      \
     vf exp_r_ = VF_FMA(exp_n_, VF_SPLAT(-0.693359375f), exp_x_);                  \
     exp_r_ = VF_FMA(exp_n_, VF_SPLAT(2.12194440e-4f), exp_r_);                     \
     vf exp_p_ = VF_SPLAT(1.9875691500e-4f);                                        \
