@@ -158,6 +158,7 @@ void CS_LEVEL_NAME(cs_count_ranks)(cs_tile t, cs_thresholds rows, cs_thresholds 
         if (__builtin_reduce_or(near_seen)) {
             FOR_EACH_CHUNK(c, n, t.cols,
                 RANK_CHUNK(c, n,
+                    if (!__builtin_reduce_or(row_near | col_near)) continue;
                     for (int64_t l = 0; l < n; l++) {
                         if (!(row_near[l] | col_near[l])) continue;
                         const int64_t j = t.col0 + c + l;
