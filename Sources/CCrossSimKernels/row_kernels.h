@@ -11,6 +11,21 @@ typedef double f64x4 __attribute__((vector_size(32)));
 #define LOAD8(p, n) ({ f32x8 load8_v_ = {}; memcpy(&load8_v_, (p), ((n) < 8 ? (n) : 8) * sizeof(float)); load8_v_; })
 #define LOW4(v) __builtin_convertvector(__builtin_shufflevector((v), (v), 0, 1, 2, 3), f64x4)
 #define HIGH4(v) __builtin_convertvector(__builtin_shufflevector((v), (v), 4, 5, 6, 7), f64x4)
+/// Runs the statements after `y` with x and y the next eight values of a and b, the last
+/// chunk zero-filled: full chunks load with a constant size (no library call per chunk).
+#define EACH_EIGHT(a, b, dim, x, y, ...) do {                                              \
+    size_t each_d_ = 0;                                                                  \
+    for (; each_d_ + 8 <= (dim); each_d_ += 8) {                                         \
+        f32x8 x, y;                                                                      \
+        memcpy(&x, (a) + each_d_, sizeof x);                                             \
+        memcpy(&y, (b) + each_d_, sizeof y);                                             \
+        __VA_ARGS__                                                                      \
+    }                                                                                    \
+    if (each_d_ < (dim)) {                                                               \
+        const f32x8 x = LOAD8((a) + each_d_, (dim) - each_d_), y = LOAD8((b) + each_d_, (dim) - each_d_); \
+        __VA_ARGS__                                                                      \
+    }                                                                                    \
+} while (0)
 #define SUM8(lo, hi) ({ const f64x4 sum8_s_ = (lo) + (hi); (sum8_s_[0] + sum8_s_[1]) + (sum8_s_[2] + sum8_s_[3]); })
 
 typedef _Float16 v8h __attribute__((vector_size(16)));
@@ -37,13 +52,23 @@ void CS_LEVEL_NAME(cs_f64_to_f32)(const double *src, float *dst, size_t n) {
 
 /// Products of two Float32 values are exact in binary64, so an FMA changes nothing here.
 static inline __attribute__((always_inline)) double dot_f64(const float *a, const float *b, size_t dim) {
-    f64x4 lo = {}, hi = {};
-    for (size_t d = 0; d < dim; d += 8) {
-        const f32x8 x = LOAD8(a + d, dim - d), y = LOAD8(b + d, dim - d);
-        lo += LOW4(x) * LOW4(y);
-        hi += HIGH4(x) * HIGH4(y);
+    // Two chains of accumulators: a near tie is recomputed with this, so its latency matters.
+    f64x4 lo[2] = {}, hi[2] = {};
+    size_t d = 0;
+    for (; d + 16 <= dim; d += 16) {
+        for (int k = 0; k < 2; k++) {
+            f32x8 x, y;
+            memcpy(&x, a + d + 8 * k, sizeof x);
+            memcpy(&y, b + d + 8 * k, sizeof y);
+            lo[k] += LOW4(x) * LOW4(y);
+            hi[k] += HIGH4(x) * HIGH4(y);
+        }
     }
-    return SUM8(lo, hi);
+    EACH_EIGHT(a + d, b + d, dim - d, x, y,
+        lo[0] += LOW4(x) * LOW4(y);
+        hi[0] += HIGH4(x) * HIGH4(y);
+    );
+    return SUM8(lo[0] + lo[1], hi[0] + hi[1]);
 }
 
 int64_t CS_LEVEL_NAME(cs_prepare_rows)(float *x, size_t rows, size_t dim, int normalize,
@@ -71,12 +96,11 @@ double CS_LEVEL_NAME(cs_squared_distance_f64)(const float *a, const float *b, si
     // (x − y)² is not exact: an FMA would change the bits from one level to another.
 #pragma clang fp contract(off)
     f64x4 lo = {}, hi = {};
-    for (size_t d = 0; d < dim; d += 8) {
-        const f32x8 x = LOAD8(a + d, dim - d), y = LOAD8(b + d, dim - d);
+    EACH_EIGHT(a, b, dim, x, y,
         const f64x4 l = LOW4(x) - LOW4(y), h = HIGH4(x) - HIGH4(y);
         lo += l * l;
         hi += h * h;
-    }
+    );
     return SUM8(lo, hi);
 }
 
