@@ -198,6 +198,13 @@ void CS_LEVEL_NAME(cs_count_ranks)(cs_tile t, cs_thresholds rows, cs_thresholds 
                      VF_LOAD_N((s_row) + (c), n, 0.0f), VF_SPLAT(-INFINITY)); })
 
 
+/// A row's terms of chunk c with the positive cells (owners[c] == row) and tail lanes zeroed.
+#define NEGATIVE_TERMS(terms, owners, c, n, row) ({                                       \
+    vf negative_terms_ = (terms);                                                          \
+    if (owners) negative_terms_ = VF_SELECT(VI_LOAD_N((owners) + (c), n, 0) != (row), negative_terms_, VF_SPLAT(0.0f)); \
+    if ((n) < LANES) negative_terms_ = VF_SELECT(TAIL_MASK(n), negative_terms_, VF_SPLAT(0.0f)); \
+    negative_terms_; })
+
 /// (s − 1)·k with one rounding where there is FMA; without it, s − 1 is exact for s ≥ 1/2
 /// (every term that matters), so the product is the only rounding there too.
 #ifdef CS_AVX2_OR_WIDER
@@ -220,8 +227,7 @@ void CS_LEVEL_NAME(cs_lse_fixed_shift)(cs_tile t, const int32_t *positive_of_col
             // −1 ≤ s ≤ 1 and scale ≤ 40 the argument needs no clamping. Positives and tail
             // lanes are masked after the exp.
             vf e = VF_EXP_IN_RANGE(SHIFTED_LOGIT(VF_LOAD_N(s_row + c, n, 0.0f), k));
-            if (owners) e = VF_SELECT(VI_LOAD_N(owners + c, n, 0) != row, e, VF_SPLAT(0.0f));
-            if (n < LANES) e = VF_SELECT(TAIL_MASK(n), e, VF_SPLAT(0.0f));
+            e = NEGATIVE_TERMS(e, owners, c, n, row);
             BLOCK_SUM_ADD(sum, e);
             ADD_TO_PART(column_part + c, e, n);
         );
@@ -288,10 +294,7 @@ double CS_LEVEL_NAME(cs_softplus_sum)(cs_tile t, const int32_t *positive_of_col,
         const vi row = VI_SPLAT((int32_t)(t.row0 + r));
         block_sum sum = BLOCK_SUM_ZERO;
         FOR_EACH_CHUNK(c, n, t.cols,
-            vf terms = VF_SOFTPLUS(VF_FMA(VF_LOAD_N(s_row + c, n, 0.0f), k, b));
-            if (owners) terms = VF_SELECT(VI_LOAD_N(owners + c, n, 0) != row, terms, VF_SPLAT(0.0f));
-            if (n < LANES) terms = VF_SELECT(TAIL_MASK(n), terms, VF_SPLAT(0.0f));
-            BLOCK_SUM_ADD(sum, terms);
+            BLOCK_SUM_ADD(sum, NEGATIVE_TERMS(VF_SOFTPLUS(VF_FMA(VF_LOAD_N(s_row + c, n, 0.0f), k, b)), owners, c, n, row));
         );
         total += BLOCK_SUM_TOTAL(sum);
     });
