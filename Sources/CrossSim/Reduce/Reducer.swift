@@ -2,30 +2,15 @@ import CCrossSimKernels
 
 /// One figure (or a family sharing a kernel pass) of the main tile pass. It alone knows what it
 /// keeps per worker, per slot and in total; `ReducerSet` hands it every strip of every tile and
-/// calls its other steps as `TileConsumer` describes them (slots fold in row-block order, so
-/// the result depends only on the tile plan).
-protocol Reducer: AnyObject, Sendable {
+/// calls its other steps as `PanelSteps` describes them (slots fold in row-block order, so the
+/// result depends only on the tile plan). `prepare` comes only when the panel shape changes.
+protocol Reducer: PanelSteps {
     /// Whether the options ask for this figure.
     static func isAsked(by options: EvaluationOptions) -> Bool
     init(run: ReducerRun)
-    /// Bytes per panel column that each worker and each slot holds.
-    var panelBytesPerColumn: (worker: Int, slot: Int) { get }
-    /// Sets up worker and slot state over panels of `panelColumns` columns (called when that
-    /// shape changes).
-    func prepare(workers: Int, slots: Int, panelColumns: Int)
-    func beginPanel(_ columns: Range<Int>)
     func consume(_ strip: Strip, worker: Int, slot: Int)
-    func fold(slot: Int)
-    func endPanel()
     /// Puts the run's result in the part's state.
     func finish(into state: inout PartialState)
-}
-
-extension Reducer {
-    var panelBytesPerColumn: (worker: Int, slot: Int) { (0, 0) }
-    func beginPanel(_ columns: Range<Int>) {}
-    func fold(slot: Int) {}
-    func endPanel() {}
 }
 
 /// Rows of a tile that every reducer reads before the next rows' turn, with where they sit.
