@@ -49,6 +49,20 @@ final class ClosedFormTests: XCTestCase {
         XCTAssertEqual(r.diagnostics.alignment, 0, accuracy: 1e-12)
     }
 
+    /// All seven rows equal: DCL's log-sum-exp has six equal negatives and no positive, so
+    /// DCL = log 6 both ways, at every τ and through both folds (τ = 0.01 takes the online one).
+    func testSevenEqualRowsGiveDCLLog6() throws {
+        var options = EvaluationOptions()
+        options.temperatures = [1, 0.05, 0.01]
+        let (r, _) = try report(Self.collapsed(rows: 7), Self.collapsed(rows: 7), options)
+        XCTAssertEqual(r.dcl.map(\.tau), options.temperatures)
+        for l in r.dcl {
+            assertClose(l.x1ToX2, log(6), relative: 1e-5, "x1→x2 τ=\(l.tau)")
+            assertClose(l.x2ToX1, log(6), relative: 1e-5, "x2→x1 τ=\(l.tau)")
+            assertClose(l.symmetric, log(6), relative: 1e-5, "symmetric τ=\(l.tau)")
+        }
+    }
+
     /// x2 = −x1, all rows equal: every logit is −1/τ, still log 7.
     func testOppositeEqualRowsGiveLog7() throws {
         var options = EvaluationOptions()

@@ -124,18 +124,28 @@ struct ReferenceModel {
     /// InfoNCE at τ: x2→x1 = mean_j [LSE_i z_ij − z_p(j)j]; x1→x2 = mean over rows with a
     /// positive of [LSE_j z_ij − mean_{p∈P(i)} z_ip]; symmetric their mean.
     func infoNCE(tau: Double) -> (x1ToX2: Double, x2ToX1: Double, symmetric: Double) {
-        var rows: [Double] = []
-        for i in queries(.x1ToX2) {
-            let z = (0..<n2).map { sim(i, $0) / tau }
-            let positive = positivesOf[i].reduce(0) { $0 + sim(i, $1) / tau } / Double(positivesOf[i].count)
-            rows.append(Self.logSumExp(z) - positive)
+        contrastive(tau: tau, negativesOnly: false)
+    }
+
+    /// DCL at τ: InfoNCE with only negatives in each log-sum-exp.
+    func dcl(tau: Double) -> (x1ToX2: Double, x2ToX1: Double, symmetric: Double) {
+        contrastive(tau: tau, negativesOnly: true)
+    }
+
+    /// Per direction, the mean over queries of LSE z − mean z_pos; with `negativesOnly`,
+    /// queries without a negative are left out.
+    func contrastive(tau: Double, negativesOnly: Bool) -> (x1ToX2: Double, x2ToX1: Double, symmetric: Double) {
+        func mean(_ d: Direction) -> Double {
+            let losses = queries(d).compactMap { q -> Double? in
+                let positives = positives(d, query: q)
+                let candidates = (0..<candidates(d)).filter { !negativesOnly || !positives.contains($0) }
+                guard !candidates.isEmpty else { return nil }
+                let positive = positives.reduce(0) { $0 + score(d, query: q, candidate: $1) / tau } / Double(positives.count)
+                return Self.logSumExp(candidates.map { score(d, query: q, candidate: $0) / tau }) - positive
+            }
+            return losses.isEmpty ? 0 : Self.mean(losses)
         }
-        var columns: [Double] = []
-        for j in 0..<n2 {
-            let z = (0..<n1).map { sim($0, j) / tau }
-            columns.append(Self.logSumExp(z) - sim(positiveOf[j], j) / tau)
-        }
-        let a = Self.mean(rows), b = Self.mean(columns)
+        let a = mean(.x1ToX2), b = mean(.x2ToX1)
         return (a, b, (a + b) / 2)
     }
 
@@ -340,14 +350,21 @@ extension ReferenceModel {
         XCTAssertEqual(report.inputs.x2.rows, n2, file: file, line: line)
         XCTAssertEqual(report.inputs.x1.dim, dim, file: file, line: line)
 
-        // InfoNCE, every τ, in the order asked.
-        XCTAssertEqual(report.infonce.map(\.tau), options.temperatures, "temperatures", file: file, line: line)
-        for (l, tau) in zip(report.infonce, options.temperatures) {
-            let ref = infoNCE(tau: tau)
-            let tol = lossTolerance(tau: tau)
-            assertClose(l.x1ToX2, ref.x1ToX2, relative: tol, absolute: lossFloor, "InfoNCE x1→x2 τ=\(tau)", file: file, line: line)
-            assertClose(l.x2ToX1, ref.x2ToX1, relative: tol, absolute: lossFloor, "InfoNCE x2→x1 τ=\(tau)", file: file, line: line)
-            assertClose(l.symmetric, ref.symmetric, relative: tol, absolute: lossFloor, "InfoNCE symmetric τ=\(tau)", file: file, line: line)
+        // InfoNCE and DCL, every τ, in the order asked. DCL can be 0, so its bound is absolute
+        // below 1 (docs/accuracy.md).
+        let losses: [(String, [Report.InfoNCE], (Double) -> (x1ToX2: Double, x2ToX1: Double, symmetric: Double), Double?)] = [
+            ("InfoNCE", report.infonce, infoNCE, lossFloor), ("DCL", report.dcl, dcl, nil),
+        ]
+        for (name, got, reference, floor) in losses {
+            XCTAssertEqual(got.map(\.tau), options.temperatures, "\(name) temperatures", file: file, line: line)
+            for (l, tau) in zip(got, options.temperatures) {
+                let ref = reference(tau)
+                let tol = lossTolerance(tau: tau)
+                for (what, value, expected) in [("x1→x2", l.x1ToX2, ref.x1ToX2), ("x2→x1", l.x2ToX1, ref.x2ToX1),
+                                                 ("symmetric", l.symmetric, ref.symmetric)] {
+                    assertClose(value, expected, relative: tol, absolute: floor ?? tol, "\(name) \(what) τ=\(tau)", file: file, line: line)
+                }
+            }
         }
 
         // SigLIP.

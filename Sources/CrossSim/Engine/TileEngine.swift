@@ -29,25 +29,36 @@ struct RowPanel: @unchecked Sendable {
     }
 }
 
-/// Something that folds tiles of S into its reducers. The engine walks x2 in column panels;
-/// inside a panel the tiles of one row block go to one worker, in column order, and into one
-/// of the plan's slots: partial sums that the engine hands back to `fold` in row-block order,
-/// whichever worker finished first. Sums whose value depends on their order live in slots;
-/// counts and best-k lists may stay with the worker until `endPanel`. Worker and slot state
-/// covers one panel, so it does not grow with N2.
-protocol TileConsumer: AnyObject, Sendable {
+/// The steps around a tile's consumption, shared by the engine's consumer and the reducers
+/// behind it. The engine walks x2 in column panels; inside a panel the tiles of one row block
+/// go to one worker, in column order, and into one of the plan's slots: partial sums that the
+/// engine hands back to `fold` in row-block order, whichever worker finished first. Sums whose
+/// value depends on their order live in slots; counts and best-k lists may stay with the
+/// worker until `endPanel`. Worker and slot state covers one panel, so it does not grow with N2.
+protocol PanelSteps: AnyObject, Sendable {
     /// Bytes per panel column that each worker and each slot holds.
     var panelBytesPerColumn: (worker: Int, slot: Int) { get }
     /// Sets up state for `workers` workers and `slots` slots over panels of up to `columns`.
     func prepare(workers: Int, slots: Int, panelColumns: Int)
     /// A panel of x2 columns (global indices) starts.
     func beginPanel(_ columns: Range<Int>)
-    func consume(_ tile: cs_tile, worker: Int, slot: Int)
     /// Adds the slot's partial sums to the totals and clears the slot. Called one at a time,
     /// in row-block order.
     func fold(slot: Int)
     /// Every row block of the panel is folded: workers' counts and lists go to the totals.
     func endPanel()
+}
+
+extension PanelSteps {
+    var panelBytesPerColumn: (worker: Int, slot: Int) { (0, 0) }
+    func beginPanel(_ columns: Range<Int>) {}
+    func fold(slot: Int) {}
+    func endPanel() {}
+}
+
+/// Something that folds tiles of S into its reducers.
+protocol TileConsumer: PanelSteps {
+    func consume(_ tile: cs_tile, worker: Int, slot: Int)
 }
 
 /// Hands out row blocks in increasing order to whichever worker asks, each with a free slot,

@@ -14,14 +14,9 @@ enum Uniformity {
             self.norms = SharedBuffer(norms)
         }
 
-        var panelBytesPerColumn: (worker: Int, slot: Int) { (0, 0) }
-
         func prepare(workers: Int, slots: Int, panelColumns: Int) {
             partials = SharedBuffer(repeating: .empty, count: slots)
         }
-
-        func beginPanel(_ columns: Range<Int>) {}
-        func endPanel() {}
 
         func consume(_ tile: cs_tile, worker: Int, slot: Int) {
             let p = partials.base + slot

@@ -106,10 +106,10 @@ public struct Evaluation: Sendable {
             tiles += plan.tileCount(rows: rows.count, cols: x1.rows) + plan.tileCount(rows: x2Share.count, cols: x2.rows)
         }
         control.progress?.expect(tiles)
-        let epilogue = Epilogue(rows: rows, positives: positives, options: options, plan: plan, histogramRange: histogramRange)
+        let reducers = ReducerSet(rows: rows, positives: positives, options: options, plan: plan, histogramRange: histogramRange)
         try TileEngine(plan: plan).run(rows: RowPanel(x1, rows: held, firstIndex: rows.lowerBound),
-                                       columns: RowPanel(x2, rows: 0..<x2.rows), consumer: epilogue, control: control)
-        var state = epilogue.state(positives: positives, similaritySum: similaritySum(held: held))
+                                       columns: RowPanel(x2, rows: 0..<x2.rows), consumer: reducers, control: control)
+        var state = reducers.state(positives: positives, similaritySum: similaritySum(held: held))
         if options.uniformity {
             precondition(x1Rows == 0..<positives.rowCount.count, "uniformity compares rows with all of x1")
             state.uniformity = [

@@ -88,18 +88,18 @@ public struct StreamingEvaluation: Sendable {
         let x1Panels = rows.count <= panel1 ? nil : PanelReader(set: set1, rows: rows, panelRows: panel1, similarity: options.similarity, depth: 1)
         for _ in 0..<max(1, (rows.count + panel1 - 1) / panel1) {
             let (x1, x1Rows) = try x1Panels?.next() ?? (pass.kept, rows)
-            let epilogue = Epilogue(rows: x1Rows, positives: positives, options: options, plan: plan, histogramRange: range)
+            let reducers = ReducerSet(rows: x1Rows, positives: positives, options: options, plan: plan, histogramRange: range)
             let x2Panels = PanelReader(set: set2, rows: 0..<set2.rows, panelRows: panel2, similarity: options.similarity)
             for _ in 0..<(set2.rows + panel2 - 1) / panel2 {
                 let (x2, x2Rows) = try x2Panels.next()
                 try engine.run(rows: RowPanel(x1, rows: 0..<x1Rows.count, firstIndex: x1Rows.lowerBound),
                                columns: RowPanel(x2, rows: 0..<x2Rows.count, firstIndex: x2Rows.lowerBound),
-                               consumer: epilogue, control: control)
+                               consumer: reducers, control: control)
                 x2Panels.release()
             }
             let sumX1 = x1.rowSum(rows: 0..<x1Rows.count)
             x1Panels?.release()
-            let part = epilogue.state(positives: positives, similaritySum: zip(sumX1, sumX2).reduce(0) { $0 + $1.0 * $1.1 })
+            let part = reducers.state(positives: positives, similaritySum: zip(sumX1, sumX2).reduce(0) { $0 + $1.0 * $1.1 })
             if total == nil { total = part } else { total!.append(part) }
         }
         total!.identity = InputIdentity(x1: pass.fingerprints!, x2: reader2.fingerprints!, pairs: pairs)

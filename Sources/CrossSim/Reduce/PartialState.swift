@@ -12,32 +12,32 @@ public struct PartialState: Sendable, Equatable {
 
     // Per row of `rows`.
     /// log Σ_j e^{s_ij/τ} over the row's negatives, one array per temperature.
-    public var rowLogSumExp: [[LogSumExp]]
+    public var rowLogSumExp: [[LogSumExp]] = []
     /// Negatives that outrank the row's best positive (SPEC's tie rule).
-    public var rowBeaten: [Int32]
-    public var rowTop: TopKLists?
+    public var rowBeaten: [Int32] = []
+    public var rowTop: TopKLists? = nil
 
     // Per x2 column (all of them).
     /// log Σ_{i ∈ rows} e^{s_ij/τ} over the column's negatives, one array per temperature.
-    public var columnLogSumExp: [[LogSumExp]]
+    public var columnLogSumExp: [[LogSumExp]] = []
     /// Negatives among `rows` that outrank the column's positive.
-    public var columnBeaten: [Int32]
-    public var columnTop: TopKLists?
+    public var columnBeaten: [Int32] = []
+    public var columnTop: TopKLists? = nil
 
     // Sums over the part's cells.
     /// Σ softplus(t·s + b) over the negative cells, one per SigLIP term (the positives' terms
     /// come from their binary64 similarities).
-    public var softplusSums: [Double]
+    public var softplusSums: [Double] = []
     /// Σ s over all cells (exact: (Σ x1)·(Σ x2) in binary64).
     public var similaritySum: Double
     /// Σ s and Σ s² over the negative cells, as the tiles hold them: the negatives' spread is
     /// taken from these alone, so that a rounding error every cell shares (a collapsed set)
     /// shows no spread.
-    public var negativeSimilaritySum: Double
-    public var squaredSimilaritySum: Double
-    public var histogram: Histogram?
+    public var negativeSimilaritySum = 0.0
+    public var squaredSimilaritySum = 0.0
+    public var histogram: Histogram? = nil
     /// Wang & Isola's log Σ e^{−2‖a−b‖²} over this part's share of each set's pairs.
-    public var uniformity: [LogSumExp]?
+    public var uniformity: [LogSumExp]? = nil
     /// What the inputs were, where they came from files: parts merge only when it agrees.
     public var identity: InputIdentity? = nil
 

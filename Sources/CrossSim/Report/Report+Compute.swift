@@ -23,6 +23,7 @@ extension Report {
             let columns = (0..<n2).map { j in Self.softplus(state.columnLogSumExp[t][j].value - p.similarity[j] / tau) }
             return InfoNCE(tau: tau, x1ToX2: Self.mean(rows), x2ToX1: Self.mean(columns))
         }
+        dcl = Self.dcl(state: state, options: options)
         // The tiles summed the negatives' terms; the positives' come from their binary64
         // similarities, so a small loss keeps its relative accuracy.
         siglip = options.siglip.enumerated().map { k, term in

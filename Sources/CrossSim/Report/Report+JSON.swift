@@ -18,6 +18,12 @@ extension Report {
             if let m = r.map { fields.append(("map", byK(m))) }
             return .object(fields)
         }
+        func losses(_ values: [InfoNCE]) -> JSONValue {
+            .array(values.map {
+                .object([("tau", .number($0.tau)), ("x1_to_x2", .number($0.x1ToX2)),
+                         ("x2_to_x1", .number($0.x2ToX1)), ("symmetric", .number($0.symmetric))])
+            })
+        }
         let d = diagnostics
         var diagnosticsFields: [(String, JSONValue)] = [
             ("positive_mean", .number(d.positiveMean)), ("positive_std", .number(d.positiveStd)),
@@ -41,10 +47,8 @@ extension Report {
                 ("similarity", .string(inputs.similarity.rawValue)),
                 ("x1_without_positive", .integer(inputs.x1WithoutPositive)),
             ])),
-            ("infonce", .array(infonce.map {
-                .object([("tau", .number($0.tau)), ("x1_to_x2", .number($0.x1ToX2)),
-                         ("x2_to_x1", .number($0.x2ToX1)), ("symmetric", .number($0.symmetric))])
-            })),
+            ("infonce", losses(infonce)),
+            ("dcl", losses(dcl)),
         ]
         if !siglip.isEmpty {
             fields.append(("siglip", .array(siglip.map {

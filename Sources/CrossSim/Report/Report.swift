@@ -110,6 +110,8 @@ public struct Report: Sendable {
 
     public var inputs: Inputs
     public var infonce: [InfoNCE]
+    /// The decoupled contrastive loss at each τ of `infonce`, in the same shape.
+    public var dcl: [InfoNCE]
     public var siglip: [SigLIP]
     public var x1ToX2: Retrieval
     public var x2ToX1: Retrieval

@@ -1,0 +1,146 @@
+import CCrossSimKernels
+
+/// One figure (or a family sharing a kernel pass) of the main tile pass. It alone knows what it
+/// keeps per worker, per slot and in total; `ReducerSet` hands it every strip of every tile and
+/// calls its other steps as `PanelSteps` describes them (slots fold in row-block order, so the
+/// result depends only on the tile plan). `prepare` comes only when the panel shape changes.
+protocol Reducer: PanelSteps {
+    /// Whether the options ask for this figure.
+    static func isAsked(by options: EvaluationOptions) -> Bool
+    init(run: ReducerRun)
+    func consume(_ strip: Strip, worker: Int, slot: Int)
+    /// Puts the run's result in the part's state.
+    func finish(into state: inout PartialState)
+}
+
+/// Rows of a tile that every reducer reads before the next rows' turn, with where they sit.
+struct Strip {
+    var tile: cs_tile
+    /// The first row's offset in the run's rows.
+    var row: Int
+    /// The first column's offset in the current panel (`tile.col0` is its global index).
+    var local: Int
+    /// Each column's positive row (global), from the strip's first column on.
+    var positiveOf: UnsafePointer<Int32>
+    /// `positiveOf` where a positive pair falls in the strip, else nil: most strips hold none,
+    /// and their kernels skip the positive mask.
+    var owners: UnsafePointer<Int32>?
+}
+
+/// What the reducers of one run share: its rows, the tie rule's thresholds, the current panel.
+final class ReducerRun: @unchecked Sendable {
+    let options: EvaluationOptions
+    let rows: Range<Int>
+    let columns: Int
+    let tileColumns: Int
+    let histogramRange: (lower: Float, upper: Float)
+    let columnThresholds: Thresholds
+    let rowThresholds: Thresholds
+    fileprivate(set) var panel = 0..<0
+
+    init(rows: Range<Int>, positives: Positives, options: EvaluationOptions, plan: TilePlan,
+         histogramRange: (lower: Float, upper: Float)) {
+        self.options = options
+        self.rows = rows
+        columns = positives.positiveOf.count
+        tileColumns = plan.tile.cols
+        self.histogramRange = histogramRange
+        columnThresholds = Thresholds(exact: positives.similarity, index: positives.positiveOf)
+        rowThresholds = Thresholds(exact: Array(positives.rowBest[rows]), index: Array(positives.rowBestColumn[rows]))
+    }
+
+    /// Exact thresholds of the tie rule with their Float32 bounds (see `cs_thresholds`).
+    struct Thresholds {
+        let exact: SharedBuffer<Double>
+        let lower: SharedBuffer<Float>
+        let upper: SharedBuffer<Float>
+        let index: SharedBuffer<Int32>
+
+        init(exact: [Double], index: [Int32]) {
+            self.exact = SharedBuffer(exact)
+            self.index = SharedBuffer(index)
+            lower = SharedBuffer(repeating: 0, count: exact.count)
+            upper = SharedBuffer(repeating: 0, count: exact.count)
+            cs_f32_bounds(self.exact.base, exact.count, lower.base, upper.base)
+        }
+
+        func at(_ offset: Int) -> cs_thresholds {
+            cs_thresholds(exact: exact.base + offset, lower: lower.base + offset, upper: upper.base + offset,
+                          index: index.base + offset)
+        }
+    }
+}
+
+/// The consumer of the main pass: cuts each tile into strips and runs every asked reducer on a
+/// strip before the next, in registry order.
+final class ReducerSet: TileConsumer, @unchecked Sendable {
+    let run: ReducerRun
+    let reducers: [any Reducer]
+    private var shape: (workers: Int, slots: Int, panelColumns: Int)?
+
+    init(rows: Range<Int>, positives: Positives, options: EvaluationOptions, plan: TilePlan,
+         histogramRange: (lower: Float, upper: Float)) {
+        let run = ReducerRun(rows: rows, positives: positives, options: options, plan: plan, histogramRange: histogramRange)
+        self.run = run
+        reducers = Self.registry.filter { $0.isAsked(by: options) }.map { $0.init(run: run) }
+    }
+
+    var panelBytesPerColumn: (worker: Int, slot: Int) {
+        reducers.reduce((0, 0)) { ($0.0 + $1.panelBytesPerColumn.worker, $0.1 + $1.panelBytesPerColumn.slot) }
+    }
+
+    func prepare(workers: Int, slots: Int, panelColumns: Int) {
+        guard shape.map({ $0 != (workers, slots, panelColumns) }) ?? true else { return }
+        shape = (workers, slots, panelColumns)
+        for r in reducers { r.prepare(workers: workers, slots: slots, panelColumns: panelColumns) }
+    }
+
+    func beginPanel(_ columns: Range<Int>) {
+        run.panel = columns
+        for r in reducers { r.beginPanel(columns) }
+    }
+
+    /// Rows of a tile that each pass covers before the next pass starts: 64 rows of 2048
+    /// columns (512 KiB) stay in L2, so only the first pass reads a strip from memory.
+    static let stripBytes = 512 << 10
+
+    func consume(_ tile: cs_tile, worker: Int, slot: Int) {
+        // An even count keeps cs_count_ranks' row pairs whole.
+        let rows = max(2, Self.stripBytes / (4 * Int(max(tile.cols, 1))) & ~1)
+        let c = Int(tile.col0)
+        let positiveOf = UnsafePointer(run.columnThresholds.index.base + c)
+        for first in stride(from: 0, to: Int(tile.rows), by: rows) {
+            var part = tile
+            part.data = tile.data + first * Int(tile.ld)
+            part.a = tile.a + first * Int(tile.dim)
+            part.a_norms = tile.a_norms + first
+            part.rows = min(Int64(rows), tile.rows - Int64(first))
+            part.row0 = tile.row0 + Int64(first)
+            let strip = Strip(tile: part, row: Int(part.row0) - run.rows.lowerBound, local: c - run.panel.lowerBound,
+                              positiveOf: positiveOf, owners: holdsPositives(part) ? positiveOf : nil)
+            for r in reducers { r.consume(strip, worker: worker, slot: slot) }
+        }
+    }
+
+    func fold(slot: Int) {
+        for r in reducers { r.fold(slot: slot) }
+    }
+
+    func endPanel() {
+        for r in reducers { r.endPanel() }
+    }
+
+    /// Whether a positive pair falls in the tile.
+    func holdsPositives(_ tile: cs_tile) -> Bool {
+        let rows = Int32(tile.row0)..<Int32(tile.row0 + tile.rows)
+        return (Int(tile.col0)..<Int(tile.col0 + tile.cols)).contains { rows.contains(run.columnThresholds.index[$0]) }
+    }
+
+    /// The part's state: what each reducer holds, with the sums known without a tile pass.
+    func state(positives: Positives, similaritySum: Double) -> PartialState {
+        var state = PartialState(x1Rows: positives.rowCount.count, x2Rows: run.columns, rows: run.rows, positives: positives,
+                                 similaritySum: similaritySum)
+        for r in reducers { r.finish(into: &state) }
+        return state
+    }
+}
