@@ -5,7 +5,7 @@
 /// Float32 terms are widened to binary64 a block at a time, not one vector at a time: a row's
 /// terms gather in a Float32 vector over BLOCK chunks, a column's in Float32 over BLOCK rows,
 /// so no Float32 partial sum holds more than BLOCK terms (rounding below BLOCK·2⁻²⁴ ≈ 5e-7
-/// relative, far inside SPEC's 1e-5 for losses) while the conversions cost 1/BLOCK as much.
+/// relative, far inside docs/accuracy.md's 1e-5 for losses) while the conversions cost 1/BLOCK as much.
 #define BLOCK 8
 
 /// A row's running sum of vectors: the open block in Float32, closed blocks in binary64.

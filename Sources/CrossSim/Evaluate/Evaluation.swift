@@ -1,7 +1,7 @@
 import CCrossSimKernels
 import Foundation
 
-/// Which of K equal ranges of x1 rows a part covers (SPEC §6), 0-based.
+/// Which of K equal ranges of x1 rows a part covers (docs/state-format.md), 0-based.
 public struct PartIndex: Sendable, Equatable, Codable, CustomStringConvertible {
     public var index: Int
     public var count: Int
@@ -33,7 +33,7 @@ public struct PartIndex: Sendable, Equatable, Codable, CustomStringConvertible {
 
     public var description: String { "\(index)/\(count)" }
 
-    /// The part an array job runs (SPEC §6): `--part I/K` as given; with `--parts K` the index
+    /// The part an array job runs (docs/state-format.md): `--part I/K` as given; with `--parts K` the index
     /// from Kubernetes' `JOB_COMPLETION_INDEX` (or Slurm's task id); with neither, Slurm's
     /// `SLURM_ARRAY_TASK_ID`/`SLURM_ARRAY_TASK_COUNT` when set. nil when nothing says.
     public static func resolve(part: String?, parts: Int?, environment: [String: String]) throws -> PartIndex? {

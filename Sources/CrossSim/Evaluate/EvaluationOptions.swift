@@ -20,7 +20,7 @@ public struct SigLIPTerm: Sendable, Equatable, Codable, CustomStringConvertible 
     public var description: String { "\(scale):\(bias)" }
 }
 
-/// Everything SPEC §4 lets a user choose about what is computed and how.
+/// Everything docs/command-line.md lets a user choose about what is computed and how.
 public struct EvaluationOptions: Sendable, Equatable, Codable {
     public var similarity: Similarity = .cosine
     public var temperatures: [Double] = [0.05]
@@ -49,7 +49,7 @@ public struct EvaluationOptions: Sendable, Equatable, Codable {
         }
     }
 
-    /// Rejects values SPEC §1 calls bad input.
+    /// Rejects values docs/inputs.md calls bad input.
     public func validate() throws {
         for tau in temperatures where !(tau > 0) || !tau.isFinite {
             throw InputError("bad temperature \(tau): τ must be > 0")

@@ -1,6 +1,6 @@
 import Foundation
 
-/// The checks SPEC §1 makes of two sets, their pairs and the options, shared by runs in
+/// The checks docs/inputs.md makes of two sets, their pairs and the options, shared by runs in
 /// memory and runs that stream.
 enum InputCheck {
     /// The pairs to use (identity when none are given), after checking every shape.

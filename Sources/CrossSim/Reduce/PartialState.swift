@@ -1,4 +1,4 @@
-/// The result of evaluating a range of x1 rows against all of x2 (DESIGN: "a part"): final
+/// The result of evaluating a range of x1 rows against all of x2 (docs/state-format.md: "a part"): final
 /// values for its rows, mergeable partials for every x2 column, and sums. An in-memory run is
 /// one part; `--memory-limit` merges one per panel; `--part I/K` writes one to disk.
 public struct PartialState: Sendable, Equatable {
@@ -13,7 +13,7 @@ public struct PartialState: Sendable, Equatable {
     // Per row of `rows`.
     /// log Σ_j e^{s_ij/τ} over the row's negatives, one array per temperature.
     public var rowLogSumExp: [[LogSumExp]] = []
-    /// Negatives that outrank the row's best positive (SPEC's tie rule).
+    /// Negatives that outrank the row's best positive (the tie rule of docs/definitions.md).
     public var rowBeaten: [Int32] = []
     public var rowTop: TopKLists? = nil
 

@@ -1,7 +1,7 @@
 import Foundation
 
 extension Report {
-    /// Reduces a state that covers every x1 row to the report's figures (SPEC §2).
+    /// Reduces a state that covers every x1 row to the report's figures (docs/definitions.md).
     public init(state: PartialState, inputs: Inputs, options: EvaluationOptions, engine: Engine?) {
         precondition(state.rows == 0..<state.x1Rows, "the state must cover all x1 rows")
         let p = state.positives

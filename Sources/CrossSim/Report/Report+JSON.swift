@@ -1,5 +1,5 @@
 extension Report {
-    /// The report of SPEC §5. Fields of options not asked for are absent.
+    /// The report of docs/report.md. Fields of options not asked for are absent.
     public var json: JSONValue {
         func set(_ s: SetInfo) -> JSONValue {
             .object([("path", .string(s.path)), ("rows", .integer(s.rows)), ("dim", .integer(s.dim)),

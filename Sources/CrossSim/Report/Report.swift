@@ -1,6 +1,6 @@
 import Foundation
 
-/// Everything SPEC §5 reports, as Swift values; `json` renders it.
+/// Everything docs/report.md reports, as Swift values; `json` renders it.
 public struct Report: Sendable {
     public struct SetInfo: Sendable, Equatable, Codable {
         public var path: String

@@ -100,7 +100,7 @@ public struct MergedRun: Sendable {
         }
     }
 
-    /// Tile and threads may differ between parts (results agree within SPEC §3); nothing else.
+    /// Tile and threads may differ between parts (results agree within docs/accuracy.md); nothing else.
     static func sameOptions(_ a: EvaluationOptions, _ b: EvaluationOptions) -> Bool {
         var x = a, y = b
         x.tile = nil; y.tile = nil; x.threads = nil; y.threads = nil

@@ -1,6 +1,6 @@
 import Foundation
 
-/// A part's state on disk (SPEC §6): what `eval --part I/K --state F` writes and
+/// A part's state on disk (docs/state-format.md): what `eval --part I/K --state F` writes and
 /// `crosssim merge` reads. The content is a magic, a format version, a JSON header naming the
 /// part, inputs (with their content fingerprints) and options, then the state's arrays in a
 /// fixed order; all of it inside a zstd frame whose XXH64 checksum the decoder verifies.
