@@ -70,7 +70,6 @@ struct EvalCommand: ParsableCommand {
         options.histogramBins = histogram || plot != nil ? SummaryPlot.histogramBins : nil
         options.tile = try tile.map(TileShape.init(parsing:))
         options.threads = threads
-        try options.validate()
         return options
     }
 

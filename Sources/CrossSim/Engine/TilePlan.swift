@@ -46,6 +46,11 @@ struct TilePlan: Sendable {
         self.threads = max(1, threads ?? Self.defaultThreads)
     }
 
+    /// The plan a run's options ask for: made once where a run starts, then handed down.
+    init(_ options: EvaluationOptions) {
+        self.init(tile: options.tile, threads: options.threads)
+    }
+
     /// Rows per block: the tile's rows, or fewer when that leaves fewer than 8 blocks, so
     /// that a small part still spreads over the cores (never below 64 rows, where sgemm slows).
     func rowBlock(for rows: Int) -> Int {

@@ -72,19 +72,22 @@ public struct Evaluation: Sendable {
     public let positives: Positives
     let x1Rows: Range<Int>
     let histogramRange: (lower: Float, upper: Float)
+    let plan: TilePlan
 
-    /// Checks that the sets and pairs fit together and computes the positive pairs.
+    /// Checks the options, that the sets and pairs fit together, and computes the positive pairs.
     public init(x1: Embeddings, x2: Embeddings, pairs: Pairs? = nil, options: EvaluationOptions = .init()) throws {
+        try options.validate()
         let pairs = try InputCheck.pairs(pairs, x1: (x1.rows, x1.dim), x2: (x2.rows, x2.dim), options: options)
         let (x1, norm1) = try x1.prepared(for: options.similarity, name: "x1")
         let (x2, norm2) = try x2.prepared(for: options.similarity, name: "x2")
         self.init(x1: x1, rows: 0..<x1.rows, x2: x2, pairs: pairs, positives: Positives.compute(x1: x1, x2: x2, pairs: pairs),
-                  histogramRange: try InputCheck.similarityRange(maxSquaredNorms: (norm1, norm2), options: options), options: options)
+                  histogramRange: try InputCheck.similarityRange(maxSquaredNorms: (norm1, norm2), options: options),
+                  options: options, plan: TilePlan(options))
     }
 
     /// Prepared rows `rows` of x1, all of x2, checked pairs and their positives.
     init(x1: Embeddings, rows: Range<Int>, x2: Embeddings, pairs: Pairs, positives: Positives,
-         histogramRange: (lower: Float, upper: Float), options: EvaluationOptions) {
+         histogramRange: (lower: Float, upper: Float), options: EvaluationOptions, plan: TilePlan) {
         self.x1 = x1
         x1Rows = rows
         self.x2 = x2
@@ -92,6 +95,7 @@ public struct Evaluation: Sendable {
         self.positives = positives
         self.histogramRange = histogramRange
         self.options = options
+        self.plan = plan
     }
 
     /// Evaluates x1 rows `rows` (default: all it holds) against all of x2.
@@ -99,7 +103,6 @@ public struct Evaluation: Sendable {
         let rows = rows ?? x1Rows
         precondition(x1Rows.contains(rows.lowerBound) && rows.upperBound <= x1Rows.upperBound, "rows x1 does not hold")
         let held = (rows.lowerBound - x1Rows.lowerBound)..<(rows.upperBound - x1Rows.lowerBound)
-        let plan = TilePlan(tile: options.tile, threads: options.threads)
         let x2Share = PartShare(rows: rows, of: positives.rowCount.count).scaled(to: x2.rows)
         var tiles = plan.tileCount(rows: rows.count, cols: x2.rows)
         if options.uniformity {

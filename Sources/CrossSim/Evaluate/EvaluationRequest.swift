@@ -32,23 +32,25 @@ public struct EvaluationRequest: Sendable {
         let pairs = try self.pairs.map { try Pairs.load(path: $0, x1Rows: set1.rows, x2Rows: set2.rows) }
         let rows = part?.rows(of: set1.rows) ?? 0..<set1.rows
         let start = Date()
+        let plan = TilePlan(options)
         var state: PartialState
         let x1WithoutPositive: Int
         if let memoryLimit {
-            let streaming = try StreamingEvaluation(set1: set1, set2: set2, pairs: pairs, options: options, memoryLimit: memoryLimit)
+            let streaming = try StreamingEvaluation(set1: set1, set2: set2, checkedOptions: options, pairs: pairs, plan: plan,
+                                                    memoryLimit: memoryLimit)
             state = try streaming.state(rows: rows, control: control)
             x1WithoutPositive = streaming.pairs.x1WithoutPositive
         } else {
             let pairs = try InputCheck.pairs(pairs, x1: (set1.rows, set1.dim), x2: (set2.rows, set2.dim), options: options)
             // Of x1 only the rows evaluated (uniformity compares them with all of x1).
             let (evaluation, identity) = try Evaluation.reading(set1: set1, set2: set2, pairs: pairs,
-                                                                keep: options.uniformity ? 0..<set1.rows : rows, options: options)
+                                                                keep: options.uniformity ? 0..<set1.rows : rows, options: options,
+                                                                plan: plan)
             state = try evaluation.state(rows: rows, control: control)
             state.identity = identity
             x1WithoutPositive = pairs.x1WithoutPositive
         }
         let seconds = Date().timeIntervalSince(start)
-        let plan = TilePlan(tile: options.tile, threads: options.threads)
         var flops = 2 * Double(rows.count) * Double(set2.rows) * Double(set1.dim)
         if options.uniformity {
             flops += 2 * Double(rows.count) * Double(set1.rows) * Double(set1.dim)
@@ -75,7 +77,6 @@ extension Evaluation {
         let start = Date()
         let state = try state(control: control)
         let seconds = Date().timeIntervalSince(start)
-        let plan = TilePlan(tile: options.tile, threads: options.threads)
         let inputs = Report.Inputs(
             x1: .init(memory: x1, name: "x1"), x2: .init(memory: x2, name: "x2"), pairsPath: pairs.reportName,
             positives: pairs.x2Rows, similarity: options.similarity, x1WithoutPositive: pairs.x1WithoutPositive)

@@ -6,7 +6,6 @@ enum InputCheck {
     /// The pairs to use (identity when none are given), after checking every shape.
     static func pairs(_ pairs: Pairs?, x1: (rows: Int, dim: Int), x2: (rows: Int, dim: Int),
                       options: EvaluationOptions) throws -> Pairs {
-        try options.validate()
         guard x1.dim == x2.dim else {
             throw InputError("dimension mismatch between sets: x1 has D = \(x1.dim), x2 has D = \(x2.dim)")
         }

@@ -22,7 +22,17 @@ public struct StreamingEvaluation: Sendable {
     /// rows and a zstd context (see `SetReader`).
     static let readerBytes = 4 << 20
 
+    let plan: TilePlan
+
+    /// Checks the options and that the sets and pairs fit together.
     public init(set1: ShardSet, set2: ShardSet, pairs: Pairs?, options: EvaluationOptions, memoryLimit: Int) throws {
+        try options.validate()
+        try self.init(set1: set1, set2: set2, checkedOptions: options, pairs: pairs, plan: TilePlan(options), memoryLimit: memoryLimit)
+    }
+
+    /// Options a request has checked, with the plan it made from them.
+    init(set1: ShardSet, set2: ShardSet, checkedOptions options: EvaluationOptions, pairs: Pairs?, plan: TilePlan,
+         memoryLimit: Int) throws {
         self.pairs = try InputCheck.pairs(pairs, x1: (set1.rows, set1.dim), x2: (set2.rows, set2.dim), options: options)
         guard !options.uniformity else {
             throw InputError("--uniformity needs both sets in memory: drop --memory-limit or --uniformity")
@@ -30,13 +40,17 @@ public struct StreamingEvaluation: Sendable {
         self.set1 = set1
         self.set2 = set2
         self.options = options
+        self.plan = plan
         self.memoryLimit = memoryLimit
     }
 
     /// What a run needs besides its panels: the process allowance, per-worker and merged
     /// column state, the positives, the workers' tile scratch and the decoders' buffers.
     public static func fixedBytes(set1: ShardSet, set2: ShardSet, options: EvaluationOptions) -> Int {
-        let plan = TilePlan(tile: options.tile, threads: options.threads)
+        fixedBytes(set1: set1, set2: set2, options: options, plan: TilePlan(options))
+    }
+
+    static func fixedBytes(set1: ShardSet, set2: ShardSet, options: EvaluationOptions, plan: TilePlan) -> Int {
         // Per column: the totals' counts, best-k lists and log-sum-exp pairs, with room for the
         // merge; the workers' and slots' share is bounded by the panel plan, whatever the threads.
         let perColumn = 2 * (4 + 12 * (options.topK ?? 0) + 16 * options.temperatures.count)
@@ -44,13 +58,15 @@ public struct StreamingEvaluation: Sendable {
             + plan.threads * plan.tile.rows * plan.tile.cols * 4 + TilePlan.defaultThreads * readerBytes
     }
 
+    /// This run's fixed bytes.
+    var fixedBytes: Int { Self.fixedBytes(set1: set1, set2: set2, options: options, plan: plan) }
+
     /// Panel sizes (rows of x1 held at once, rows of x2 per streamed panel) that keep a run of
     /// `rows` x1 rows inside the limit: x1 gets one buffer with most of what the fixed part
     /// leaves, x2 two buffers (double buffered) of at least one tile's columns.
     public func panels(rows: Int) throws -> (x1: Int, x2: Int) {
-        let plan = TilePlan(tile: options.tile, threads: options.threads)
         let rowBytes = set1.dim * 4
-        let fixed = Self.fixedBytes(set1: set1, set2: set2, options: options)
+        let fixed = fixedBytes
         let left = memoryLimit - fixed
         let x2 = min(set2.rows, max(plan.tile.cols, left / 8 / rowBytes))
         let x1 = min(rows, (left - 2 * x2 * rowBytes) / rowBytes)
@@ -66,8 +82,9 @@ public struct StreamingEvaluation: Sendable {
     public func state(rows: Range<Int>? = nil, control: RunControl = .init()) throws -> PartialState {
         let rows = rows ?? 0..<set1.rows
         // Where x2 fits beside the rows, holding it saves streaming it a second time.
-        if Self.fixedBytes(set1: set1, set2: set2, options: options) + (set2.rows + rows.count) * set2.dim * 4 <= memoryLimit {
-            let (evaluation, identity) = try Evaluation.reading(set1: set1, set2: set2, pairs: pairs, keep: rows, options: options)
+        if fixedBytes + (set2.rows + rows.count) * set2.dim * 4 <= memoryLimit {
+            let (evaluation, identity) = try Evaluation.reading(set1: set1, set2: set2, pairs: pairs, keep: rows, options: options,
+                                                                plan: plan)
             var state = try evaluation.state(rows: rows, control: control)
             state.identity = identity
             return state
@@ -78,7 +95,6 @@ public struct StreamingEvaluation: Sendable {
         let (sumX2, reader2) = try positives(pass, mainPanel: panel2)
         let range = try InputCheck.similarityRange(maxSquaredNorms: (pass.largestSquaredNorm, reader2.largestSquaredNorm), options: options)
         let positives = pass.positives()
-        let plan = TilePlan(tile: options.tile, threads: options.threads)
         let engine = TileEngine(plan: plan)
         let x2Tiles = stride(from: 0, to: set2.rows, by: panel2).reduce(0) { $0 + plan.tileCount(rows: 1, cols: min(panel2, set2.rows - $1)) }
         control.progress?.expect(stride(from: 0, to: rows.count, by: panel1).reduce(0) {
@@ -111,7 +127,7 @@ public struct StreamingEvaluation: Sendable {
     /// when the pairs' x1 rows do not rise with the column. Returns Σ_j x2_j and x2's reader.
     func positives(_ pass: PositivePass, mainPanel: Int) throws -> (sumX2: [Double], reader: SetReader) {
         let rowBytes = set2.dim * 4
-        let left = memoryLimit - Self.fixedBytes(set1: set1, set2: set2, options: options) - pass.kept.byteCount
+        let left = memoryLimit - fixedBytes - pass.kept.byteCount
         let x2 = Embeddings(rows: min(set2.rows, max(mainPanel, left / rowBytes)), dim: set2.dim)
         let reader = SetReader(set: set2, similarity: options.similarity, fingerprints: true)
         var sum = [Double](repeating: 0, count: set2.dim)
