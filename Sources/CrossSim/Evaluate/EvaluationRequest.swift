@@ -33,21 +33,21 @@ public struct EvaluationRequest: Sendable {
         let rows = part?.rows(of: set1.rows) ?? 0..<set1.rows
         let start = Date()
         let plan = TilePlan(options)
-        var state: PartialState
+        let state: PartialState, identity: InputIdentity
         let x1WithoutPositive: Int
         if let memoryLimit {
             let streaming = try StreamingEvaluation(set1: set1, set2: set2, checkedOptions: options, pairs: pairs, plan: plan,
                                                     memoryLimit: memoryLimit)
-            state = try streaming.state(rows: rows, control: control)
+            (state, identity) = try streaming.run(rows: rows, control: control)
             x1WithoutPositive = streaming.pairs.x1WithoutPositive
         } else {
             let pairs = try InputCheck.pairs(pairs, x1: (set1.rows, set1.dim), x2: (set2.rows, set2.dim), options: options)
             // Of x1 only the rows evaluated (uniformity compares them with all of x1).
-            let (evaluation, identity) = try Evaluation.reading(set1: set1, set2: set2, pairs: pairs,
+            let evaluation: Evaluation
+            (evaluation, identity) = try Evaluation.reading(set1: set1, set2: set2, pairs: pairs,
                                                                 keep: options.uniformity ? 0..<set1.rows : rows, options: options,
                                                                 plan: plan)
             state = try evaluation.state(rows: rows, control: control)
-            state.identity = identity
             x1WithoutPositive = pairs.x1WithoutPositive
         }
         let seconds = Date().timeIntervalSince(start)
@@ -58,7 +58,7 @@ public struct EvaluationRequest: Sendable {
         }
         let inputs = Report.Inputs(
             x1: Report.SetInfo(set1), x2: Report.SetInfo(set2), pairsPath: self.pairs, positives: set2.rows,
-            similarity: options.similarity, x1WithoutPositive: x1WithoutPositive)
+            similarity: options.similarity, x1WithoutPositive: x1WithoutPositive, identity: identity)
         let engine = Report.Engine(plan: plan, seconds: seconds, flops: flops)
         return (state, inputs, engine)
     }

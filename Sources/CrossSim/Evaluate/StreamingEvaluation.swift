@@ -80,14 +80,16 @@ public struct StreamingEvaluation: Sendable {
 
     /// Evaluates x1 rows `rows` against all of x2.
     public func state(rows: Range<Int>? = nil, control: RunControl = .init()) throws -> PartialState {
-        let rows = rows ?? 0..<set1.rows
+        try run(rows: rows ?? 0..<set1.rows, control: control).state
+    }
+
+    /// The state of x1 rows `rows`, with what identifies the data read.
+    func run(rows: Range<Int>, control: RunControl) throws -> (state: PartialState, identity: InputIdentity) {
         // Where x2 fits beside the rows, holding it saves streaming it a second time.
         if fixedBytes + (set2.rows + rows.count) * set2.dim * 4 <= memoryLimit {
             let (evaluation, identity) = try Evaluation.reading(set1: set1, set2: set2, pairs: pairs, keep: rows, options: options,
                                                                 plan: plan)
-            var state = try evaluation.state(rows: rows, control: control)
-            state.identity = identity
-            return state
+            return (try evaluation.state(rows: rows, control: control), identity)
         }
         let (panel1, panel2) = try panels(rows: rows.count)
         // A part whose rows fit in one panel keeps them from the positive pass.
@@ -118,8 +120,7 @@ public struct StreamingEvaluation: Sendable {
             let part = reducers.state(positives: positives, similaritySum: zip(sumX1, sumX2).reduce(0) { $0 + $1.0 * $1.1 })
             if total == nil { total = part } else { total!.append(part) }
         }
-        total!.identity = InputIdentity(x1: pass.fingerprints!, x2: reader2.fingerprints!, pairs: pairs)
-        return total!
+        return (total!, InputIdentity(x1: pass.fingerprints!, x2: reader2.fingerprints!, pairs: pairs))
     }
 
     /// Runs `pass` over all of x2, read once in panels as large as the limit allows: the more

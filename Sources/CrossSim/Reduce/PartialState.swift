@@ -38,8 +38,6 @@ public struct PartialState: Sendable, Equatable {
     public var histogram: Histogram? = nil
     /// Wang & Isola's log Σ e^{−2‖a−b‖²} over this part's share of each set's pairs.
     public var uniformity: [LogSumExp]? = nil
-    /// What the inputs were, where they came from files: parts merge only when it agrees.
-    public var identity: InputIdentity? = nil
 
     /// Combines parts that together cover every x1 row exactly once, in any order.
     public static func merge(_ parts: [PartialState]) throws -> PartialState {
@@ -56,7 +54,7 @@ public struct PartialState: Sendable, Equatable {
                   (part.rowTop == nil) == (merged.rowTop == nil),
                   (part.histogram == nil) == (merged.histogram == nil),
                   (part.uniformity == nil) == (merged.uniformity == nil),
-                  part.identity == merged.identity, part.positives.positiveOf == merged.positives.positiveOf
+                  part.positives.positiveOf == merged.positives.positiveOf
             else { throw InputError("parts from different inputs or options") }
             if part.rows.lowerBound < merged.rows.upperBound {
                 throw InputError("duplicate part: x1 rows \(part.rows) were already covered")

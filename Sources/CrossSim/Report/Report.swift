@@ -35,14 +35,19 @@ public struct Report: Sendable {
         public var positives: Int
         public var similarity: Similarity
         public var x1WithoutPositive: Int
+        /// What identifies the data read, where it came from files: a part's state file
+        /// carries it in its header, and parts merge only when it agrees.
+        public var identity: InputIdentity?
 
-        public init(x1: SetInfo, x2: SetInfo, pairsPath: String?, positives: Int, similarity: Similarity, x1WithoutPositive: Int) {
+        public init(x1: SetInfo, x2: SetInfo, pairsPath: String?, positives: Int, similarity: Similarity, x1WithoutPositive: Int,
+                    identity: InputIdentity? = nil) {
             self.x1 = x1
             self.x2 = x2
             self.pairsPath = pairsPath
             self.positives = positives
             self.similarity = similarity
             self.x1WithoutPositive = x1WithoutPositive
+            self.identity = identity
         }
     }
 

@@ -31,7 +31,7 @@ public struct MergedRun: Sendable {
             }
             // What the parts read, not what they computed: similarities differ in their last
             // bits between machines.
-            if let difference = Self.difference(file.state.identity, first.state.identity, otherName: firstPath) {
+            if let difference = Self.difference(file.inputs.identity, first.inputs.identity, otherName: firstPath) {
                 throw InputError("parts from different inputs: \(difference)", file: path)
             }
             guard file.state.histogram?.lower == first.state.histogram?.lower,

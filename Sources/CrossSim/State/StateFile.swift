@@ -34,14 +34,13 @@ public struct StateFile: Sendable {
         var rowsUpper: Int
         var histogramLower: Double?
         var histogramUpper: Double?
-        var identity: InputIdentity?
     }
 
     public func write(to path: String) throws {
         let s = state
         let header = Header(part: part, inputs: inputs, options: options, engine: engine, x1Rows: s.x1Rows, x2Rows: s.x2Rows,
                             rowsLower: s.rows.lowerBound, rowsUpper: s.rows.upperBound,
-                            histogramLower: s.histogram?.lower, histogramUpper: s.histogram?.upper, identity: s.identity)
+                            histogramLower: s.histogram?.lower, histogramUpper: s.histogram?.upper)
         let encoder = JSONEncoder()
         encoder.outputFormatting = .sortedKeys
         let json = Array(try encoder.encode(header))
@@ -220,7 +219,7 @@ public struct StateFile: Sendable {
             columnLogSumExp: columnLSE, columnBeaten: columnBeaten, columnTop: columnTop,
             softplusSums: softplus, similaritySum: similaritySum, negativeSimilaritySum: negativeSum,
             squaredSimilaritySum: squaredSum,
-            histogram: histogram, uniformity: uniformity, identity: header.identity)
+            histogram: histogram, uniformity: uniformity)
         return StateFile(part: part, inputs: header.inputs, options: header.options, engine: header.engine, state: state)
     }
 }
