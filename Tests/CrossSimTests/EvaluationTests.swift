@@ -293,4 +293,18 @@ final class EvaluationTests: XCTestCase {
         options.threads = 4096
         XCTAssertNoThrow(try options.validate())
     }
+
+    /// A report made through the library from loaded sets names them as the command line does:
+    /// path, shard count and dtype, not "x1", one shard and <f4.
+    func testLoadedSetsAreNamedInTheReport() throws {
+        let path = Fixtures.path("zst/M_le_f2.npy.zst")
+        let set = try ShardSet.open(path)
+        let x = try Embeddings.load(set, similarity: .cosine)
+        let report = try Evaluation(x1: x, x2: x).report()
+        XCTAssertEqual(report.inputs.x1.path, set.path)
+        XCTAssertEqual(report.inputs.x2.dtype, set.dtype)
+        XCTAssertEqual(report.inputs.x1.shards, set.shards.count)
+        let memory = try Evaluation(x1: Embeddings(rows: 5, dim: 3, values: Fixtures.m), x2: x).report()
+        XCTAssertEqual(memory.inputs.x1.path, "x1")
+    }
 }

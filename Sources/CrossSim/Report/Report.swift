@@ -21,8 +21,12 @@ public struct Report: Sendable {
             self.init(path: set.path, rows: set.rows, dim: set.dim, shards: set.shards.count, dtype: set.dtype)
         }
 
-        /// A matrix handed over in memory.
+        /// A matrix in memory: the set it was read from where it was, else `name`.
         public init(memory matrix: Embeddings, name: String) {
+            if let set = matrix.source, set.rows == matrix.rows {
+                self.init(set)
+                return
+            }
             self.init(path: name, rows: matrix.rows, dim: matrix.dim, shards: 1, dtype: "<f4")
         }
     }

@@ -7,6 +7,7 @@ extension Embeddings {
         precondition(range.lowerBound >= 0 && range.upperBound <= set.rows, "rows beyond the set")
         let matrix = Embeddings(rows: range.count, dim: set.dim)
         try SetReader(set: set, similarity: similarity).read(range, into: (matrix, range.lowerBound))
+        matrix.source = set
         return matrix
     }
 

@@ -52,6 +52,7 @@ extension Embeddings {
         guard similarity == .cosine, norms.contains(where: { abs($0 - 1) > 1e-5 }) else { return (self, norms.max() ?? 0) }
         let copy = Embeddings(rows: rows, dim: dim)
         copy.baseAddress.update(from: baseAddress, count: rows * dim)
+        copy.source = source
         var problem: Int32 = 0
         let bad = cs_prepare_rows(copy.baseAddress, rows, dim, 1, nil, &problem)
         if bad >= 0 { throw Self.badRow(problem, file: name, row: Int(bad)) }

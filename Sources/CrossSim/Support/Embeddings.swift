@@ -5,6 +5,8 @@ public final class Embeddings: @unchecked Sendable {
     public let dim: Int
     /// Start of row 0. Owned by this object; valid while it lives.
     public let baseAddress: UnsafeMutablePointer<Float>
+    /// The set the rows were read from, if they were: a report names it (path, shards, dtype).
+    public internal(set) var source: ShardSet?
 
     /// Uninitialised storage for rows×dim values.
     public init(rows: Int, dim: Int) {
