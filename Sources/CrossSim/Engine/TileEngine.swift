@@ -2,19 +2,26 @@ import CCrossSimKernels
 import Dispatch
 import Foundation
 
-/// Rows of a matrix in memory, with the global index of the first one.
-struct RowPanel: @unchecked Sendable {
-    var base: UnsafePointer<Float>
-    var count: Int
-    var dim: Int
-    var firstIndex: Int
+/// Rows of a matrix in memory, with the global index of the first one. The panel holds its
+/// matrix, so that its pointer cannot outlive the rows it points into.
+struct RowPanel: Sendable {
+    let matrix: Embeddings
+    /// The matrix row of the panel's first row.
+    let start: Int
+    let count: Int
+    let dim: Int
+    let firstIndex: Int
 
     init(_ matrix: Embeddings, rows: Range<Int>, firstIndex: Int? = nil) {
-        base = UnsafePointer(matrix.row(rows.lowerBound))
+        precondition(rows.lowerBound >= 0 && rows.upperBound <= matrix.rows, "rows beyond the matrix")
+        self.matrix = matrix
+        start = rows.lowerBound
         count = rows.count
         dim = matrix.dim
         self.firstIndex = firstIndex ?? rows.lowerBound
     }
+
+    var base: UnsafePointer<Float> { UnsafePointer(matrix.row(start)) }
 
     var indices: Range<Int> { firstIndex..<(firstIndex + count) }
 
