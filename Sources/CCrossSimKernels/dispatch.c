@@ -1,6 +1,7 @@
 // The vector level of this process and the entry points that send each call to that
 // level's build of the kernel.
 #include "CrossSimKernels.h"
+#include "float_rounding.h"
 #include <math.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -72,11 +73,8 @@ void cs_byteswap(void *data, size_t count, size_t width) {
 
 void cs_f32_bounds(const double *x, size_t n, float *lower, float *upper) {
     for (size_t i = 0; i < n; i++) {
-        const float f = (float)x[i];
-        const float below = (double)f > x[i] ? nextafterf(f, -INFINITY) : f;
-        const float above = (double)f < x[i] ? nextafterf(f, INFINITY) : f;
-        lower[i] = nextafterf(nextafterf(below, -INFINITY), -INFINITY);
-        upper[i] = nextafterf(nextafterf(above, INFINITY), INFINITY);
+        lower[i] = nextafterf(nextafterf(float_below(x[i]), -INFINITY), -INFINITY);
+        upper[i] = nextafterf(nextafterf(float_above(x[i]), INFINITY), INFINITY);
     }
 }
 

@@ -75,16 +75,6 @@ static inline float largest_b_norm(cs_tile t) {
     return VF_HMAX(m);
 }
 
-/// The Float32 neighbours of a binary64 value: float_below(x) ≤ x ≤ float_above(x).
-static inline float float_below(double x) {
-    const float f = (float)x;
-    return (double)f > x ? nextafterf(f, -INFINITY) : f;
-}
-static inline float float_above(double x) {
-    const float f = (float)x;
-    return (double)f < x ? nextafterf(f, INFINITY) : f;
-}
-
 /// A Float32 no smaller than gamma·a·b.
 static inline float error_bound(float gamma, float a, float b) {
     return float_above((double)gamma * (double)a * (double)b);

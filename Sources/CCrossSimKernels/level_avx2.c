@@ -4,6 +4,7 @@
 #define CS_AVX2_OR_WIDER 1
 #include "kernel_levels.h"
 #include "simd.h"
+#include "float_rounding.h"
 #include <math.h>
 #pragma clang attribute push(__attribute__((target("arch=x86-64-v3"))), apply_to = function)
 #include "row_kernels.h"

@@ -6,6 +6,7 @@
 #define CS_AVX2_OR_WIDER 1
 #include "kernel_levels.h"
 #include "simd.h"
+#include "float_rounding.h"
 #include <math.h>
 #pragma clang attribute push(__attribute__((target("avx512f,avx512bw,avx512dq,avx512vl,avx512cd,avx2,fma,f16c,bmi,bmi2,lzcnt,movbe"))), apply_to = function)
 #include "row_kernels.h"

@@ -2,6 +2,7 @@
 #define CS_LEVEL_SUFFIX _baseline
 #include "kernel_levels.h"
 #include "simd.h"
+#include "float_rounding.h"
 #include <math.h>
 #include "row_kernels.h"
 #include "epilogue_kernels.h"

@@ -111,8 +111,6 @@ void CS_LEVEL_NAME(cs_add_rows_f64)(const float *x, size_t rows, size_t dim, dou
 
 void CS_LEVEL_NAME(cs_row_norms)(const float *x, size_t rows, size_t dim, float *norms) {
     for (size_t r = 0; r < rows; r++) {
-        const double norm = sqrt(dot_f64(x + r * dim, x + r * dim, dim));
-        const float rounded = (float)norm;
-        norms[r] = (double)rounded < norm ? nextafterf(rounded, INFINITY) : rounded;
+        norms[r] = float_above(sqrt(dot_f64(x + r * dim, x + r * dim, dim)));
     }
 }
