@@ -136,7 +136,7 @@ struct TileEngine {
         consumer.prepare(workers: workers, slots: slots, panelColumns: panel)
         let rowNorms = rows.norms(), columnNorms = columns.norms()
         let gamma = cs_dot_error_bound(Int64(rows.dim))
-        let scratch = (0..<workers).map { _ in SharedBuffer<Float>(repeating: 0, count: rowBlock * colBlock) }
+        let scratch = (0..<workers).map { _ in SharedBuffer<Float>(uninitializedCount: rowBlock * colBlock) }
         let cancellation = control.cancellation
         let progress = control.progress
         let timing = control.timing

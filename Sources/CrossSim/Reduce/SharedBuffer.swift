@@ -10,6 +10,13 @@ final class SharedBuffer<Element>: @unchecked Sendable {
         base.initialize(repeating: value, count: count)
     }
 
+    /// Room for `count` plain values that the caller writes before it reads any (a tile's
+    /// scratch, which sgemm fills): no pass over the memory up front.
+    init(uninitializedCount count: Int) where Element: BitwiseCopyable {
+        self.count = count
+        base = UnsafeMutablePointer<Element>.allocate(capacity: max(count, 1))
+    }
+
     init(_ values: [Element]) {
         count = values.count
         base = UnsafeMutablePointer<Element>.allocate(capacity: max(count, 1))
