@@ -5,6 +5,17 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
+# CompareTests hold the paired bootstrap to numpy's.
+if ! python3 -c 'import numpy' 2>/dev/null; then
+    if [[ "$(uname)" == Darwin ]]; then
+        python3 -m pip install --quiet --user numpy
+    else
+        sudo=""
+        [[ $(id -u) -eq 0 ]] || sudo="sudo"
+        $sudo env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+        $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-numpy >/dev/null
+    fi
+fi
 if [[ "$(uname)" != Darwin && "${CROSSSIM_SKIP_SLURM:-0}" != 1 ]]; then
     if scripts/slurm-local-cluster.sh start >/dev/null; then
         eval "$(scripts/slurm-local-cluster.sh env)"
