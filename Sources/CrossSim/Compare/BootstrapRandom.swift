@@ -32,7 +32,7 @@ package struct BootstrapRandom {
     /// Adds `draws` uniform draws from 0..<bound (bound < 2³²) to `counts`, two from each 64
     /// random bits, without bias (Lemire 2019: a 32-bit half times the bound is a draw unless
     /// its low word falls below 2³² mod bound).
-    package mutating func count(draws: Int, below bound: Int, into counts: UnsafeMutablePointer<Double>) {
+    package mutating func count(draws: Int, below bound: Int, into counts: UnsafeMutablePointer<UInt32>) {
         precondition(bound > 0 && bound < 1 << 32)
         let b = UInt64(bound), threshold = UInt32((1 << 32) % b)
         var left = draws

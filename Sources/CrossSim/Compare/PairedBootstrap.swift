@@ -57,9 +57,14 @@ package struct PairedBootstrap: Sendable {
         let (seed, resamples, rows) = (self.seed, self.resamples, table.values)
         let work = { @Sendable (_: Int) in
             var draws = [Int](repeating: 0, count: group * blocks)
+            // One resample's draws in a block, counted in integers (zero between uses), then
+            // the group's counts as rows of a matrix for the product.
+            let tally = UnsafeMutablePointer<UInt32>.allocate(capacity: blockRows)
+            tally.initialize(repeating: 0, count: blockRows)
             let counts = UnsafeMutablePointer<Double>.allocate(capacity: group * blockRows)
             let sums = UnsafeMutablePointer<Double>.allocate(capacity: group * width)
             defer {
+                tally.deallocate()
                 counts.deallocate()
                 sums.deallocate()
             }
@@ -81,10 +86,12 @@ package struct PairedBootstrap: Sendable {
                 sums.initialize(repeating: 0, count: count * width)
                 for k in 0..<blocks {
                     let size = min(blockRows, n - k * blockRows)
-                    counts.initialize(repeating: 0, count: count * size)
                     for s in 0..<count {
                         var random = BootstrapRandom(seed: seed, stream, UInt64(first + s), UInt64(k))
-                        random.count(draws: draws[s * blocks + k], below: size, into: counts + s * size)
+                        random.count(draws: draws[s * blocks + k], below: size, into: tally)
+                        let row = counts + s * size
+                        for r in 0..<size { row[r] = Double(tally[r]) }
+                        tally.update(repeating: 0, count: size)
                     }
                     BLAS.multiplyAdd(counts, rows.base + k * blockRows * width, into: sums, m: count, n: width, k: size)
                 }
