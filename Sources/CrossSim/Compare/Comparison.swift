@@ -31,8 +31,8 @@ public struct Comparison: Sendable {
         }
 
         public func validate() throws {
-            guard (1...10_000_000).contains(resamples) else {
-                throw InputError("bad --bootstrap \(resamples): the number of resamples is 1 to 10000000")
+            guard (1...1_000_000).contains(resamples) else {
+                throw InputError("bad --bootstrap \(resamples): the number of resamples is 1 to 1000000")
             }
             guard confidence > 0 && confidence < 1 else { throw InputError("bad --confidence \(confidence): C is between 0 and 1") }
             guard seed <= Self.largestSeed else { throw InputError("bad --seed \(seed): at most \(Self.largestSeed)") }
