@@ -12,7 +12,7 @@ import Synchronization
 /// times the block's rows is one matrix product (dgemm), which sums every column at once.
 /// Every (resample, block) has its own random stream, and the groups and blocks are fixed by
 /// the resample count and the table alone, so the result is the same, bit for bit, whatever
-/// the thread count.
+/// the thread count (on one machine: another BLAS kernel may round the products differently).
 package struct PairedBootstrap: Sendable {
     /// Per-query differences: `rows` queries of `width` values each, row-major.
     package struct Table: Sendable {
@@ -43,7 +43,7 @@ package struct PairedBootstrap: Sendable {
 
     /// Resamples counted together: the rows of their counts in one product.
     static let group = 32
-    /// Queries per block: a resample's counts of a block (16 KiB) stay in L1 while its draws land.
+    /// Queries per block: a resample's tally of a block (8 KiB) stays in L1 while its draws land.
     static let blockRows = 2048
 
     /// The mean of every column over each resample: [resamples × width], row-major. `stream`
