@@ -115,10 +115,8 @@ public struct Evaluation: Sendable {
         var state = reducers.state(positives: positives, similaritySum: similaritySum(held: held))
         if options.uniformity {
             precondition(x1Rows == 0..<positives.rowCount.count, "uniformity compares rows with all of x1")
-            state.uniformity = [
-                try Uniformity.run(set: x1, rows: rows, plan: plan, control: control),
-                try Uniformity.run(set: x2, rows: x2Share, plan: plan, control: control),
-            ]
+            state.insert(UniformitySums(x1: try Uniformity.run(set: x1, rows: rows, plan: plan, control: control),
+                                        x2: try Uniformity.run(set: x2, rows: x2Share, plan: plan, control: control)))
         }
         return state
     }

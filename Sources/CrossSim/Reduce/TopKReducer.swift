@@ -71,9 +71,60 @@ final class TopKReducer: Reducer, @unchecked Sendable {
         }
     }
 
-    func finish(into state: inout PartialState) {
-        state.rowTop = rowTop.lists
-        state.columnTop = totalTop
+    func finish() -> NearestNeighbors { NearestNeighbors(rows: rowTop.lists, columns: totalTop) }
+}
+
+/// Top-k's state: each x1 row's k best x2 rows, and each x2 row's k best among the part's x1
+/// rows.
+public struct NearestNeighbors: StateSection {
+    public var rows: TopKLists
+    public var columns: TopKLists
+
+    public static let name = "top_k"
+    public static func isAsked(by options: EvaluationOptions) -> Bool { options.topK != nil }
+
+    public mutating func append(_ next: NearestNeighbors) {
+        rows.scores += next.rows.scores
+        rows.indices += next.rows.indices
+        columns = columns.merged(with: next.columns)
+    }
+
+    public static func encodedBytes(_ shape: StateShape) -> Double {
+        Double(12 * (shape.options.topK ?? 0)) * Double(shape.rows.count + shape.x2Rows)
+    }
+
+    public func encode(into writer: inout BinaryWriter) {
+        for lists in [rows, columns] {
+            writer.append(lists.scores)
+            writer.append(lists.indices)
+        }
+    }
+
+    public static func decode(from reader: BinaryReader, shape: StateShape) throws -> NearestNeighbors {
+        let k = shape.options.topK ?? 0
+        func lists(_ count: Int) throws -> TopKLists {
+            TopKLists(k: k, scores: try reader.array(Double.self, count: count * k, what: "top-k scores"),
+                      indices: try reader.array(Int32.self, count: count * k, what: "top-k indices"))
+        }
+        let section = NearestNeighbors(rows: try lists(shape.rows.count), columns: try lists(shape.x2Rows))
+        // Lists name candidates (a column's only rows of this part, or the empty slot
+        // Int32.max): the report indexes with them.
+        guard section.rows.indices.allSatisfy({ 0 <= $0 && Int($0) < shape.x2Rows }),
+              section.columns.indices.allSatisfy({ $0 == .max || shape.rows.contains(Int($0)) })
+        else { throw SectionError("top-k lists out of range") }
+        return section
+    }
+
+    /// The sentence-transformers metrics at each k ≤ K (the ranks' section has filled in the
+    /// rest of each direction's retrieval).
+    public func report(into report: inout Report, state: PartialState, options: EvaluationOptions) {
+        let p = state.positives
+        report.x1ToX2.addListMetrics(rows, ks: options.recallAt, queries: p.rowsWithPositive,
+                                     isRelevant: { query, candidate in p.positiveOf[Int(candidate)] == Int32(query) },
+                                     relevantCount: { Int(p.rowCount[$0]) })
+        report.x2ToX1.addListMetrics(columns, ks: options.recallAt, queries: Array(0..<state.x2Rows),
+                                     isRelevant: { query, candidate in p.positiveOf[query] == candidate },
+                                     relevantCount: { _ in 1 })
     }
 }
 

@@ -4,11 +4,11 @@ import Foundation
 /// `x1_to_x2.scores.npy` (float32), and the same for x2_to_x1.
 public enum Neighbors {
     public static func write(_ state: PartialState, to directory: String) throws {
-        guard let rows = state.rowTop, let columns = state.columnTop else {
+        guard let neighbors = state[NearestNeighbors.self] else {
             throw InputError("--neighbors needs --top-k")
         }
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        for (name, lists) in [("x1_to_x2", rows), ("x2_to_x1", columns)] {
+        for (name, lists) in [("x1_to_x2", neighbors.rows), ("x2_to_x1", neighbors.columns)] {
             let base = (directory as NSString).appendingPathComponent(name)
             let indices = lists.indices.map { Int64($0) }
             try indices.withUnsafeBufferPointer {

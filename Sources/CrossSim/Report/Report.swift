@@ -92,8 +92,8 @@ public struct Report: Sendable {
         public var alignment: Double
         public var chanceX1ToX2: Double
         public var chanceX2ToX1: Double
-        public var uniformityX1: Double?
-        public var uniformityX2: Double?
+        public var uniformityX1: Double? = nil
+        public var uniformityX2: Double? = nil
     }
 
     public struct Engine: Sendable, Codable {
