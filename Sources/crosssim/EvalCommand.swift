@@ -28,6 +28,10 @@ struct EvalCommand: ParsableCommand {
     var topK: Int?
     @Option(help: "With --top-k: write the neighbour lists here as .npy files.")
     var neighbors: String?
+    @Option(name: .customLong("per-query"), help: "Write each query's rank, best positive, best negative and losses here as .npy files.")
+    var perQuery: String?
+    @Flag(name: .customLong("keep-per-query"), help: "Keep what per-query results need in the --state (implied by --per-query; give it to parts whose merge will write them).")
+    var keepPerQuery = false
     @Flag(help: "Also report each set's uniformity (Wang & Isola, t = 2).")
     var uniformity = false
     @Option(help: "Write the full JSON report here.")
@@ -67,6 +71,7 @@ struct EvalCommand: ParsableCommand {
         }
         options.topK = topK
         options.uniformity = uniformity
+        options.perQuery = perQuery != nil || keepPerQuery
         options.histogramBins = histogram || plot != nil ? SummaryPlot.histogramBins : nil
         options.tile = try tile.map(TileShape.init(parsing:))
         options.threads = threads
@@ -79,13 +84,15 @@ struct EvalCommand: ParsableCommand {
         let part = try PartIndex.resolve(part: part, parts: parts,
                                          environment: state == nil && self.part == nil && parts == nil ? [:] : ProcessInfo.processInfo.environment)
         if let part, state == nil { throw InputError("--part \(part) needs --state F: a part's result is a state to merge") }
-        if part != nil, json != nil || neighbors != nil || plot != nil {
-            throw InputError("a part writes only its --state; --json and --plot come from `crosssim merge` (give parts --histogram for its plot), --neighbors from a whole run")
+        if part != nil, json != nil || neighbors != nil || plot != nil || perQuery != nil {
+            throw InputError("a part writes only its --state; --json, --plot and --per-query come from `crosssim merge` (give parts --histogram for its plot and --keep-per-query for its --per-query), --neighbors from a whole run")
         }
         for (option, path) in [("--json", json), ("--plot", plot), ("--state", state)] {
             if let path { try OutputPath.checkFile(path, option: option) }
         }
-        if let neighbors { try OutputPath.checkDirectory(neighbors, option: "--neighbors") }
+        for (option, path) in [("--neighbors", neighbors), ("--per-query", perQuery)] {
+            if let path { try OutputPath.checkDirectory(path, option: option) }
+        }
         let request = EvaluationRequest(x1: x1, x2: x2, pairs: pairs, options: try options(), part: part,
                                         memoryLimit: try memoryLimit.map(ByteSize.parse))
         let (state, inputs, engine) = try withRunControl(quiet: quiet) { try request.run(control: $0) }
@@ -98,7 +105,11 @@ struct EvalCommand: ParsableCommand {
             }
         }
         if let neighbors { try Neighbors.write(state, to: neighbors) }
-        let report = Report(state: state, inputs: inputs, options: request.options, engine: engine)
+        var report = Report(state: state, inputs: inputs, options: request.options, engine: engine)
+        if let perQuery {
+            try PerQuery(state: state, options: request.options).write(to: perQuery)
+            report.perQueryPath = perQuery
+        }
         try report.write(json: json, plot: plot)
         print(report.summary)
         for note in report.notes { CrossSimCommand.note(note) }

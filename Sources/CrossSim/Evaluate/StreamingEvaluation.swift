@@ -51,9 +51,10 @@ public struct StreamingEvaluation: Sendable {
     }
 
     static func fixedBytes(set1: ShardSet, set2: ShardSet, options: EvaluationOptions, plan: TilePlan) -> Int {
-        // Per column: the totals' counts, best-k lists and log-sum-exp pairs, with room for the
+        // Per column: the totals' counts, best-k lists (and best negatives) and log-sum-exp pairs, with room for the
         // merge; the workers' and slots' share is bounded by the panel plan, whatever the threads.
-        let perColumn = 2 * (4 + 12 * (options.topK ?? 0) + 16 * options.temperatures.count)
+        let lists = (options.topK ?? 0) + (options.perQuery ? 1 : 0)
+        let perColumn = 2 * (4 + 12 * lists + 16 * options.temperatures.count)
         return baselineBytes + perColumn * set2.rows + 48 * set2.rows + 32 * set1.rows + TilePlan.panelStateBytes
             + plan.threads * plan.tile.rows * plan.tile.cols * 4 + TilePlan.defaultThreads * readerBytes
     }

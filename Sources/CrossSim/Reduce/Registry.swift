@@ -6,7 +6,8 @@ extension ReducerSet {
         InfoNCEReducer.self,
         SigLIPReducer.self,
         HistogramReducer.self,
-        TopKReducer.self,
+        CandidateListReducer<NearestNeighbors>.self,
+        CandidateListReducer<BestNegatives>.self,
     ]
 }
 

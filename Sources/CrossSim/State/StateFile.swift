@@ -131,7 +131,6 @@ public struct StateFile: Sendable {
         } catch let error as InputError {
             throw bad("options in the header: \(error.message)")
         }
-        let rows = header.rowsUpper - header.rowsLower
         let k = header.options.topK ?? 0
         guard header.options.temperatures.count <= 1024, header.options.siglip.count <= 1024, k <= n1 && k <= n2,
               header.options.histogramBins ?? 0 <= 1 << 20

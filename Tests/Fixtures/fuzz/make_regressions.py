@@ -52,7 +52,7 @@ def section_sizes(header):
     rows = header["rowsUpper"] - header["rowsLower"]
     bins, k = o.get("histogramBins") or 0, o.get("topK") or 0
     return {"ranks": 4 * (rows + n2) + 16, "infonce": 16 * len(o["temperatures"]) * (rows + n2),
-            "siglip": 8 * len(o["siglip"]), "histogram": 16 + 16 * bins, "top_k": 12 * k * (rows + n2), "uniformity": 32}
+            "siglip": 8 * len(o["siglip"]), "histogram": 16 + 16 * bins, "top_k": 12 * k * (rows + n2), "best_negative": 12 * (rows + n2), "uniformity": 32}
 
 
 def section_offset(header, body, wanted):
@@ -93,7 +93,7 @@ def main():
     frame = b"\x28\xb5\x2f\xfd\xe0" + struct.pack("<Q", 1 << 63) + b"\x01\x00\x00"
     files["zstd/declared-size-overflow.npy.zst"] = frame + frame
 
-    everything = seed_state("inner_everything")   # 6 x 6, 2 taus, top-k 2, histogram, uniformity
+    everything = seed_state("inner_everything")   # 6 x 6, 2 taus, top-k 2, histogram, uniformity, best negatives
     prefix, header, body = state_split(everything)
 
     def state(name, h=None, b=None, raw=None):

@@ -1,8 +1,9 @@
 import CCrossSimKernels
 
-/// Each query's k best candidates, both ways. Row lists are final per row; each worker keeps
-/// column lists over the panel, merged at its end (the best k do not depend on order).
-final class TopKReducer: Reducer, @unchecked Sendable {
+/// Each query's k best candidates, both ways (top-k; with positives left out, best
+/// negatives). Row lists are final per row; each worker keeps column lists over the panel,
+/// merged at its end (the best k do not depend on order).
+final class CandidateListReducer<Section: CandidateListSection>: Reducer, @unchecked Sendable {
     /// Best-k lists of `count` queries with the Float32 floor of each list's last score.
     struct Lists {
         let k: Int
@@ -32,11 +33,9 @@ final class TopKReducer: Reducer, @unchecked Sendable {
     private var workers: [Lists] = []
     private var totalTop: TopKLists
 
-    static func isAsked(by options: EvaluationOptions) -> Bool { options.topK != nil }
-
     init(run: ReducerRun) {
         self.run = run
-        k = run.options.topK!
+        k = Section.listLength(run.options)
         rowTop = Lists(k: k, count: run.rows.count)
         totalTop = TopKLists(k: k, count: run.columns)
     }
@@ -59,8 +58,10 @@ final class TopKReducer: Reducer, @unchecked Sendable {
 
     func consume(_ strip: Strip, worker: Int, slot: Int) {
         let (r, local, top) = (strip.row, strip.local, workers[worker])
-        cs_topk_rows(strip.tile, Int64(k), rowTop.scores.base + r * k, rowTop.indices.base + r * k)
-        cs_topk_cols(strip.tile, Int64(k), top.scores.base + local * k, top.indices.base + local * k, top.floor.base + local)
+        let owners = Section.keepsPositives ? nil : strip.owners
+        cs_topk_rows(strip.tile, owners, Int64(k), rowTop.scores.base + r * k, rowTop.indices.base + r * k)
+        cs_topk_cols(strip.tile, owners, Int64(k), top.scores.base + local * k, top.indices.base + local * k,
+                     top.floor.base + local)
     }
 
     func endPanel() {
@@ -71,26 +72,30 @@ final class TopKReducer: Reducer, @unchecked Sendable {
         }
     }
 
-    func finish() -> NearestNeighbors { NearestNeighbors(rows: rowTop.lists, columns: totalTop) }
+    func finish() -> Section { Section(rows: rowTop.lists, columns: totalTop) }
 }
 
-/// Top-k's state: each x1 row's k best x2 rows, and each x2 row's k best among the part's x1
-/// rows.
-public struct NearestNeighbors: StateSection {
-    public var rows: TopKLists
-    public var columns: TopKLists
+/// A section made of best-candidate lists both ways: each x1 row's best x2 rows, and each x2
+/// row's best among the part's x1 rows.
+protocol CandidateListSection: StateSection {
+    /// How many candidates a query keeps.
+    static func listLength(_ options: EvaluationOptions) -> Int
+    /// Whether a query's positives are among its candidates.
+    static var keepsPositives: Bool { get }
+    var rows: TopKLists { get set }
+    var columns: TopKLists { get set }
+    init(rows: TopKLists, columns: TopKLists)
+}
 
-    public static let name = "top_k"
-    public static func isAsked(by options: EvaluationOptions) -> Bool { options.topK != nil }
-
-    public mutating func append(_ next: NearestNeighbors) {
+extension CandidateListSection {
+    public mutating func append(_ next: Self) {
         rows.scores += next.rows.scores
         rows.indices += next.rows.indices
         columns = columns.merged(with: next.columns)
     }
 
     public static func encodedBytes(_ shape: StateShape) -> Double {
-        Double(12 * (shape.options.topK ?? 0)) * Double(shape.rows.count + shape.x2Rows)
+        Double(12 * listLength(shape.options)) * Double(shape.rows.count + shape.x2Rows)
     }
 
     public func encode(into writer: inout BinaryWriter) {
@@ -100,31 +105,20 @@ public struct NearestNeighbors: StateSection {
         }
     }
 
-    public static func decode(from reader: BinaryReader, shape: StateShape) throws -> NearestNeighbors {
-        let k = shape.options.topK ?? 0
+    public static func decode(from reader: BinaryReader, shape: StateShape) throws -> Self {
+        let k = listLength(shape.options)
         func lists(_ count: Int) throws -> TopKLists {
-            TopKLists(k: k, scores: try reader.array(Double.self, count: count * k, what: "top-k scores"),
-                      indices: try reader.array(Int32.self, count: count * k, what: "top-k indices"))
+            TopKLists(k: k, scores: try reader.array(Double.self, count: count * k, what: "candidate scores"),
+                      indices: try reader.array(Int32.self, count: count * k, what: "candidate indices"))
         }
-        let section = NearestNeighbors(rows: try lists(shape.rows.count), columns: try lists(shape.x2Rows))
-        // Lists name candidates (a column's only rows of this part, or the empty slot
-        // Int32.max): the report indexes with them.
-        guard section.rows.indices.allSatisfy({ 0 <= $0 && Int($0) < shape.x2Rows }),
+        let section = Self(rows: try lists(shape.rows.count), columns: try lists(shape.x2Rows))
+        // Lists name candidates, or the empty slot Int32.max where a query has fewer than k (a
+        // column's list holds only rows of this part; a row's list of every x2 row is full
+        // when positives count): the report indexes with them.
+        guard section.rows.indices.allSatisfy({ ($0 == .max && !keepsPositives) || (0 <= $0 && Int($0) < shape.x2Rows) }),
               section.columns.indices.allSatisfy({ $0 == .max || shape.rows.contains(Int($0)) })
-        else { throw SectionError("top-k lists out of range") }
+        else { throw SectionError("candidate lists out of range") }
         return section
-    }
-
-    /// The sentence-transformers metrics at each k ≤ K (the ranks' section has filled in the
-    /// rest of each direction's retrieval).
-    public func report(into report: inout Report, state: PartialState, options: EvaluationOptions) {
-        let p = state.positives
-        report.x1ToX2.addListMetrics(rows, ks: options.recallAt, queries: p.rowsWithPositive,
-                                     isRelevant: { query, candidate in p.positiveOf[Int(candidate)] == Int32(query) },
-                                     relevantCount: { Int(p.rowCount[$0]) })
-        report.x2ToX1.addListMetrics(columns, ks: options.recallAt, queries: Array(0..<state.x2Rows),
-                                     isRelevant: { query, candidate in p.positiveOf[query] == candidate },
-                                     relevantCount: { _ in 1 })
     }
 }
 
