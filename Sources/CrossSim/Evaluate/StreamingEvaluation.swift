@@ -51,10 +51,14 @@ public struct StreamingEvaluation: Sendable {
     }
 
     static func fixedBytes(set1: ShardSet, set2: ShardSet, options: EvaluationOptions, plan: TilePlan) -> Int {
-        // Per column: the totals' counts, best-k lists (and best negatives) and log-sum-exp pairs, with room for the
-        // merge; the workers' and slots' share is bounded by the panel plan, whatever the threads.
-        let lists = (options.topK ?? 0) + (options.perQuery ? 1 : 0)
-        let perColumn = 2 * (4 + 12 * lists + 16 * options.temperatures.count)
+        // Per column: what each section keeps of it (what one more column adds to a state),
+        // with room for the merge; the workers' and slots' share is bounded by the panel plan,
+        // whatever the threads.
+        func stateBytes(columns: Int) -> Double {
+            let shape = StateShape(x1Rows: 1, x2Rows: columns, rows: 0..<0, options: options)
+            return PartialState.sectionTypes(for: options).reduce(0) { $0 + $1.encodedBytes(shape) }
+        }
+        let perColumn = 2 * Int(stateBytes(columns: 2) - stateBytes(columns: 1))
         return baselineBytes + perColumn * set2.rows + 48 * set2.rows + 32 * set1.rows + TilePlan.panelStateBytes
             + plan.threads * plan.tile.rows * plan.tile.cols * 4 + TilePlan.defaultThreads * readerBytes
     }
