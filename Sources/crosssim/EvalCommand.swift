@@ -32,6 +32,10 @@ struct EvalCommand: ParsableCommand {
     var perQuery: String?
     @Flag(name: .customLong("keep-per-query"), help: "Keep what per-query results need in the --state (implied by --per-query; give it to parts whose merge will write them).")
     var keepPerQuery = false
+    @Flag(help: "Also report health without labels: effective rank (RankMe), modality gap and hubness.")
+    var health = false
+    @Option(name: .customLong("hubness-k"), parsing: .unconditional, help: "The k of hubness's k-occurrence (default 10).")
+    var hubnessK: Int?
     @Flag(help: "Also report each set's uniformity (Wang & Isola, t = 2).")
     var uniformity = false
     @Option(help: "Write the full JSON report here.")
@@ -72,6 +76,11 @@ struct EvalCommand: ParsableCommand {
         options.topK = topK
         options.uniformity = uniformity
         options.perQuery = perQuery != nil || keepPerQuery
+        options.health = health
+        if let hubnessK {
+            guard health else { throw InputError("--hubness-k needs --health") }
+            options.hubnessK = hubnessK
+        }
         options.histogramBins = histogram || plot != nil ? SummaryPlot.histogramBins : nil
         options.tile = try tile.map(TileShape.init(parsing:))
         options.threads = threads

@@ -15,15 +15,24 @@ struct MainPass {
              control: RunControl) throws -> PartialState {
         let reducers = ReducerSet(rows: rows, positives: positives, options: options, plan: plan, histogramRange: histogramRange)
         let engine = TileEngine(plan: plan)
+        var geometry = options.health ? SetGeometry(dim: x1.dim) : nil
+        geometry?.add(x1, rows: held, toSet: 1, threads: plan.threads)
+        // x2's rows in the same share as these x1 rows are of x1's, so that parts add up.
+        let x2Share = PartShare(rows: rows, of: positives.rowCount.count).scaled(to: positives.positiveOf.count)
         for _ in 0..<x2Panels.count {
             let (x2, columns) = try x2Panels.next()
+            let shared = columns.clamped(to: x2Share)
+            geometry?.add(x2, rows: (shared.lowerBound - columns.lowerBound)..<(shared.upperBound - columns.lowerBound),
+                          toSet: 2, threads: plan.threads)
             try engine.run(rows: RowPanel(x1, rows: held, firstIndex: rows.lowerBound),
                            columns: RowPanel(x2, rows: 0..<columns.count, firstIndex: columns.lowerBound),
                            consumer: reducers, control: control)
             x2Panels.release()
         }
         let similaritySum = zip(x1.rowSum(rows: held), x2Sum).reduce(0) { $0 + $1.0 * $1.1 }
-        return reducers.state(positives: positives, similaritySum: similaritySum)
+        var state = reducers.state(positives: positives, similaritySum: similaritySum)
+        if let geometry { state.insert(geometry) }
+        return state
     }
 }
 

@@ -55,7 +55,7 @@ public struct StreamingEvaluation: Sendable {
         // with room for the merge; the workers' and slots' share is bounded by the panel plan,
         // whatever the threads.
         func stateBytes(columns: Int) -> Double {
-            let shape = StateShape(x1Rows: 1, x2Rows: columns, rows: 0..<0, options: options)
+            let shape = StateShape(x1Rows: 1, x2Rows: columns, dim: set1.dim, rows: 0..<0, options: options)
             return PartialState.sectionTypes(for: options).reduce(0) { $0 + $1.encodedBytes(shape) }
         }
         let perColumn = 2 * Int(stateBytes(columns: 2) - stateBytes(columns: 1))

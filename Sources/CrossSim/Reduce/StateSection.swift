@@ -42,6 +42,8 @@ extension StateSection {
 public struct StateShape: Sendable {
     public var x1Rows: Int
     public var x2Rows: Int
+    /// The sets' dimension.
+    public var dim: Int
     /// The part's x1 rows.
     public var rows: Range<Int>
     public var options: EvaluationOptions

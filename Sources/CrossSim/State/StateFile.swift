@@ -132,10 +132,12 @@ public struct StateFile: Sendable {
             throw bad("options in the header: \(error.message)")
         }
         let k = header.options.topK ?? 0
+        let dim = header.inputs.x1.dim
         guard header.options.temperatures.count <= 1024, header.options.siglip.count <= 1024, k <= n1 && k <= n2,
-              header.options.histogramBins ?? 0 <= 1 << 20
+              !header.options.health || header.options.hubnessK <= min(n1, n2),
+              header.options.histogramBins ?? 0 <= 1 << 20, 1 <= dim && dim <= 1 << 20
         else { throw bad("inconsistent options in the header") }
-        let shape = StateShape(x1Rows: n1, x2Rows: n2, rows: header.rowsLower..<header.rowsUpper, options: header.options)
+        let shape = StateShape(x1Rows: n1, x2Rows: n2, dim: dim, rows: header.rowsLower..<header.rowsUpper, options: header.options)
         let sectionTypes = PartialState.sectionTypes(for: header.options)
         // Everything the header promises must fit in what the zstd frames can decode to
         // (in binary64: k·(rows + n2) can exceed Int.max).
