@@ -13,6 +13,8 @@
 #define CS_LEVEL_KERNELS(V, R)                                                                  \
     V(cs_f16_to_f32, (const uint16_t *src, float *dst, size_t n), (src, dst, n))                \
     V(cs_f64_to_f32, (const double *src, float *dst, size_t n), (src, dst, n))                  \
+    V(cs_u8_to_f32, (const uint8_t *src, float *dst, size_t n), (src, dst, n))                  \
+    V(cs_i8_to_f32, (const int8_t *src, float *dst, size_t n), (src, dst, n))                   \
     R(int64_t, cs_prepare_rows,                                                                 \
       (float *x, size_t rows, size_t dim, int normalize, float *squared_norms, int *problem),   \
       (x, rows, dim, normalize, squared_norms, problem))                                        \

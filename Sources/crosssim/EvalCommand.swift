@@ -12,7 +12,7 @@ struct EvalCommand: ParsableCommand {
     var x1: String
     @Argument(help: "The second set.")
     var x2: String
-    @Option(help: "A .npy of integers: x2 row j is a positive of x1 row pairs[j].")
+    @Option(help: "A .npy of integers (or an .ibin of int32 ids): x2 row j is a positive of x1 row pairs[j].")
     var pairs: String?
     @Option(help: "cosine (rows normalised on read) or dot.")
     var similarity: Similarity = .cosine

@@ -29,6 +29,9 @@ int cs_use_vector_level(int level);
 void cs_f16_to_f32(const uint16_t *src, float *dst, size_t n);
 /// binary64 → binary32 (round to nearest), n values.
 void cs_f64_to_f32(const double *src, float *dst, size_t n);
+/// uint8 and int8 → binary32 (exact), n values.
+void cs_u8_to_f32(const uint8_t *src, float *dst, size_t n);
+void cs_i8_to_f32(const int8_t *src, float *dst, size_t n);
 /// Reverses the byte order of `count` values of `width` bytes (2, 4 or 8) in place.
 void cs_byteswap(void *data, size_t count, size_t width);
 
