@@ -26,8 +26,7 @@ struct EvalCommand: ParsableCommand {
     var k: String = "1,5,10"
     @Option(name: .customLong("top-k"), parsing: .unconditional, help: "Keep the K best candidates per query both ways.")
     var topK: Int?
-    @Option(help: "With --top-k: write the neighbour lists here as .npy files.")
-    var neighbors: String?
+    @OptionGroup var neighbors: NeighborsOptions
     @Flag(help: "Also report each set's uniformity (Wang & Isola, t = 2).")
     var uniformity = false
     @Option(help: "Write the full JSON report here.")
@@ -74,18 +73,18 @@ struct EvalCommand: ParsableCommand {
     }
 
     func run() throws {
-        if neighbors != nil && topK == nil { throw InputError("--neighbors needs --top-k") }
+        if neighbors.neighbors != nil && topK == nil { throw InputError("--neighbors needs --top-k") }
         // The environment of an array job names the part only when a state is to be written.
         let part = try PartIndex.resolve(part: part, parts: parts,
                                          environment: state == nil && self.part == nil && parts == nil ? [:] : ProcessInfo.processInfo.environment)
         if let part, state == nil { throw InputError("--part \(part) needs --state F: a part's result is a state to merge") }
-        if part != nil, json != nil || neighbors != nil || plot != nil {
-            throw InputError("a part writes only its --state; --json and --plot come from `crosssim merge` (give parts --histogram for its plot), --neighbors from a whole run")
+        if part != nil, json != nil || neighbors.neighbors != nil || plot != nil {
+            throw InputError("a part writes only its --state; --json, --plot and --neighbors come from `crosssim merge` (give parts --histogram for its plot, --top-k for its neighbours)")
         }
         for (option, path) in [("--json", json), ("--plot", plot), ("--state", state)] {
             if let path { try OutputPath.checkFile(path, option: option) }
         }
-        if let neighbors { try OutputPath.checkDirectory(neighbors, option: "--neighbors") }
+        try neighbors.check()
         let request = EvaluationRequest(x1: x1, x2: x2, pairs: pairs, options: try options(), part: part,
                                         memoryLimit: try memoryLimit.map(ByteSize.parse))
         let (state, inputs, engine) = try withRunControl(quiet: quiet) { try request.run(control: $0) }
@@ -97,7 +96,7 @@ struct EvalCommand: ParsableCommand {
                 return
             }
         }
-        if let neighbors { try Neighbors.write(state, to: neighbors) }
+        try neighbors.write(state)
         let report = Report(state: state, inputs: inputs, options: request.options, engine: engine)
         try report.write(json: json, plot: plot)
         print(report.summary)

@@ -13,12 +13,18 @@ struct MergeCommand: ParsableCommand {
     var json: String?
     @Option(help: "Draw histograms (if the parts gathered them), recall and losses on one SVG page here.")
     var plot: String?
+    @OptionGroup var neighbors: NeighborsOptions
 
     func run() throws {
         for (option, path) in [("--json", json), ("--plot", plot)] {
             if let path { try OutputPath.checkFile(path, option: option) }
         }
+        try neighbors.check()
         let merged = try MergedRun(paths: states)
+        if neighbors.neighbors != nil && merged.options.topK == nil {
+            throw InputError("--neighbors needs parts run with --top-k")
+        }
+        try neighbors.write(merged.state)
         let report = merged.report
         try report.write(json: json, plot: plot)
         print(report.summary)
