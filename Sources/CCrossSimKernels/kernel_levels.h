@@ -48,7 +48,10 @@
     V(cs_uniformity,                                                                            \
       (cs_tile t, const float *squared_norm_rows, const float *squared_norm_cols, double *max,  \
        double *sum),                                                                            \
-      (t, squared_norm_rows, squared_norm_cols, max, sum))
+      (t, squared_norm_rows, squared_norm_cols, max, sum))                                      \
+    R(int64_t, cs_threshold_cells,                                                              \
+      (cs_tile t, double threshold, int upper_only, int32_t *rows, int32_t *cols, double *scores), \
+      (t, threshold, upper_only, rows, cols, scores))
 
 #define CS_DECLARE_VOID(name, parameters, arguments) void CS_LEVEL_NAME(name) parameters;
 #define CS_DECLARE_RESULT(type, name, parameters, arguments) type CS_LEVEL_NAME(name) parameters;

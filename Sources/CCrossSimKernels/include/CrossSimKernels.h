@@ -137,6 +137,17 @@ void cs_topk_cols(cs_tile t, int64_t k, double *scores, int32_t *indices, float 
 void cs_uniformity(cs_tile t, const float *squared_norm_rows, const float *squared_norm_cols,
                    double *max, double *sum);
 
+// MARK: Near-duplicates
+
+/// The cells of the tile whose exact similarity (cs_dot_f64) is ≥ threshold, decided by the
+/// tie rule's machinery: a cell within the tile's error bound of the threshold is recomputed
+/// exactly, so a pair at exactly the threshold is found on every machine. With upper_only, only
+/// cells whose global column index is above their global row index (a set against itself).
+/// Writes each cell's row and column offsets in the tile and its exact similarity, in row-major
+/// order, and returns how many; the arrays hold at least rows·cols entries.
+int64_t cs_threshold_cells(cs_tile t, double threshold, int upper_only, int32_t *rows, int32_t *cols,
+                           double *scores);
+
 #ifdef __cplusplus
 }
 #endif
