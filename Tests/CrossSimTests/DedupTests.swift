@@ -215,7 +215,7 @@ final class DedupTests: XCTestCase {
         let n = 2000
         try TestMatrix(rows: n, dim: 4, values: Array(repeating: [1, 2, 3, 4], count: n).flatMap { $0 }).writeNPY(to: dir + "/x.npy")
         let run = try dedup([dir + "/x.npy", "--threshold", "0.5", "--out", dir + "/out"])
-        XCTAssertTrue(run.stdout.hasPrefix("1999000 pairs; 1 clusters of more than one row; keep.npy drops 1999 of 2000 rows"), run.stdout)
+        XCTAssertTrue(run.stdout.hasPrefix("1999000 pairs; 1 cluster of more than one row; keep.npy drops 1999 of 2000 rows"), run.stdout)
         let file = try TestNPY.read(dir + "/out/pairs.npy")
         XCTAssertEqual(file.shape, [n * (n - 1) / 2, 2])
         file.data.withUnsafeBytes { raw in

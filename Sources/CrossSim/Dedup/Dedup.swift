@@ -27,7 +27,7 @@ public struct DedupResult: Sendable {
             return "part \(part!): \(pairs) pairs → \(directory) (\(time)); merge the parts with `crosssim dedup --merge`"
         }
         let found = counts.matchedRows.map { "\($0) of \(rows) rows match a row of OTHER" }
-            ?? "\(counts.clusters!) clusters of more than one row"
+            ?? "\(counts.clusters!) cluster\(counts.clusters == 1 ? "" : "s") of more than one row"
         return "\(pairs) pairs; \(found); keep.npy drops \(counts.dropped) of \(rows) rows, keeps \(rows - counts.dropped)"
             + " → \(directory) (\(time))"
     }
