@@ -27,6 +27,10 @@ struct EvalCommand: ParsableCommand {
     @Option(name: .customLong("top-k"), parsing: .unconditional, help: "Keep the K best candidates per query both ways.")
     var topK: Int?
     @OptionGroup var neighbors: NeighborsOptions
+    @Option(name: .customLong("per-query"), help: "Write each query's rank, best positive, best negative and losses here as .npy files.")
+    var perQuery: String?
+    @Flag(name: .customLong("keep-per-query"), help: "Keep what per-query results need in the --state (implied by --per-query; give it to parts whose merge will write them).")
+    var keepPerQuery = false
     @Flag(help: "Also report each set's uniformity (Wang & Isola, t = 2).")
     var uniformity = false
     @Option(help: "Write the full JSON report here.")
@@ -66,6 +70,7 @@ struct EvalCommand: ParsableCommand {
         }
         options.topK = topK
         options.uniformity = uniformity
+        options.perQuery = perQuery != nil || keepPerQuery
         options.histogramBins = histogram || plot != nil ? SummaryPlot.histogramBins : nil
         options.tile = try tile.map(TileShape.init(parsing:))
         options.threads = threads
@@ -78,13 +83,14 @@ struct EvalCommand: ParsableCommand {
         let part = try PartIndex.resolve(part: part, parts: parts,
                                          environment: state == nil && self.part == nil && parts == nil ? [:] : ProcessInfo.processInfo.environment)
         if let part, state == nil { throw InputError("--part \(part) needs --state F: a part's result is a state to merge") }
-        if part != nil, json != nil || neighbors.neighbors != nil || plot != nil {
-            throw InputError("a part writes only its --state; --json, --plot and --neighbors come from `crosssim merge` (give parts --histogram for its plot, --top-k for its neighbours)")
+        if part != nil, json != nil || neighbors.neighbors != nil || plot != nil || perQuery != nil {
+            throw InputError("a part writes only its --state; --json, --plot, --neighbors and --per-query come from `crosssim merge` (give parts --histogram for its plot, --top-k for its neighbours and --keep-per-query for its --per-query)")
         }
         for (option, path) in [("--json", json), ("--plot", plot), ("--state", state)] {
             if let path { try OutputPath.checkFile(path, option: option) }
         }
         try neighbors.check()
+        if let perQuery { try OutputPath.checkDirectory(perQuery, option: "--per-query") }
         let request = EvaluationRequest(x1: x1, x2: x2, pairs: pairs, options: try options(), part: part,
                                         memoryLimit: try memoryLimit.map(ByteSize.parse))
         let (state, inputs, engine) = try withRunControl(quiet: quiet) { try request.run(control: $0) }
@@ -97,7 +103,11 @@ struct EvalCommand: ParsableCommand {
             }
         }
         try neighbors.write(state)
-        let report = Report(state: state, inputs: inputs, options: request.options, engine: engine)
+        var report = Report(state: state, inputs: inputs, options: request.options, engine: engine)
+        if let perQuery {
+            try PerQuery(state: state, options: request.options).write(to: perQuery)
+            report.perQueryPath = perQuery
+        }
         try report.write(json: json, plot: plot)
         print(report.summary)
         for note in report.notes { CrossSimCommand.note(note) }

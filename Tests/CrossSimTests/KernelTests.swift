@@ -165,30 +165,41 @@ struct KernelTile {
         assertClose(moments[1], expectedSquares, relative: 1e-12, absolute: 1e-300, "\(at): Σs² over negatives")
     }
 
+    /// Top-k lists of every cell, and of negative cells only (best negatives).
     func checkTopK(_ at: String) {
-        for k in [1, 3, cols + 2] {
-            var rowScores = [Double](repeating: -.infinity, count: rows * k), rowIndices = [Int32](repeating: .max, count: rows * k)
-            var colScores = [Double](repeating: -.infinity, count: cols * k), colIndices = [Int32](repeating: .max, count: cols * k)
-            var floor = [Float](repeating: -.infinity, count: cols)
-            withTile { t in
-                cs_topk_rows(t, Int64(k), &rowScores, &rowIndices)
-                cs_topk_cols(t, Int64(k), &colScores, &colIndices, &floor)
+        for negativesOnly in [false, true] {
+            for k in [1, 3, cols + 2] {
+                checkTopK(k: k, negativesOnly: negativesOnly, "\(at), \(negativesOnly ? "negatives" : "all cells")")
             }
-            func best(_ candidates: [(score: Double, index: Int32)]) -> [(score: Double, index: Int32)] {
-                let sorted = candidates.sorted { $0.score > $1.score || ($0.score == $1.score && $0.index < $1.index) }
-                return Array(sorted.prefix(k)) + Array(repeating: (-.infinity, .max), count: max(0, k - sorted.count))
+        }
+    }
+
+    func checkTopK(k: Int, negativesOnly: Bool, _ at: String) {
+        var rowScores = [Double](repeating: -.infinity, count: rows * k), rowIndices = [Int32](repeating: .max, count: rows * k)
+        var colScores = [Double](repeating: -.infinity, count: cols * k), colIndices = [Int32](repeating: .max, count: cols * k)
+        var floor = [Float](repeating: -.infinity, count: cols)
+        withTile { t in
+            owner.withUnsafeBufferPointer { owners in
+                let mask = negativesOnly ? owners.baseAddress : nil
+                cs_topk_rows(t, mask, Int64(k), &rowScores, &rowIndices)
+                cs_topk_cols(t, mask, Int64(k), &colScores, &colIndices, &floor)
             }
-            for i in 0..<rows {
-                let expected = best((0..<cols).map { (exact[i * cols + $0], Int32(col0 + $0)) })
-                XCTAssertEqual(Array(rowIndices[i * k..<(i + 1) * k]), expected.map(\.index), "\(at): top-\(k) of row \(i)")
-                for (got, want) in zip(rowScores[i * k..<(i + 1) * k], expected) where want.score.isFinite {
-                    assertClose(got, want.score, relative: 1e-12, absolute: 1e-300, "\(at): top-\(k) score of row \(i)")
-                }
+        }
+        func isCandidate(_ i: Int, _ j: Int) -> Bool { !negativesOnly || isNegative(i, j) }
+        func best(_ candidates: [(score: Double, index: Int32)]) -> [(score: Double, index: Int32)] {
+            let sorted = candidates.sorted { $0.score > $1.score || ($0.score == $1.score && $0.index < $1.index) }
+            return Array(sorted.prefix(k)) + Array(repeating: (-.infinity, .max), count: max(0, k - sorted.count))
+        }
+        for i in 0..<rows {
+            let expected = best((0..<cols).filter { isCandidate(i, $0) }.map { (exact[i * cols + $0], Int32(col0 + $0)) })
+            XCTAssertEqual(Array(rowIndices[i * k..<(i + 1) * k]), expected.map(\.index), "\(at): top-\(k) of row \(i)")
+            for (got, want) in zip(rowScores[i * k..<(i + 1) * k], expected) where want.score.isFinite {
+                assertClose(got, want.score, relative: 1e-12, absolute: 1e-300, "\(at): top-\(k) score of row \(i)")
             }
-            for j in 0..<cols {
-                let expected = best((0..<rows).map { (exact[$0 * cols + j], Int32(row0 + $0)) })
-                XCTAssertEqual(Array(colIndices[j * k..<(j + 1) * k]), expected.map(\.index), "\(at): top-\(k) of column \(j)")
-            }
+        }
+        for j in 0..<cols {
+            let expected = best((0..<rows).filter { isCandidate($0, j) }.map { (exact[$0 * cols + j], Int32(row0 + $0)) })
+            XCTAssertEqual(Array(colIndices[j * k..<(j + 1) * k]), expected.map(\.index), "\(at): top-\(k) of column \(j)")
         }
     }
 

@@ -30,6 +30,9 @@ public struct EvaluationOptions: Sendable, Equatable, Codable {
     /// Keep the K best candidates per query, both ways.
     public var topK: Int?
     public var uniformity = false
+    /// Keep what the per-query results need besides ranks and losses: each query's best
+    /// negative.
+    public var perQuery = false
     /// Bins of the similarity histograms (for plots); nil gathers none.
     public var histogramBins: Int?
     public var tile: TileShape?
@@ -41,6 +44,23 @@ public struct EvaluationOptions: Sendable, Equatable, Codable {
     public static let threadLimit = 1...4096
 
     public init() {}
+
+    /// A key left out keeps its default, so that options written as JSON by hand (a state
+    /// file's header, the C interface) name only what they change.
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        let d = EvaluationOptions()
+        similarity = try c.decodeIfPresent(Similarity.self, forKey: .similarity) ?? d.similarity
+        temperatures = try c.decodeIfPresent([Double].self, forKey: .temperatures) ?? d.temperatures
+        siglip = try c.decodeIfPresent([SigLIPTerm].self, forKey: .siglip) ?? d.siglip
+        recallAt = try c.decodeIfPresent([Int].self, forKey: .recallAt) ?? d.recallAt
+        topK = try c.decodeIfPresent(Int.self, forKey: .topK)
+        uniformity = try c.decodeIfPresent(Bool.self, forKey: .uniformity) ?? d.uniformity
+        perQuery = try c.decodeIfPresent(Bool.self, forKey: .perQuery) ?? d.perQuery
+        histogramBins = try c.decodeIfPresent(Int.self, forKey: .histogramBins)
+        tile = try c.decodeIfPresent(TileShape.self, forKey: .tile)
+        threads = try c.decodeIfPresent(Int.self, forKey: .threads)
+    }
 
     /// Refuses a thread count outside `threadLimit`.
     public static func checkThreads(_ threads: Int) throws {

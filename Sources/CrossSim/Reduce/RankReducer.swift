@@ -48,10 +48,64 @@ final class RankReducer: Reducer, @unchecked Sendable {
         }
     }
 
-    func finish(into state: inout PartialState) {
-        state.rowBeaten = rowBeaten.array
-        state.columnBeaten = totalBeaten.array
-        state.negativeSimilaritySum = moments[0]
-        state.squaredSimilaritySum = moments[1]
+    func finish() -> RankCounts {
+        RankCounts(rowBeaten: rowBeaten.array, columnBeaten: totalBeaten.array,
+                   negativeSimilaritySum: moments[0], squaredSimilaritySum: moments[1])
+    }
+}
+
+/// Ranks' state: per query, the negatives that outrank its best positive (the tie rule of
+/// docs/definitions.md), and the negatives' Σ s and Σ s².
+public struct RankCounts: StateSection {
+    /// Per x1 row of the part.
+    public var rowBeaten: [Int32]
+    /// Per x2 column, over the part's rows.
+    public var columnBeaten: [Int32]
+    /// Σ s and Σ s² over the negative cells, as the tiles hold them: the negatives' spread is
+    /// taken from these alone, so that a rounding error every cell shares (a collapsed set)
+    /// shows no spread.
+    public var negativeSimilaritySum: Double
+    public var squaredSimilaritySum: Double
+
+    public static let name = "ranks"
+    public static func isAsked(by options: EvaluationOptions) -> Bool { true }
+
+    public mutating func append(_ next: RankCounts) {
+        rowBeaten += next.rowBeaten
+        columnBeaten = zip(columnBeaten, next.columnBeaten).map { $0 + $1 }
+        negativeSimilaritySum += next.negativeSimilaritySum
+        squaredSimilaritySum += next.squaredSimilaritySum
+    }
+
+    public static func encodedBytes(_ shape: StateShape) -> Double { Double(4 * (shape.rows.count + shape.x2Rows) + 16) }
+
+    public func encode(into writer: inout BinaryWriter) {
+        writer.append(rowBeaten)
+        writer.append(columnBeaten)
+        writer.append(negativeSimilaritySum)
+        writer.append(squaredSimilaritySum)
+    }
+
+    public static func decode(from reader: BinaryReader, shape: StateShape) throws -> RankCounts {
+        let counts = RankCounts(rowBeaten: try reader.array(Int32.self, count: shape.rows.count, what: "row ranks"),
+                                columnBeaten: try reader.array(Int32.self, count: shape.x2Rows, what: "column ranks"),
+                                negativeSimilaritySum: try reader.scalar(Double.self, what: "sums"),
+                                squaredSimilaritySum: try reader.scalar(Double.self, what: "sums"))
+        // Ranks count negatives: a row has at most N2, a column at most the part's rows.
+        guard counts.rowBeaten.allSatisfy({ 0 <= $0 && Int($0) <= shape.x2Rows }),
+              counts.columnBeaten.allSatisfy({ 0 <= $0 && Int($0) <= shape.rows.count })
+        else { throw SectionError("ranks out of range") }
+        return counts
+    }
+
+    public func report(into report: inout Report, state: PartialState, options: EvaluationOptions) {
+        let p = state.positives
+        report.x1ToX2 = Report.retrieval(ranks: p.rowsWithPositive.map { Int(rowBeaten[$0]) + 1 }, ks: options.recallAt)
+        report.x2ToX1 = Report.retrieval(ranks: columnBeaten.map { Int($0) + 1 }, ks: options.recallAt)
+        let negatives = Double(state.x1Rows) * Double(state.x2Rows) - Double(p.similarity.count)
+        if negatives > 0 {
+            let mean = negativeSimilaritySum / negatives
+            report.diagnostics.negativeStd = max(0, squaredSimilaritySum / negatives - mean * mean).squareRoot()
+        }
     }
 }

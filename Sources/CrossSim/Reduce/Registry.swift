@@ -6,6 +6,18 @@ extension ReducerSet {
         InfoNCEReducer.self,
         SigLIPReducer.self,
         HistogramReducer.self,
-        TopKReducer.self,
+        CandidateListReducer<NearestNeighbors>.self,
+        CandidateListReducer<BestNegatives>.self,
     ]
+}
+
+extension PartialState {
+    /// Every section a state can hold, in the order of state files and of the report: the
+    /// main pass's, then uniformity's (a pass of its own).
+    static let sectionTypes: [any StateSection.Type] = ReducerSet.registry.map { $0.sectionType } + [UniformitySums.self]
+
+    /// The sections a run with `options` holds.
+    static func sectionTypes(for options: EvaluationOptions) -> [any StateSection.Type] {
+        sectionTypes.filter { $0.isAsked(by: options) }
+    }
 }

@@ -11,11 +11,11 @@ public enum NeighborsFormat: String, Sendable, CaseIterable {
 /// Writes the top-k lists of a whole run (or of a merge) in either format, each file atomically.
 public enum Neighbors {
     public static func write(_ state: PartialState, to directory: String, format: NeighborsFormat = .npy) throws {
-        guard let rows = state.rowTop, let columns = state.columnTop else {
+        guard let neighbors = state[NearestNeighbors.self] else {
             throw InputError("--neighbors needs --top-k")
         }
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        for (name, lists) in [("x1_to_x2", rows), ("x2_to_x1", columns)] {
+        for (name, lists) in [("x1_to_x2", neighbors.rows), ("x2_to_x1", neighbors.columns)] {
             let base = (directory as NSString).appendingPathComponent(name)
             switch format {
             case .npy: try writeNPY(lists, base: base)

@@ -64,6 +64,7 @@ extension Report {
                 ("negative", .array(h.negative.map { .integer(Int($0)) })),
             ])))
         }
+        if let path = perQueryPath { fields.append(("per_query", .object([("path", .string(path))]))) }
         if let e = engine {
             fields.append(("engine", .object([
                 ("backend", .string(e.backend)), ("threads", .integer(e.threads)),

@@ -92,8 +92,8 @@ public struct Report: Sendable {
         public var alignment: Double
         public var chanceX1ToX2: Double
         public var chanceX2ToX1: Double
-        public var uniformityX1: Double?
-        public var uniformityX2: Double?
+        public var uniformityX1: Double? = nil
+        public var uniformityX2: Double? = nil
     }
 
     public struct Engine: Sendable, Codable {
@@ -129,6 +129,8 @@ public struct Report: Sendable {
     public var engine: Engine?
     /// A merged run's parts, in place of `engine`.
     public var parts: Parts?
+    /// Where the per-query results were written, as given on the command line.
+    public var perQueryPath: String?
     /// Why something asked for is not in the report, one line each (the command line prints
     /// them on stderr).
     public var notes: [String]

@@ -1,0 +1,47 @@
+/// The main pass of every evaluation: a panel of x1 rows against all of x2, which comes one
+/// panel of columns at a time, into the reducers the options ask for. An in-memory run is one
+/// x1 panel against one x2 panel; under `--memory-limit` x2's panels stream from its shards.
+struct MainPass {
+    let plan: TilePlan
+    let options: EvaluationOptions
+    let positives: Positives
+    let histogramRange: (lower: Float, upper: Float)
+    /// Σ_j x2_j in binary64: with the panel's row sums it gives Σ s without a tile pass.
+    let x2Sum: [Double]
+
+    /// The state of x1 rows `rows`, held as rows `held` of `x1`, against the x2 panels that
+    /// `x2Panels` hands out (`count` of them, in order).
+    func run(x1: Embeddings, rows: Range<Int>, held: Range<Int>, x2Panels: some ColumnPanels,
+             control: RunControl) throws -> PartialState {
+        let reducers = ReducerSet(rows: rows, positives: positives, options: options, plan: plan, histogramRange: histogramRange)
+        let engine = TileEngine(plan: plan)
+        for _ in 0..<x2Panels.count {
+            let (x2, columns) = try x2Panels.next()
+            try engine.run(rows: RowPanel(x1, rows: held, firstIndex: rows.lowerBound),
+                           columns: RowPanel(x2, rows: 0..<columns.count, firstIndex: columns.lowerBound),
+                           consumer: reducers, control: control)
+            x2Panels.release()
+        }
+        let similaritySum = zip(x1.rowSum(rows: held), x2Sum).reduce(0) { $0 + $1.0 * $1.1 }
+        return reducers.state(positives: positives, similaritySum: similaritySum)
+    }
+}
+
+/// Where x2's rows come from, a panel at a time.
+protocol ColumnPanels {
+    var count: Int { get }
+    /// The next panel: a matrix whose row 0 is column `columns.lowerBound`.
+    func next() throws -> (matrix: Embeddings, rows: Range<Int>)
+    /// The caller is done with the panel `next` gave.
+    func release()
+}
+
+/// All of x2 in memory, as one panel.
+struct HeldColumns: ColumnPanels {
+    let x2: Embeddings
+    var count: Int { 1 }
+    func next() -> (matrix: Embeddings, rows: Range<Int>) { (x2, 0..<x2.rows) }
+    func release() {}
+}
+
+extension PanelReader: ColumnPanels {}
