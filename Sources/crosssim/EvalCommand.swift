@@ -12,7 +12,7 @@ struct EvalCommand: ParsableCommand {
     var x1: String
     @Argument(help: "The second set.")
     var x2: String
-    @Option(help: "A .npy of integers: x2 row j is a positive of x1 row pairs[j].")
+    @Option(help: "A .npy of integers (or an .ibin of int32 ids): x2 row j is a positive of x1 row pairs[j].")
     var pairs: String?
     @Option(help: "cosine (rows normalised on read) or dot.")
     var similarity: Similarity = .cosine
@@ -26,8 +26,7 @@ struct EvalCommand: ParsableCommand {
     var k: String = "1,5,10"
     @Option(name: .customLong("top-k"), parsing: .unconditional, help: "Keep the K best candidates per query both ways.")
     var topK: Int?
-    @Option(help: "With --top-k: write the neighbour lists here as .npy files.")
-    var neighbors: String?
+    @OptionGroup var neighbors: NeighborsOptions
     @Option(name: .customLong("per-query"), help: "Write each query's rank, best positive, best negative and losses here as .npy files.")
     var perQuery: String?
     @Flag(name: .customLong("keep-per-query"), help: "Keep what per-query results need in the --state (implied by --per-query; give it to parts whose merge will write them).")
@@ -88,20 +87,19 @@ struct EvalCommand: ParsableCommand {
     }
 
     func run() throws {
-        if neighbors != nil && topK == nil { throw InputError("--neighbors needs --top-k") }
+        if neighbors.neighbors != nil && topK == nil { throw InputError("--neighbors needs --top-k") }
         // The environment of an array job names the part only when a state is to be written.
         let part = try PartIndex.resolve(part: part, parts: parts,
                                          environment: state == nil && self.part == nil && parts == nil ? [:] : ProcessInfo.processInfo.environment)
         if let part, state == nil { throw InputError("--part \(part) needs --state F: a part's result is a state to merge") }
-        if part != nil, json != nil || neighbors != nil || plot != nil || perQuery != nil {
-            throw InputError("a part writes only its --state; --json, --plot and --per-query come from `crosssim merge` (give parts --histogram for its plot and --keep-per-query for its --per-query), --neighbors from a whole run")
+        if part != nil, json != nil || neighbors.neighbors != nil || plot != nil || perQuery != nil {
+            throw InputError("a part writes only its --state; --json, --plot, --neighbors and --per-query come from `crosssim merge` (give parts --histogram for its plot, --top-k for its neighbours and --keep-per-query for its --per-query)")
         }
         for (option, path) in [("--json", json), ("--plot", plot), ("--state", state)] {
             if let path { try OutputPath.checkFile(path, option: option) }
         }
-        for (option, path) in [("--neighbors", neighbors), ("--per-query", perQuery)] {
-            if let path { try OutputPath.checkDirectory(path, option: option) }
-        }
+        try neighbors.check()
+        if let perQuery { try OutputPath.checkDirectory(perQuery, option: "--per-query") }
         let request = EvaluationRequest(x1: x1, x2: x2, pairs: pairs, options: try options(), part: part,
                                         memoryLimit: try memoryLimit.map(ByteSize.parse))
         let (state, inputs, engine) = try withRunControl(quiet: quiet) { try request.run(control: $0) }
@@ -113,7 +111,7 @@ struct EvalCommand: ParsableCommand {
                 return
             }
         }
-        if let neighbors { try Neighbors.write(state, to: neighbors) }
+        try neighbors.write(state)
         var report = Report(state: state, inputs: inputs, options: request.options, engine: engine)
         if let perQuery {
             try PerQuery(state: state, options: request.options).write(to: perQuery)

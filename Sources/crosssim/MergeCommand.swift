@@ -15,13 +15,19 @@ struct MergeCommand: ParsableCommand {
     var plot: String?
     @Option(name: .customLong("per-query"), help: "Write each query's rank, best positive, best negative and losses here as .npy files.")
     var perQuery: String?
+    @OptionGroup var neighbors: NeighborsOptions
 
     func run() throws {
         for (option, path) in [("--json", json), ("--plot", plot)] {
             if let path { try OutputPath.checkFile(path, option: option) }
         }
         if let perQuery { try OutputPath.checkDirectory(perQuery, option: "--per-query") }
+        try neighbors.check()
         let merged = try MergedRun(paths: states)
+        if neighbors.neighbors != nil && merged.options.topK == nil {
+            throw InputError("--neighbors needs parts run with --top-k")
+        }
+        try neighbors.write(merged.state)
         var report = merged.report
         if let perQuery {
             try PerQuery(state: merged.state, options: merged.options).write(to: perQuery)
