@@ -42,11 +42,14 @@
       (cs_tile t, const int32_t *positive_of_col, float lo, float hi, int64_t bins,             \
        uint64_t *negative, uint64_t *positive),                                                 \
       (t, positive_of_col, lo, hi, bins, negative, positive))                                   \
-    V(cs_topk_rows, (cs_tile t, const int32_t *positive_of_col, int64_t k, double *scores, int32_t *indices), \
-      (t, positive_of_col, k, scores, indices))                                                 \
+    V(cs_topk_rows,                                                                             \
+      (cs_tile t, const int32_t *positive_of_col, const cs_thresholds *ceiling, int64_t k, double *scores, \
+       int32_t *indices),                                                                       \
+      (t, positive_of_col, ceiling, k, scores, indices))                                        \
     V(cs_topk_cols,                                                                             \
-      (cs_tile t, const int32_t *positive_of_col, int64_t k, double *scores, int32_t *indices, float *col_floor), \
-      (t, positive_of_col, k, scores, indices, col_floor))                                      \
+      (cs_tile t, const int32_t *positive_of_col, const cs_thresholds *ceiling, int64_t k, double *scores, \
+       int32_t *indices, float *col_floor),                                                     \
+      (t, positive_of_col, ceiling, k, scores, indices, col_floor))                             \
     V(cs_uniformity,                                                                            \
       (cs_tile t, const float *squared_norm_rows, const float *squared_norm_cols, double *max,  \
        double *sum),                                                                            \

@@ -27,6 +27,16 @@ struct EvalCommand: ParsableCommand {
     @Option(name: .customLong("top-k"), parsing: .unconditional, help: "Keep the K best candidates per query both ways.")
     var topK: Int?
     @OptionGroup var neighbors: NeighborsOptions
+    @Option(name: .customLong("hard-negatives"), parsing: .unconditional, help: "Mine K hard negatives per query both ways (written with --neighbors DIR).")
+    var hardNegatives: Int?
+    @Option(parsing: .unconditional, help: "With --hard-negatives: a negative must score below the best positive by M.")
+    var margin: Double?
+    @Option(name: .customLong("relative-margin"), parsing: .unconditional, help: "With --hard-negatives: a negative must score below p − |p|·R, p the best positive.")
+    var relativeMargin: Double?
+    @Option(name: .customLong("range-min"), parsing: .unconditional, help: "With --hard-negatives: skip the A best negatives.")
+    var rangeMin: Int?
+    @Option(name: .customLong("range-max"), parsing: .unconditional, help: "With --hard-negatives: consider only the B best negatives.")
+    var rangeMax: Int?
     @Option(name: .customLong("per-query"), help: "Write each query's rank, best positive, best negative and losses here as .npy files.")
     var perQuery: String?
     @Flag(name: .customLong("keep-per-query"), help: "Keep what per-query results need in the --state (implied by --per-query; give it to parts whose merge will write them).")
@@ -76,6 +86,12 @@ struct EvalCommand: ParsableCommand {
         options.uniformity = uniformity
         options.perQuery = perQuery != nil || keepPerQuery
         options.health = health
+        if let count = hardNegatives {
+            options.hardNegatives = HardNegativeRule(count: count, margin: margin, relativeMargin: relativeMargin,
+                                                     rangeMin: rangeMin ?? 0, rangeMax: rangeMax)
+        } else if margin != nil || relativeMargin != nil || rangeMin != nil || rangeMax != nil {
+            throw InputError("--margin, --relative-margin, --range-min and --range-max need --hard-negatives K")
+        }
         if let hubnessK {
             guard health else { throw InputError("--hubness-k needs --health") }
             options.hubnessK = hubnessK
@@ -87,13 +103,18 @@ struct EvalCommand: ParsableCommand {
     }
 
     func run() throws {
-        if neighbors.neighbors != nil && topK == nil { throw InputError("--neighbors needs --top-k") }
+        if neighbors.neighbors != nil && topK == nil && hardNegatives == nil {
+            throw InputError("--neighbors needs --top-k or --hard-negatives")
+        }
+        if hardNegatives != nil && neighbors.neighbors == nil && state == nil {
+            throw InputError("--hard-negatives needs --neighbors DIR to write them (or --state, for a merge to write them)")
+        }
         // The environment of an array job names the part only when a state is to be written.
         let part = try PartIndex.resolve(part: part, parts: parts,
                                          environment: state == nil && self.part == nil && parts == nil ? [:] : ProcessInfo.processInfo.environment)
         if let part, state == nil { throw InputError("--part \(part) needs --state F: a part's result is a state to merge") }
         if part != nil, json != nil || neighbors.neighbors != nil || plot != nil || perQuery != nil {
-            throw InputError("a part writes only its --state; --json, --plot, --neighbors and --per-query come from `crosssim merge` (give parts --histogram for its plot, --top-k for its neighbours and --keep-per-query for its --per-query)")
+            throw InputError("a part writes only its --state; --json, --plot, --neighbors and --per-query come from `crosssim merge` (give parts --histogram for its plot, --top-k or --hard-negatives for its neighbours and --keep-per-query for its --per-query)")
         }
         for (option, path) in [("--json", json), ("--plot", plot), ("--state", state)] {
             if let path { try OutputPath.checkFile(path, option: option) }
@@ -111,7 +132,7 @@ struct EvalCommand: ParsableCommand {
                 return
             }
         }
-        try neighbors.write(state)
+        try neighbors.write(state, options: request.options)
         var report = Report(state: state, inputs: inputs, options: request.options, engine: engine)
         if let perQuery {
             try PerQuery(state: state, options: request.options).write(to: perQuery)

@@ -24,10 +24,10 @@ struct MergeCommand: ParsableCommand {
         if let perQuery { try OutputPath.checkDirectory(perQuery, option: "--per-query") }
         try neighbors.check()
         let merged = try MergedRun(paths: states)
-        if neighbors.neighbors != nil && merged.options.topK == nil {
-            throw InputError("--neighbors needs parts run with --top-k")
+        if neighbors.neighbors != nil && merged.options.topK == nil && merged.options.hardNegatives == nil {
+            throw InputError("--neighbors needs parts run with --top-k or --hard-negatives")
         }
-        try neighbors.write(merged.state)
+        try neighbors.write(merged.state, options: merged.options)
         var report = merged.report
         if let perQuery {
             try PerQuery(state: merged.state, options: merged.options).write(to: perQuery)

@@ -6,7 +6,7 @@ extension NeighborsFormat: ExpressibleByArgument {}
 
 /// The neighbour options shared by `eval` and `merge`.
 struct NeighborsOptions: ParsableArguments {
-    @Option(help: "Write the top-k lists here (with --top-k on eval; from parts that kept them on merge).")
+    @Option(help: "Write the top-k lists and hard negatives here (with --top-k or --hard-negatives on eval; from parts that kept them on merge).")
     var neighbors: String?
     @Option(name: .customLong("neighbors-format"),
             help: "npy (indices and scores .npy per direction, the default) or bigann (x1_to_x2.gt and x2_to_x1.gt, big-ann-benchmarks' ground truth).")
@@ -18,7 +18,7 @@ struct NeighborsOptions: ParsableArguments {
         if let neighbors { try OutputPath.checkDirectory(neighbors, option: "--neighbors") }
     }
 
-    func write(_ state: PartialState) throws {
-        if let neighbors { try Neighbors.write(state, to: neighbors, format: format ?? .npy) }
+    func write(_ state: PartialState, options: EvaluationOptions) throws {
+        if let neighbors { try Neighbors.write(state, options: options, to: neighbors, format: format ?? .npy) }
     }
 }

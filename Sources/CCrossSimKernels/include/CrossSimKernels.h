@@ -130,10 +130,13 @@ void cs_histogram(cs_tile t, const int32_t *positive_of_col, float lo, float hi,
 /// be offered: no more than its list's last score (−∞ while the list is not full), or than
 /// any other bound the caller knows; the kernel raises it as the list fills. With
 /// `positive_of_col`, positive cells (positive_of_col[j] == i) are not candidates: the lists
-/// hold the best negatives.
-void cs_topk_rows(cs_tile t, const int32_t *positive_of_col, int64_t k, double *scores, int32_t *indices);
-void cs_topk_cols(cs_tile t, const int32_t *positive_of_col, int64_t k, double *scores, int32_t *indices,
-                  float *col_floor);
+/// hold the best negatives. With `ceiling` (one threshold per row, or per column, of the
+/// tile), a cell that beats its query's threshold by the tie rule is not a candidate either
+/// (hard negatives: below the positive by a margin).
+void cs_topk_rows(cs_tile t, const int32_t *positive_of_col, const cs_thresholds *ceiling, int64_t k, double *scores,
+                  int32_t *indices);
+void cs_topk_cols(cs_tile t, const int32_t *positive_of_col, const cs_thresholds *ceiling, int64_t k, double *scores,
+                  int32_t *indices, float *col_floor);
 
 /// Wang & Isola uniformity term over the tile of a set against itself: folds
 /// (max, Σ exp(u − max)) of u = −2·(‖a‖² + ‖b‖² − 2s) into (*max, *sum), skipping i == j.

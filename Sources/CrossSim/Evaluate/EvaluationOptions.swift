@@ -33,6 +33,8 @@ public struct EvaluationOptions: Sendable, Equatable, Codable {
     /// Keep what the per-query results need besides ranks and losses: each query's best
     /// negative.
     public var perQuery = false
+    /// Mine hard negatives per query (docs/definitions.md).
+    public var hardNegatives: HardNegativeRule?
     /// Effective rank, modality gap and hubness (docs/definitions.md, "Health").
     public var health = false
     /// The k of hubness's k-occurrence.
@@ -61,6 +63,7 @@ public struct EvaluationOptions: Sendable, Equatable, Codable {
         topK = try c.decodeIfPresent(Int.self, forKey: .topK)
         uniformity = try c.decodeIfPresent(Bool.self, forKey: .uniformity) ?? d.uniformity
         perQuery = try c.decodeIfPresent(Bool.self, forKey: .perQuery) ?? d.perQuery
+        hardNegatives = try c.decodeIfPresent(HardNegativeRule.self, forKey: .hardNegatives)
         health = try c.decodeIfPresent(Bool.self, forKey: .health) ?? d.health
         hubnessK = try c.decodeIfPresent(Int.self, forKey: .hubnessK) ?? d.hubnessK
         histogramBins = try c.decodeIfPresent(Int.self, forKey: .histogramBins)
@@ -93,6 +96,7 @@ public struct EvaluationOptions: Sendable, Equatable, Codable {
             throw InputError("bad k: \(k) is given twice")
         }
         if let k = topK, k < 1 { throw InputError("bad --top-k \(k): K must be ≥ 1") }
+        try hardNegatives?.validate()
         if hubnessK < 1 { throw InputError("bad --hubness-k \(hubnessK): k must be ≥ 1") }
         if let threads { try Self.checkThreads(threads) }
         if let b = histogramBins, b < 1 { throw InputError("bad histogram bins \(b)") }

@@ -30,11 +30,16 @@ final class CandidateListReducer<Section: CandidateListSection>: Reducer, @unche
     let run: ReducerRun
     let k: Int
     let rowTop: Lists
+    /// Per query, a threshold its candidates must not beat (hard negatives), or nil.
+    let ceilings: (rows: ReducerRun.Thresholds, columns: ReducerRun.Thresholds)?
     private var workers: [Lists] = []
     private var totalTop: TopKLists
 
-    init(run: ReducerRun) {
+    convenience init(run: ReducerRun) { self.init(run: run, ceilings: nil) }
+
+    init(run: ReducerRun, ceilings: (rows: ReducerRun.Thresholds, columns: ReducerRun.Thresholds)?) {
         self.run = run
+        self.ceilings = ceilings
         k = Section.listLength(run.options)
         rowTop = Lists(k: k, count: run.rows.count)
         totalTop = TopKLists(k: k, count: run.columns)
@@ -59,9 +64,18 @@ final class CandidateListReducer<Section: CandidateListSection>: Reducer, @unche
     func consume(_ strip: Strip, worker: Int, slot: Int) {
         let (r, local, top) = (strip.row, strip.local, workers[worker])
         let owners = Section.keepsPositives ? nil : strip.owners
-        cs_topk_rows(strip.tile, owners, Int64(k), rowTop.scores.base + r * k, rowTop.indices.base + r * k)
-        cs_topk_cols(strip.tile, owners, Int64(k), top.scores.base + local * k, top.indices.base + local * k,
-                     top.floor.base + local)
+        Self.withPointer(to: ceilings?.rows.at(r)) { ceiling in
+            cs_topk_rows(strip.tile, owners, ceiling, Int64(k), rowTop.scores.base + r * k, rowTop.indices.base + r * k)
+        }
+        Self.withPointer(to: ceilings?.columns.at(Int(strip.tile.col0))) { ceiling in
+            cs_topk_cols(strip.tile, owners, ceiling, Int64(k), top.scores.base + local * k, top.indices.base + local * k,
+                         top.floor.base + local)
+        }
+    }
+
+    static func withPointer(to ceiling: cs_thresholds?, _ body: (UnsafePointer<cs_thresholds>?) -> Void) {
+        guard var ceiling else { return body(nil) }
+        withUnsafePointer(to: &ceiling) { body($0) }
     }
 
     func endPanel() {
@@ -88,24 +102,32 @@ protocol CandidateListSection: StateSection {
 }
 
 extension CandidateListSection {
-    public mutating func append(_ next: Self) {
+    public mutating func append(_ next: Self) { appendLists(next) }
+
+    mutating func appendLists(_ next: Self) {
         rows.scores += next.rows.scores
         rows.indices += next.rows.indices
         columns = columns.merged(with: next.columns)
     }
 
-    public static func encodedBytes(_ shape: StateShape) -> Double {
+    public static func encodedBytes(_ shape: StateShape) -> Double { listBytes(shape) }
+
+    static func listBytes(_ shape: StateShape) -> Double {
         Double(12 * listLength(shape.options)) * Double(shape.rows.count + shape.x2Rows)
     }
 
-    public func encode(into writer: inout BinaryWriter) {
+    public func encode(into writer: inout BinaryWriter) { encodeLists(into: &writer) }
+
+    func encodeLists(into writer: inout BinaryWriter) {
         for lists in [rows, columns] {
             writer.append(lists.scores)
             writer.append(lists.indices)
         }
     }
 
-    public static func decode(from reader: BinaryReader, shape: StateShape) throws -> Self {
+    public static func decode(from reader: BinaryReader, shape: StateShape) throws -> Self { try decodeLists(from: reader, shape: shape) }
+
+    static func decodeLists(from reader: BinaryReader, shape: StateShape) throws -> Self {
         let k = listLength(shape.options)
         func lists(_ count: Int) throws -> TopKLists {
             TopKLists(k: k, scores: try reader.array(Double.self, count: count * k, what: "candidate scores"),

@@ -1,43 +1,33 @@
 import CCrossSimKernels
 
-/// Ranks under the tie rule (docs/definitions.md) with the negatives' Σ s and Σ s², which the
-/// same kernel pass sums. Row counts are final per row (a row block is one worker's at a
+/// Per query, the negatives that beat its threshold by the tie rule (docs/definitions.md),
+/// counted by `cs_count_ranks`. Row counts are final per row (a row block is one worker's at a
 /// time); column counts stay with the worker until the panel ends, as their sum does not
-/// depend on order; the moments go into the row block's slot.
-final class RankReducer: Reducer, @unchecked Sendable {
+/// depend on order.
+final class BeatenCounts: @unchecked Sendable {
     let run: ReducerRun
+    let rowThresholds: ReducerRun.Thresholds
+    let columnThresholds: ReducerRun.Thresholds
     let rowBeaten: SharedBuffer<Int32>
     let totalBeaten: SharedBuffer<Int32>
     private var columnBeaten: [SharedBuffer<Int32>] = []
-    /// Per slot: Σ s and Σ s² over the negative cells.
-    private var slotMoments = SharedBuffer<Double>(repeating: 0, count: 0)
-    private var moments = [0.0, 0.0]
 
-    static func isAsked(by options: EvaluationOptions) -> Bool { true }
-
-    init(run: ReducerRun) {
+    init(run: ReducerRun, rows: ReducerRun.Thresholds, columns: ReducerRun.Thresholds) {
         self.run = run
+        rowThresholds = rows
+        columnThresholds = columns
         rowBeaten = SharedBuffer(repeating: 0, count: run.rows.count)
         totalBeaten = SharedBuffer(repeating: 0, count: run.columns)
     }
 
-    var panelBytesPerColumn: (worker: Int, slot: Int) { (4, 0) }
-
-    func prepare(workers: Int, slots: Int, panelColumns: Int) {
+    func prepare(workers: Int, panelColumns: Int) {
         columnBeaten = (0..<workers).map { _ in SharedBuffer(repeating: 0, count: panelColumns) }
-        slotMoments = SharedBuffer(repeating: 0, count: 2 * slots)
     }
 
-    func consume(_ strip: Strip, worker: Int, slot: Int) {
-        cs_count_ranks(strip.tile, run.rowThresholds.at(strip.row), run.columnThresholds.at(Int(strip.tile.col0)),
-                       rowBeaten.base + strip.row, columnBeaten[worker].base + strip.local, slotMoments.base + 2 * slot)
-    }
-
-    func fold(slot: Int) {
-        for m in 0..<2 {
-            moments[m] += slotMoments[2 * slot + m]
-            slotMoments[2 * slot + m] = 0
-        }
+    /// Counts the strip's cells, adding Σ s and Σ s² over its negatives to `moments`.
+    func count(_ strip: Strip, worker: Int, moments: UnsafeMutablePointer<Double>) {
+        cs_count_ranks(strip.tile, rowThresholds.at(strip.row), columnThresholds.at(Int(strip.tile.col0)),
+                       rowBeaten.base + strip.row, columnBeaten[worker].base + strip.local, moments)
     }
 
     func endPanel() {
@@ -47,9 +37,42 @@ final class RankReducer: Reducer, @unchecked Sendable {
             counts.base.update(repeating: 0, count: panel.count)
         }
     }
+}
+
+/// Ranks: the negatives that beat each query's best positive, with the negatives' Σ s and Σ s²,
+/// which the same kernel pass sums (into the row block's slot).
+final class RankReducer: Reducer, @unchecked Sendable {
+    let counts: BeatenCounts
+    /// Per slot: Σ s and Σ s² over the negative cells.
+    private var slotMoments = SharedBuffer<Double>(repeating: 0, count: 0)
+    private var moments = [0.0, 0.0]
+
+    init(run: ReducerRun) {
+        counts = BeatenCounts(run: run, rows: run.rowThresholds, columns: run.columnThresholds)
+    }
+
+    var panelBytesPerColumn: (worker: Int, slot: Int) { (4, 0) }
+
+    func prepare(workers: Int, slots: Int, panelColumns: Int) {
+        counts.prepare(workers: workers, panelColumns: panelColumns)
+        slotMoments = SharedBuffer(repeating: 0, count: 2 * slots)
+    }
+
+    func consume(_ strip: Strip, worker: Int, slot: Int) {
+        counts.count(strip, worker: worker, moments: slotMoments.base + 2 * slot)
+    }
+
+    func fold(slot: Int) {
+        for m in 0..<2 {
+            moments[m] += slotMoments[2 * slot + m]
+            slotMoments[2 * slot + m] = 0
+        }
+    }
+
+    func endPanel() { counts.endPanel() }
 
     func finish() -> RankCounts {
-        RankCounts(rowBeaten: rowBeaten.array, columnBeaten: totalBeaten.array,
+        RankCounts(rowBeaten: counts.rowBeaten.array, columnBeaten: counts.totalBeaten.array,
                    negativeSimilaritySum: moments[0], squaredSimilaritySum: moments[1])
     }
 }

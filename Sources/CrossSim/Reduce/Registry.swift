@@ -9,6 +9,7 @@ extension ReducerSet {
         CandidateListReducer<NearestNeighbors>.self,
         CandidateListReducer<BestNegatives>.self,
         CandidateListReducer<HubnessLists>.self,
+        HardNegativeReducer.self,
     ]
 }
 

@@ -8,18 +8,35 @@ public enum NeighborsFormat: String, Sendable, CaseIterable {
     case bigann
 }
 
-/// Writes the top-k lists of a whole run (or of a merge) in either format, each file atomically.
+/// Writes the top-k lists of a whole run (or of a merge) in either format, and its hard
+/// negatives (as .npy), each file atomically.
 public enum Neighbors {
-    public static func write(_ state: PartialState, to directory: String, format: NeighborsFormat = .npy) throws {
-        guard let neighbors = state[NearestNeighbors.self] else {
-            throw InputError("--neighbors needs --top-k")
-        }
+    public static func write(_ state: PartialState, options: EvaluationOptions, to directory: String,
+                             format: NeighborsFormat = .npy) throws {
+        let neighbors = state[NearestNeighbors.self], hard = state[HardNegatives.self]
+        guard neighbors != nil || hard != nil else { throw InputError("--neighbors needs --top-k or --hard-negatives") }
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        for (name, lists) in [("x1_to_x2", neighbors.rows), ("x2_to_x1", neighbors.columns)] {
-            let base = (directory as NSString).appendingPathComponent(name)
-            switch format {
-            case .npy: try writeNPY(lists, base: base)
-            case .bigann: try writeGroundTruth(lists, to: base + ".gt")
+        if let neighbors {
+            for (name, lists) in [("x1_to_x2", neighbors.rows), ("x2_to_x1", neighbors.columns)] {
+                let base = (directory as NSString).appendingPathComponent(name)
+                switch format {
+                case .npy: try writeNPY(lists, base: base)
+                case .bigann: try writeGroundTruth(lists, to: base + ".gt")
+                }
+            }
+        }
+        if let hard, let rule = options.hardNegatives {
+            let selected = hard.selected(rule)
+            for (name, lists) in [("x1_to_x2", selected.x1ToX2), ("x2_to_x1", selected.x2ToX1)] {
+                let base = (directory as NSString).appendingPathComponent(name + ".hard_negatives")
+                let queries = lists.indices.count / rule.count
+                try lists.indices.withUnsafeBufferPointer {
+                    try NPYWriter.write($0, shape: [queries, rule.count], element: .int64, to: base + ".indices.npy")
+                }
+                // An empty slot's score is NaN, beside its index −1.
+                try lists.scores.map { $0 == -.infinity ? .nan : Float($0) }.withUnsafeBufferPointer {
+                    try NPYWriter.write($0, shape: [queries, rule.count], element: .float32, to: base + ".scores.npy")
+                }
             }
         }
     }

@@ -53,6 +53,7 @@ def section_sizes(header):
     bins, k = o.get("histogramBins") or 0, o.get("topK") or 0
     return {"ranks": 4 * (rows + n2) + 16, "infonce": 16 * len(o["temperatures"]) * (rows + n2),
             "siglip": 8 * len(o["siglip"]), "histogram": 16 + 16 * bins, "top_k": 12 * k * (rows + n2), "best_negative": 12 * (rows + n2),
+            "hard_negatives": (12 * sum((o.get("hardNegatives") or {}).get(key) or 0 for key in ("rangeMin", "count")) + 4) * (rows + n2),
             "hubness": 12 * (o.get("hubnessK") or 10) * (rows + n2), "geometry": 16 * header["inputs"]["x1"]["dim"] * (header["inputs"]["x1"]["dim"] + 1), "uniformity": 32}
 
 

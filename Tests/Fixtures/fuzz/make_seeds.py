@@ -129,7 +129,8 @@ def main():
         runs = {
             "plain": [x1, x2, "--part", "0/1"],
             "everything": [x1, x2, "--part", "0/1", "--tau", "0.05", "0.1", "--siglip", "10:-10", "--top-k", "2",
-                           "--uniformity", "--histogram", "--k", "1,2", "--keep-per-query", "--health", "--hubness-k", "2"],
+                           "--uniformity", "--histogram", "--k", "1,2", "--keep-per-query", "--health", "--hubness-k", "2",
+                           "--hard-negatives", "2", "--margin", "0.01"],
             "dot": [x1, x2, "--part", "0/1", "--similarity", "dot"],
             "pairs": [f"{work}/c/x1", f"{work}/c/x2", "--pairs", f"{work}/c/pairs.npy", "--part", "0/1", "--top-k", "1"],
             "half0": [x1, x2, "--part", "0/2", "--top-k", "2", "--histogram"],
