@@ -4,7 +4,7 @@
 #
 #   scripts/fuzz.sh [seconds-per-target] [target ...]
 #
-# Targets: npy fbin zstd manifest pairs state (default: all, in that order).
+# Targets: npy fbin f16bin u8bin i8bin zstd manifest pairs state (default: all, in that order).
 # Seeds come from Tests/Fixtures/fuzz/<target>/ (valid and broken files, and every past finding
 # as regression-*, in the target's input layout); the growing corpus is kept
 # in $SCRATCH/corpus/<target>, and whatever a target finds (crash-*, timeout-*, oom-*, leak-*)
@@ -21,7 +21,7 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 PER_TARGET=${1:-60}
 shift || true
 TARGETS=("$@")
-[ ${#TARGETS[@]} -gt 0 ] || TARGETS=(npy fbin zstd manifest pairs state)
+[ ${#TARGETS[@]} -gt 0 ] || TARGETS=(npy fbin f16bin u8bin i8bin zstd manifest pairs state)
 SCRATCH=${CROSSSIM_FUZZ_SCRATCH:-$ROOT/.build-fuzz}
 FIXTURES=$ROOT/Tests/Fixtures
 
@@ -41,7 +41,7 @@ EXE=$SCRATCH/release/fuzz-readers
 max_len() {
     case $1 in
         npy|zstd) echo 4096 ;;
-        fbin|manifest) echo 1024 ;;
+        fbin|f16bin|u8bin|i8bin|manifest) echo 1024 ;;
         pairs) echo 2048 ;;
         state) echo 8192 ;;
     esac

@@ -324,48 +324,68 @@ static inline float list_floor(const double *scores, int64_t k) {
     return float_below(scores[k - 1]);
 }
 
-void CS_LEVEL_NAME(cs_topk_rows)(cs_tile t, int64_t k, double *scores, int32_t *indices) {
+/// Lanes of chunk c whose cell is a candidate: every lane, or with `owners` (positive_of_col)
+/// those whose column is not the row's positive.
+#define CANDIDATES(owners, c, n, row) \
+    ((owners) ? VI_LOAD_N((owners) + (c), n, -1) != (row) : VI_SPLAT(-1))
+
+void CS_LEVEL_NAME(cs_topk_rows)(cs_tile t, const int32_t *positive_of_col, const cs_thresholds *ceiling, int64_t k,
+                                 double *scores, int32_t *indices) {
     const float b_max = largest_b_norm(t);
+    WITH_AND_WITHOUT(positive_of_col, owners,
     for (int64_t r = 0; r < t.rows; r++) {
         const float *s_row = t.data + r * t.ld;
+        const vi row = VI_SPLAT((int32_t)(t.row0 + r));
         double *row_scores = scores + r * k;
         int32_t *row_indices = indices + r * k;
-        // A cell can enter only if s + gamma·‖a‖·‖b‖ reaches the list's last score.
+        // A cell can enter only if s + gamma·‖a‖·‖b‖ reaches the list's last score, and (with
+        // a ceiling) only if s − gamma·‖a‖·‖b‖ does not surely beat the row's ceiling.
         const float error = error_bound(t.gamma, t.a_norms[r], b_max);
         vf floor = VF_SPLAT(float_below(row_scores[k - 1] - (double)error));
+        const vf top = VF_SPLAT(ceiling ? float_above(ceiling->exact[r] + (double)error) : INFINITY);
         FOR_EACH_CHUNK(c, n, t.cols,
-            const vi maybe = (VF_LOAD_N(s_row + c, n, -INFINITY) >= floor) & TAIL_MASK(n);
+            const vf s = VF_LOAD_N(s_row + c, n, -INFINITY);
+            const vi maybe = (s >= floor) & (s <= top) & TAIL_MASK(n) & CANDIDATES(owners, c, n, row);
             if (__builtin_reduce_or(maybe)) {
                 for (int64_t l = 0; l < n; l++) {
                     if (!maybe[l] || !((double)s_row[c + l] >= row_scores[k - 1] - (double)error)) continue;
+                    const int32_t j = (int32_t)(t.col0 + c + l);
                     const double exact = dot_f64(t.a + r * t.dim, t.b + (c + l) * t.dim, (size_t)t.dim);
-                    offer(row_scores, row_indices, k, exact, (int32_t)(t.col0 + c + l));
+                    if (ceiling && beats(exact, j, ceiling->exact[r], ceiling->index[r])) continue;
+                    offer(row_scores, row_indices, k, exact, j);
                 }
                 floor = VF_SPLAT(float_below(row_scores[k - 1] - (double)error));
             }
         );
-    }
+    });
 }
 
-void CS_LEVEL_NAME(cs_topk_cols)(cs_tile t, int64_t k, double *scores, int32_t *indices, float *col_floor) {
+void CS_LEVEL_NAME(cs_topk_cols)(cs_tile t, const int32_t *positive_of_col, const cs_thresholds *ceiling, int64_t k,
+                                 double *scores, int32_t *indices, float *col_floor) {
+    WITH_AND_WITHOUT(positive_of_col, owners,
     for (int64_t r = 0; r < t.rows; r++) {
         const float *s_row = t.data + r * t.ld;
         const vf error = VF_SPLAT(t.gamma * t.a_norms[r]);
         const int32_t i = (int32_t)(t.row0 + r);
+        const vi row = VI_SPLAT(i);
         FOR_EACH_CHUNK(c, n, t.cols,
-            const vf above = VF_FMA(error, VF_LOAD_N(t.b_norms + c, n, 0.0f), VF_LOAD_N(s_row + c, n, -INFINITY));
-            const vi maybe = (above >= VF_LOAD_N(col_floor + c, n, INFINITY)) & TAIL_MASK(n);
+            const vf s = VF_LOAD_N(s_row + c, n, -INFINITY);
+            const vf b_norm = VF_LOAD_N(t.b_norms + c, n, 0.0f);
+            vi maybe = (VF_FMA(error, b_norm, s) >= VF_LOAD_N(col_floor + c, n, INFINITY)) & TAIL_MASK(n)
+                & CANDIDATES(owners, c, n, row);
+            if (ceiling) maybe &= s <= VF_FMA(error, b_norm, VF_LOAD_N(ceiling->upper + c, n, INFINITY));
             if (__builtin_reduce_or(maybe)) {
                 for (int64_t l = 0; l < n; l++) {
                     if (!maybe[l]) continue;
                     const int64_t j = c + l;
                     const double exact = dot_f64(t.a + r * t.dim, t.b + j * t.dim, (size_t)t.dim);
+                    if (ceiling && beats(exact, i, ceiling->exact[j], ceiling->index[j])) continue;
                     offer(scores + j * k, indices + j * k, k, exact, i);
                     col_floor[j] = fmaxf(col_floor[j], list_floor(scores + j * k, k));
                 }
             }
         );
-    }
+    });
 }
 
 void CS_LEVEL_NAME(cs_uniformity)(cs_tile t, const float *squared_norm_rows,

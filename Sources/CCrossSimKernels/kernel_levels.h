@@ -13,6 +13,8 @@
 #define CS_LEVEL_KERNELS(V, R)                                                                  \
     V(cs_f16_to_f32, (const uint16_t *src, float *dst, size_t n), (src, dst, n))                \
     V(cs_f64_to_f32, (const double *src, float *dst, size_t n), (src, dst, n))                  \
+    V(cs_u8_to_f32, (const uint8_t *src, float *dst, size_t n), (src, dst, n))                  \
+    V(cs_i8_to_f32, (const int8_t *src, float *dst, size_t n), (src, dst, n))                   \
     R(int64_t, cs_prepare_rows,                                                                 \
       (float *x, size_t rows, size_t dim, int normalize, float *squared_norms, int *problem),   \
       (x, rows, dim, normalize, squared_norms, problem))                                        \
@@ -40,13 +42,21 @@
       (cs_tile t, const int32_t *positive_of_col, float lo, float hi, int64_t bins,             \
        uint64_t *negative, uint64_t *positive),                                                 \
       (t, positive_of_col, lo, hi, bins, negative, positive))                                   \
-    V(cs_topk_rows, (cs_tile t, int64_t k, double *scores, int32_t *indices), (t, k, scores, indices)) \
-    V(cs_topk_cols, (cs_tile t, int64_t k, double *scores, int32_t *indices, float *col_floor),  \
-      (t, k, scores, indices, col_floor))                                                       \
+    V(cs_topk_rows,                                                                             \
+      (cs_tile t, const int32_t *positive_of_col, const cs_thresholds *ceiling, int64_t k, double *scores, \
+       int32_t *indices),                                                                       \
+      (t, positive_of_col, ceiling, k, scores, indices))                                        \
+    V(cs_topk_cols,                                                                             \
+      (cs_tile t, const int32_t *positive_of_col, const cs_thresholds *ceiling, int64_t k, double *scores, \
+       int32_t *indices, float *col_floor),                                                     \
+      (t, positive_of_col, ceiling, k, scores, indices, col_floor))                             \
     V(cs_uniformity,                                                                            \
       (cs_tile t, const float *squared_norm_rows, const float *squared_norm_cols, double *max,  \
        double *sum),                                                                            \
-      (t, squared_norm_rows, squared_norm_cols, max, sum))
+      (t, squared_norm_rows, squared_norm_cols, max, sum))                                      \
+    R(int64_t, cs_threshold_cells,                                                              \
+      (cs_tile t, double threshold, int upper_only, int32_t *rows, int32_t *cols, double *scores), \
+      (t, threshold, upper_only, rows, cols, scores))
 
 #define CS_DECLARE_VOID(name, parameters, arguments) void CS_LEVEL_NAME(name) parameters;
 #define CS_DECLARE_RESULT(type, name, parameters, arguments) type CS_LEVEL_NAME(name) parameters;

@@ -9,5 +9,6 @@
 #pragma clang attribute push(__attribute__((target("arch=x86-64-v3"))), apply_to = function)
 #include "row_kernels.h"
 #include "epilogue_kernels.h"
+#include "threshold_kernels.h"
 #pragma clang attribute pop
 #endif

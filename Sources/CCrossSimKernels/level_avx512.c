@@ -11,5 +11,6 @@
 #pragma clang attribute push(__attribute__((target("avx512f,avx512bw,avx512dq,avx512vl,avx512cd,avx2,fma,f16c,bmi,bmi2,lzcnt,movbe"))), apply_to = function)
 #include "row_kernels.h"
 #include "epilogue_kernels.h"
+#include "threshold_kernels.h"
 #pragma clang attribute pop
 #endif

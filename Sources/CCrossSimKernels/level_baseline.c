@@ -6,3 +6,4 @@
 #include <math.h>
 #include "row_kernels.h"
 #include "epilogue_kernels.h"
+#include "threshold_kernels.h"

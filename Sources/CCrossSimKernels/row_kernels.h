@@ -49,6 +49,30 @@ void CS_LEVEL_NAME(cs_f64_to_f32)(const double *src, float *dst, size_t n) {
     for (size_t i = 0; i < n; i++) dst[i] = (float)src[i];
 }
 
+typedef uint8_t v8u8 __attribute__((vector_size(8)));
+typedef int8_t v8i8 __attribute__((vector_size(8)));
+
+/// Eight bytes at a time through a vector conversion, then the tail one by one: every value
+/// of a byte is exact in Float32.
+#define BYTES_TO_F32(vector_type, element_type, src, dst, n) do {               \
+    size_t i_ = 0;                                                              \
+    for (; i_ + 8 <= (n); i_ += 8) {                                            \
+        vector_type bytes_;                                                     \
+        memcpy(&bytes_, (src) + i_, sizeof bytes_);                             \
+        const f32x8 f_ = __builtin_convertvector(bytes_, f32x8);                \
+        memcpy((dst) + i_, &f_, sizeof f_);                                     \
+    }                                                                           \
+    for (; i_ < (n); i_++) (dst)[i_] = (float)(element_type)(src)[i_];          \
+} while (0)
+
+void CS_LEVEL_NAME(cs_u8_to_f32)(const uint8_t *src, float *dst, size_t n) {
+    BYTES_TO_F32(v8u8, uint8_t, src, dst, n);
+}
+
+void CS_LEVEL_NAME(cs_i8_to_f32)(const int8_t *src, float *dst, size_t n) {
+    BYTES_TO_F32(v8i8, int8_t, src, dst, n);
+}
+
 
 /// Products of two Float32 values are exact in binary64, so an FMA changes nothing here.
 static inline __attribute__((always_inline)) double dot_f64(const float *a, const float *b, size_t dim) {

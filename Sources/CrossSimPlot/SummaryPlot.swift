@@ -38,9 +38,17 @@ public enum SummaryPlot {
         let (bottom, bottomHeight) = lowerPanels(report, top: y)
         items += bottom
         y += bottomHeight + 16
+        if let health = report.health {
+            items.append(panelTitle("(d) Health without labels", x: 30, y: y + 18))
+            for line in health.readings(dim: inputs.x1.dim, rows: (n1, n2)) {
+                y += 18
+                items.append(SVG.text(SVG.fit(line, width: width - 60, size: 11.5), x: 30, y: y + 24, size: 11.5, fill: "#555555"))
+            }
+            y += 40
+        }
 
         var document = SVGDocument(width: width, height: y.rounded(.up), title: titleText,
-                                   description: "Similarity histograms, recall@k and InfoNCE loss from a CrossSim report.")
+                                   description: "Similarity histograms, recall@k, InfoNCE loss and health figures from a CrossSim report.")
         document.add(items)
         return document.rendered()
     }

@@ -12,7 +12,7 @@ struct EvalCommand: ParsableCommand {
     var x1: String
     @Argument(help: "The second set.")
     var x2: String
-    @Option(help: "A .npy of integers: x2 row j is a positive of x1 row pairs[j].")
+    @Option(help: "A .npy of integers (or an .ibin of int32 ids): x2 row j is a positive of x1 row pairs[j].")
     var pairs: String?
     @Option(help: "cosine (rows normalised on read) or dot.")
     var similarity: Similarity = .cosine
@@ -26,8 +26,25 @@ struct EvalCommand: ParsableCommand {
     var k: String = "1,5,10"
     @Option(name: .customLong("top-k"), parsing: .unconditional, help: "Keep the K best candidates per query both ways.")
     var topK: Int?
-    @Option(help: "With --top-k: write the neighbour lists here as .npy files.")
-    var neighbors: String?
+    @OptionGroup var neighbors: NeighborsOptions
+    @Option(name: .customLong("hard-negatives"), parsing: .unconditional, help: "Mine K hard negatives per query both ways (written with --neighbors DIR).")
+    var hardNegatives: Int?
+    @Option(parsing: .unconditional, help: "With --hard-negatives: a negative must score below the best positive by M.")
+    var margin: Double?
+    @Option(name: .customLong("relative-margin"), parsing: .unconditional, help: "With --hard-negatives: a negative must score below p − |p|·R, p the best positive.")
+    var relativeMargin: Double?
+    @Option(name: .customLong("range-min"), parsing: .unconditional, help: "With --hard-negatives: skip the A best negatives.")
+    var rangeMin: Int?
+    @Option(name: .customLong("range-max"), parsing: .unconditional, help: "With --hard-negatives: consider only the B best negatives.")
+    var rangeMax: Int?
+    @Option(name: .customLong("per-query"), help: "Write each query's rank, best positive, best negative and losses here as .npy files.")
+    var perQuery: String?
+    @Flag(name: .customLong("keep-per-query"), help: "Keep what per-query results need in the --state (implied by --per-query; give it to parts whose merge will write them).")
+    var keepPerQuery = false
+    @Flag(help: "Also report health without labels: effective rank (RankMe), modality gap and hubness.")
+    var health = false
+    @Option(name: .customLong("hubness-k"), parsing: .unconditional, help: "The k of hubness's k-occurrence (default 10).")
+    var hubnessK: Int?
     @Flag(help: "Also report each set's uniformity (Wang & Isola, t = 2).")
     var uniformity = false
     @Option(help: "Write the full JSON report here.")
@@ -67,6 +84,18 @@ struct EvalCommand: ParsableCommand {
         }
         options.topK = topK
         options.uniformity = uniformity
+        options.perQuery = perQuery != nil || keepPerQuery
+        options.health = health
+        if let count = hardNegatives {
+            options.hardNegatives = HardNegativeRule(count: count, margin: margin, relativeMargin: relativeMargin,
+                                                     rangeMin: rangeMin ?? 0, rangeMax: rangeMax)
+        } else if margin != nil || relativeMargin != nil || rangeMin != nil || rangeMax != nil {
+            throw InputError("--margin, --relative-margin, --range-min and --range-max need --hard-negatives K")
+        }
+        if let hubnessK {
+            guard health else { throw InputError("--hubness-k needs --health") }
+            options.hubnessK = hubnessK
+        }
         options.histogramBins = histogram || plot != nil ? SummaryPlot.histogramBins : nil
         options.tile = try tile.map(TileShape.init(parsing:))
         options.threads = threads
@@ -74,18 +103,24 @@ struct EvalCommand: ParsableCommand {
     }
 
     func run() throws {
-        if neighbors != nil && topK == nil { throw InputError("--neighbors needs --top-k") }
+        if neighbors.neighbors != nil && topK == nil && hardNegatives == nil {
+            throw InputError("--neighbors needs --top-k or --hard-negatives")
+        }
+        if hardNegatives != nil && neighbors.neighbors == nil && state == nil {
+            throw InputError("--hard-negatives needs --neighbors DIR to write them (or --state, for a merge to write them)")
+        }
         // The environment of an array job names the part only when a state is to be written.
         let part = try PartIndex.resolve(part: part, parts: parts,
                                          environment: state == nil && self.part == nil && parts == nil ? [:] : ProcessInfo.processInfo.environment)
         if let part, state == nil { throw InputError("--part \(part) needs --state F: a part's result is a state to merge") }
-        if part != nil, json != nil || neighbors != nil || plot != nil {
-            throw InputError("a part writes only its --state; --json and --plot come from `crosssim merge` (give parts --histogram for its plot), --neighbors from a whole run")
+        if part != nil, json != nil || neighbors.neighbors != nil || plot != nil || perQuery != nil {
+            throw InputError("a part writes only its --state; --json, --plot, --neighbors and --per-query come from `crosssim merge` (give parts --histogram for its plot, --top-k or --hard-negatives for its neighbours and --keep-per-query for its --per-query)")
         }
         for (option, path) in [("--json", json), ("--plot", plot), ("--state", state)] {
             if let path { try OutputPath.checkFile(path, option: option) }
         }
-        if let neighbors { try OutputPath.checkDirectory(neighbors, option: "--neighbors") }
+        try neighbors.check()
+        if let perQuery { try OutputPath.checkDirectory(perQuery, option: "--per-query") }
         let request = EvaluationRequest(x1: x1, x2: x2, pairs: pairs, options: try options(), part: part,
                                         memoryLimit: try memoryLimit.map(ByteSize.parse))
         let (state, inputs, engine) = try withRunControl(quiet: quiet) { try request.run(control: $0) }
@@ -97,8 +132,12 @@ struct EvalCommand: ParsableCommand {
                 return
             }
         }
-        if let neighbors { try Neighbors.write(state, to: neighbors) }
-        let report = Report(state: state, inputs: inputs, options: request.options, engine: engine)
+        try neighbors.write(state, options: request.options)
+        var report = Report(state: state, inputs: inputs, options: request.options, engine: engine)
+        if let perQuery {
+            try PerQuery(state: state, options: request.options).write(to: perQuery)
+            report.perQueryPath = perQuery
+        }
         try report.write(json: json, plot: plot)
         print(report.summary)
         for note in report.notes { CrossSimCommand.note(note) }

@@ -176,7 +176,7 @@ final class CLITests: XCTestCase {
                                         pairs: try Pairs.load(path: data + "/pairs.npy", x1Rows: 60, x2Rows: 120),
                                         options: options)
         let state = try evaluation.state()
-        for (name, rows, lists) in [("x1_to_x2", 60, state.rowTop!), ("x2_to_x1", 120, state.columnTop!)] {
+        for (name, rows, lists) in [("x1_to_x2", 60, state[NearestNeighbors.self]!.rows), ("x2_to_x1", 120, state[NearestNeighbors.self]!.columns)] {
             let indices = try TestNPY.read(dir + "/\(name).indices.npy")
             XCTAssertEqual(indices.descr, "<i8", name)
             XCTAssertEqual(indices.shape, [rows, 3], name)

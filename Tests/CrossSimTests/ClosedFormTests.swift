@@ -34,8 +34,8 @@ final class ClosedFormTests: XCTestCase {
         assertClose(r.infonce[0].x2ToX1, log(7), relative: 1e-5, "x2→x1")
         assertClose(r.infonce[0].symmetric, log(7), relative: 1e-5, "symmetric")
         // Ties to the lower index: the positive of query i is beaten by the i candidates before it.
-        XCTAssertEqual(state.rowBeaten, [0, 1, 2, 3, 4, 5, 6])
-        XCTAssertEqual(state.columnBeaten, [0, 1, 2, 3, 4, 5, 6])
+        XCTAssertEqual(state[RankCounts.self]!.rowBeaten, [0, 1, 2, 3, 4, 5, 6])
+        XCTAssertEqual(state[RankCounts.self]!.columnBeaten, [0, 1, 2, 3, 4, 5, 6])
         for retrieval in [r.x1ToX2, r.x2ToX1] {
             XCTAssertEqual(retrieval.meanRank, 4)
             XCTAssertEqual(retrieval.medianRank, 4)
@@ -70,7 +70,7 @@ final class ClosedFormTests: XCTestCase {
         let (r, state) = try report(Self.collapsed(rows: 7), Self.collapsed(rows: 7, sign: -1), options)
         assertClose(r.infonce[0].x1ToX2, log(7), relative: 1e-5, "x1→x2")
         assertClose(r.infonce[0].x2ToX1, log(7), relative: 1e-5, "x2→x1")
-        XCTAssertEqual(state.rowBeaten, [0, 1, 2, 3, 4, 5, 6])
+        XCTAssertEqual(state[RankCounts.self]!.rowBeaten, [0, 1, 2, 3, 4, 5, 6])
         XCTAssertEqual(r.diagnostics.positiveMean, -1, accuracy: 1e-12)
         XCTAssertEqual(r.diagnostics.alignment, 4, accuracy: 1e-12, "‖v − (−v)‖² = 4 for unit v")
     }
@@ -143,9 +143,9 @@ final class ClosedFormTests: XCTestCase {
             options.tile = tile
             let (r, state) = try report(x1, x2, options)
             for q in 0..<20 {
-                XCTAssertEqual(Array(state.rowTop!.indices(of: q)), [0, 1, 2, 3, 4], "tile \(tile): list of query \(q)")
+                XCTAssertEqual(Array(state[NearestNeighbors.self]!.rows.indices(of: q)), [0, 1, 2, 3, 4], "tile \(tile): list of query \(q)")
             }
-            XCTAssertEqual(state.rowBeaten, (0..<20).map { Int32($0) }, "tile \(tile)")
+            XCTAssertEqual(state[RankCounts.self]!.rowBeaten, (0..<20).map { Int32($0) }, "tile \(tile)")
             let ndcg = (0..<5).reduce(0.0) { $0 + 1 / log2(Double($1 + 2)) } / 20
             let map = (0..<5).reduce(0.0) { $0 + 1 / Double($1 + 1) } / 20
             XCTAssertEqual(ndcg, 0.147_423, accuracy: 5e-7)
@@ -199,18 +199,18 @@ final class ClosedFormTests: XCTestCase {
                 let state = try evaluation.state()
                 let r = try evaluation.report()
                 let at = "tile \(tile), \(threads) threads"
-                XCTAssertEqual(state.rowBeaten.map { $0 + 1 }, [1, 2, 1, 3], at)
-                XCTAssertEqual(state.columnBeaten.map { $0 + 1 }, [2, 3, 1, 1], at)
+                XCTAssertEqual(state[RankCounts.self]!.rowBeaten.map { $0 + 1 }, [1, 2, 1, 3], at)
+                XCTAssertEqual(state[RankCounts.self]!.columnBeaten.map { $0 + 1 }, [2, 3, 1, 1], at)
                 XCTAssertEqual(r.x1ToX2.meanRank, 7.0 / 4, at)
                 XCTAssertEqual(r.x1ToX2.medianRank, 1.5, at)
                 XCTAssertEqual(r.x2ToX1.recall(at: 1), 0.5, at)
                 XCTAssertEqual(r.x2ToX1.recall(at: 2), 0.75, at)
                 XCTAssertEqual(r.x2ToX1.mrr, (0.5 + 1.0 / 3 + 1 + 1) / 4, accuracy: 1e-15, at)
                 // Top-2 lists: score descending, ties to the lower index.
-                XCTAssertEqual(state.rowTop?.indices, [0, 1, 0, 1, 2, 0, 0, 1], at)
-                XCTAssertEqual(state.rowTop?.scores, [1, 1, 1, 1, 1, 0, 2, 2], at)
-                XCTAssertEqual(state.columnTop?.indices, [3, 0, 3, 0, 2, 0, 3, 0], at)
-                XCTAssertEqual(state.columnTop?.scores, [2, 1, 2, 1, 1, 0, 1, 0], at)
+                XCTAssertEqual(state[NearestNeighbors.self]?.rows.indices, [0, 1, 0, 1, 2, 0, 0, 1], at)
+                XCTAssertEqual(state[NearestNeighbors.self]?.rows.scores, [1, 1, 1, 1, 1, 0, 2, 2], at)
+                XCTAssertEqual(state[NearestNeighbors.self]?.columns.indices, [3, 0, 3, 0, 2, 0, 3, 0], at)
+                XCTAssertEqual(state[NearestNeighbors.self]?.columns.scores, [2, 1, 2, 1, 1, 0, 1, 0], at)
                 ReferenceModel(x1: x1, x2: x2, similarity: .dot).checkState(state, options: options)
             }
         }
@@ -242,15 +242,15 @@ final class ClosedFormTests: XCTestCase {
             let state = try evaluation.state()
             let r = try evaluation.report()
             let at = "tile \(tile)"
-            XCTAssertEqual(state.rowBeaten.map { $0 + 1 }, [2, 1, 2], at)
-            XCTAssertEqual(state.columnBeaten.map { $0 + 1 }, [2, 1, 3, 1, 2], at)
+            XCTAssertEqual(state[RankCounts.self]!.rowBeaten.map { $0 + 1 }, [2, 1, 2], at)
+            XCTAssertEqual(state[RankCounts.self]!.columnBeaten.map { $0 + 1 }, [2, 1, 3, 1, 2], at)
             XCTAssertEqual(r.x1ToX2.meanRank, 5.0 / 3, accuracy: 1e-15, at)
             XCTAssertEqual(r.x1ToX2.medianRank, 2, at)
             XCTAssertEqual(r.x2ToX1.meanRank, 9.0 / 5, accuracy: 1e-15, at)
             XCTAssertEqual(r.x2ToX1.medianRank, 2, at)
             XCTAssertEqual(r.x2ToX1.recall(at: 1)!, 2.0 / 5, accuracy: 1e-15, at)
-            XCTAssertEqual(state.rowTop?.indices, [0, 1, 2, 4, 2, 0], at)
-            XCTAssertEqual(state.columnTop?.indices, [0, 2, 0, 2, 2, 0, 0, 2, 1, 2], at)
+            XCTAssertEqual(state[NearestNeighbors.self]?.rows.indices, [0, 1, 2, 4, 2, 0], at)
+            XCTAssertEqual(state[NearestNeighbors.self]?.columns.indices, [0, 2, 0, 2, 2, 0, 0, 2, 1, 2], at)
             // sentence-transformers on those lists: precision@1 = (0 + 1 + 0)/3, @2 = 1/2;
             // MAP@2 = (1/2·1/2 + 1 + 1/2·1/2)/3 (min(k, |P|) = 2, 1, 2).
             XCTAssertEqual(r.x1ToX2.precision?.map(\.value) ?? [], [1.0 / 3, 0.5], accuracy: 1e-15, at)
@@ -279,9 +279,9 @@ final class ClosedFormTests: XCTestCase {
             options.similarity = similarity
             let state = try Evaluation(x1: x1.embeddings(similarity), x2: x2.embeddings(similarity), options: options).state()
             let reference = ReferenceModel(x1: x1, x2: x2, similarity: similarity)
-            XCTAssertEqual(state.rowBeaten.map { Int($0) + 1 }, (0..<12).map { reference.rank(.x1ToX2, query: $0) },
+            XCTAssertEqual(state[RankCounts.self]!.rowBeaten.map { Int($0) + 1 }, (0..<12).map { reference.rank(.x1ToX2, query: $0) },
                            "\(similarity): x1→x2 ranks")
-            XCTAssertEqual(state.columnBeaten.map { Int($0) + 1 }, (0..<12).map { reference.rank(.x2ToX1, query: $0) },
+            XCTAssertEqual(state[RankCounts.self]!.columnBeaten.map { Int($0) + 1 }, (0..<12).map { reference.rank(.x2ToX1, query: $0) },
                            "\(similarity): x2→x1 ranks")
         }
     }

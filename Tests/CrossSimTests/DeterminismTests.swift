@@ -174,10 +174,10 @@ final class DeterminismTests: XCTestCase {
         assertClose(d.uniformityX1, e.uniformityX1, relative: 1e-6, "\(at): uniformity x1", file: file, line: line)
         assertClose(d.uniformityX2, e.uniformityX2, relative: 1e-6, "\(at): uniformity x2", file: file, line: line)
         // Ranks and lists: exact.
-        XCTAssertEqual(sa.rowBeaten, sb.rowBeaten, "\(at): x1→x2 ranks", file: file, line: line)
-        XCTAssertEqual(sa.columnBeaten, sb.columnBeaten, "\(at): x2→x1 ranks", file: file, line: line)
-        XCTAssertEqual(sa.rowTop?.indices, sb.rowTop?.indices, "\(at): x1→x2 top-k", file: file, line: line)
-        XCTAssertEqual(sa.columnTop?.indices, sb.columnTop?.indices, "\(at): x2→x1 top-k", file: file, line: line)
+        XCTAssertEqual(sa[RankCounts.self]!.rowBeaten, sb[RankCounts.self]!.rowBeaten, "\(at): x1→x2 ranks", file: file, line: line)
+        XCTAssertEqual(sa[RankCounts.self]!.columnBeaten, sb[RankCounts.self]!.columnBeaten, "\(at): x2→x1 ranks", file: file, line: line)
+        XCTAssertEqual(sa[NearestNeighbors.self]?.rows.indices, sb[NearestNeighbors.self]?.rows.indices, "\(at): x1→x2 top-k", file: file, line: line)
+        XCTAssertEqual(sa[NearestNeighbors.self]?.columns.indices, sb[NearestNeighbors.self]?.columns.indices, "\(at): x2→x1 top-k", file: file, line: line)
         for (x, y) in [(a.x1ToX2, b.x1ToX2), (a.x2ToX1, b.x2ToX1)] {
             XCTAssertEqual(x.recall.map(\.value), y.recall.map(\.value), "\(at): recall", file: file, line: line)
             XCTAssertEqual(x.meanRank, y.meanRank, "\(at): mean rank", file: file, line: line)

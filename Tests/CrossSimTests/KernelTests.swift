@@ -165,30 +165,60 @@ struct KernelTile {
         assertClose(moments[1], expectedSquares, relative: 1e-12, absolute: 1e-300, "\(at): Σs² over negatives")
     }
 
+    /// Top-k lists of every cell, of negative cells only (best negatives), and of negative
+    /// cells that do not beat their query's best positive (hard negatives with no margin).
     func checkTopK(_ at: String) {
-        for k in [1, 3, cols + 2] {
-            var rowScores = [Double](repeating: -.infinity, count: rows * k), rowIndices = [Int32](repeating: .max, count: rows * k)
-            var colScores = [Double](repeating: -.infinity, count: cols * k), colIndices = [Int32](repeating: .max, count: cols * k)
-            var floor = [Float](repeating: -.infinity, count: cols)
-            withTile { t in
-                cs_topk_rows(t, Int64(k), &rowScores, &rowIndices)
-                cs_topk_cols(t, Int64(k), &colScores, &colIndices, &floor)
+        for (negativesOnly, belowPositive) in [(false, false), (true, false), (true, true)] {
+            for k in [1, 3, cols + 2] {
+                checkTopK(k: k, negativesOnly: negativesOnly, belowPositive: belowPositive,
+                          "\(at), \(negativesOnly ? "negatives" : "all cells")\(belowPositive ? " below the positive" : "")")
             }
-            func best(_ candidates: [(score: Double, index: Int32)]) -> [(score: Double, index: Int32)] {
-                let sorted = candidates.sorted { $0.score > $1.score || ($0.score == $1.score && $0.index < $1.index) }
-                return Array(sorted.prefix(k)) + Array(repeating: (-.infinity, .max), count: max(0, k - sorted.count))
-            }
-            for i in 0..<rows {
-                let expected = best((0..<cols).map { (exact[i * cols + $0], Int32(col0 + $0)) })
-                XCTAssertEqual(Array(rowIndices[i * k..<(i + 1) * k]), expected.map(\.index), "\(at): top-\(k) of row \(i)")
-                for (got, want) in zip(rowScores[i * k..<(i + 1) * k], expected) where want.score.isFinite {
-                    assertClose(got, want.score, relative: 1e-12, absolute: 1e-300, "\(at): top-\(k) score of row \(i)")
+        }
+    }
+
+    func checkTopK(k: Int, negativesOnly: Bool, belowPositive: Bool, _ at: String) {
+        var rowScores = [Double](repeating: -.infinity, count: rows * k), rowIndices = [Int32](repeating: .max, count: rows * k)
+        var colScores = [Double](repeating: -.infinity, count: cols * k), colIndices = [Int32](repeating: .max, count: cols * k)
+        var floor = [Float](repeating: -.infinity, count: cols)
+        let rowCeiling = TestThresholds(exact: rowBest, index: rowBestColumn)
+        let colCeiling = TestThresholds(exact: ownerSimilarity, index: owner)
+        var rowThresholds = rowCeiling.thresholds, colThresholds = colCeiling.thresholds
+        withTile { t in
+            owner.withUnsafeBufferPointer { owners in
+                let mask = negativesOnly ? owners.baseAddress : nil
+                withUnsafePointer(to: &rowThresholds) { rowCeiling in
+                    cs_topk_rows(t, mask, belowPositive ? rowCeiling : nil, Int64(k), &rowScores, &rowIndices)
+                }
+                withUnsafePointer(to: &colThresholds) { colCeiling in
+                    cs_topk_cols(t, mask, belowPositive ? colCeiling : nil, Int64(k), &colScores, &colIndices, &floor)
                 }
             }
-            for j in 0..<cols {
-                let expected = best((0..<rows).map { (exact[$0 * cols + j], Int32(row0 + $0)) })
-                XCTAssertEqual(Array(colIndices[j * k..<(j + 1) * k]), expected.map(\.index), "\(at): top-\(k) of column \(j)")
+        }
+        func beats(_ x: Double, _ index: Int, _ threshold: Double, _ thresholdIndex: Int32) -> Bool {
+            x > threshold || (x == threshold && index < Int(thresholdIndex))
+        }
+        /// Whether cell (i, j) is a candidate of row i's list, or of column j's.
+        func isCandidate(_ i: Int, _ j: Int, ofRow: Bool) -> Bool {
+            guard negativesOnly else { return true }
+            guard isNegative(i, j) else { return false }
+            guard belowPositive else { return true }
+            return ofRow ? !beats(exact[i * cols + j], col0 + j, rowBest[i], rowBestColumn[i])
+                : !beats(exact[i * cols + j], row0 + i, ownerSimilarity[j], owner[j])
+        }
+        func best(_ candidates: [(score: Double, index: Int32)]) -> [(score: Double, index: Int32)] {
+            let sorted = candidates.sorted { $0.score > $1.score || ($0.score == $1.score && $0.index < $1.index) }
+            return Array(sorted.prefix(k)) + Array(repeating: (-.infinity, .max), count: max(0, k - sorted.count))
+        }
+        for i in 0..<rows {
+            let expected = best((0..<cols).filter { isCandidate(i, $0, ofRow: true) }.map { (exact[i * cols + $0], Int32(col0 + $0)) })
+            XCTAssertEqual(Array(rowIndices[i * k..<(i + 1) * k]), expected.map(\.index), "\(at): top-\(k) of row \(i)")
+            for (got, want) in zip(rowScores[i * k..<(i + 1) * k], expected) where want.score.isFinite {
+                assertClose(got, want.score, relative: 1e-12, absolute: 1e-300, "\(at): top-\(k) score of row \(i)")
             }
+        }
+        for j in 0..<cols {
+            let expected = best((0..<rows).filter { isCandidate($0, j, ofRow: false) }.map { (exact[$0 * cols + j], Int32(row0 + $0)) })
+            XCTAssertEqual(Array(colIndices[j * k..<(j + 1) * k]), expected.map(\.index), "\(at): top-\(k) of column \(j)")
         }
     }
 

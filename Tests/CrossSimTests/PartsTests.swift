@@ -204,9 +204,9 @@ final class PartsTests: XCTestCase {
         XCTAssertGreaterThanOrEqual(try shuffled.panels(rows: 100).x1, 100)
         let part = try shuffled.state(rows: 300..<400), expected = try evaluation.state(rows: 300..<400)
         XCTAssertEqual(part.positives, expected.positives)
-        XCTAssertEqual(part.rowBeaten, expected.rowBeaten)
-        XCTAssertEqual(part.columnBeaten, expected.columnBeaten)
-        for (a, b) in zip(part.rowLogSumExp.joined(), expected.rowLogSumExp.joined()) {
+        XCTAssertEqual(part[RankCounts.self]!.rowBeaten, expected[RankCounts.self]!.rowBeaten)
+        XCTAssertEqual(part[RankCounts.self]!.columnBeaten, expected[RankCounts.self]!.columnBeaten)
+        for (a, b) in zip(part[NegativeLogSumExps.self]!.rows.joined(), expected[NegativeLogSumExps.self]!.rows.joined()) {
             XCTAssertEqual(a.value, b.value, accuracy: 1e-5 * abs(b.value))
         }
     }
@@ -280,6 +280,6 @@ final class PartsTests: XCTestCase {
         XCTAssertEqual(a.part, try PartIndex(index: 1, count: 3))
         XCTAssertEqual(b.part, a.part)
         XCTAssertEqual(a.state.rows, b.state.rows)
-        XCTAssertEqual(a.state.columnBeaten, b.state.columnBeaten)
+        XCTAssertEqual(a.state[RankCounts.self]!.columnBeaten, b.state[RankCounts.self]!.columnBeaten)
     }
 }

@@ -436,20 +436,20 @@ extension ReferenceModel {
 
     /// Per-query ranks (from the rank counts) and the top-k lists, exactly.
     func checkState(_ state: PartialState, options: EvaluationOptions, file: StaticString = #filePath, line: UInt = #line) {
-        XCTAssertEqual(state.rowBeaten.count, n1, file: file, line: line)
-        XCTAssertEqual(state.columnBeaten.count, n2, file: file, line: line)
-        for i in queries(.x1ToX2) where i < state.rowBeaten.count {
-            XCTAssertEqual(Int(state.rowBeaten[i]) + 1, rank(.x1ToX2, query: i), "rank of x1 row \(i)", file: file, line: line)
+        XCTAssertEqual(state[RankCounts.self]!.rowBeaten.count, n1, file: file, line: line)
+        XCTAssertEqual(state[RankCounts.self]!.columnBeaten.count, n2, file: file, line: line)
+        for i in queries(.x1ToX2) where i < state[RankCounts.self]!.rowBeaten.count {
+            XCTAssertEqual(Int(state[RankCounts.self]!.rowBeaten[i]) + 1, rank(.x1ToX2, query: i), "rank of x1 row \(i)", file: file, line: line)
         }
-        for j in 0..<min(n2, state.columnBeaten.count) {
-            XCTAssertEqual(Int(state.columnBeaten[j]) + 1, rank(.x2ToX1, query: j), "rank of x2 row \(j)", file: file, line: line)
+        for j in 0..<min(n2, state[RankCounts.self]!.columnBeaten.count) {
+            XCTAssertEqual(Int(state[RankCounts.self]!.columnBeaten[j]) + 1, rank(.x2ToX1, query: j), "rank of x2 row \(j)", file: file, line: line)
         }
         guard let K = options.topK else {
-            XCTAssertNil(state.rowTop, file: file, line: line)
-            XCTAssertNil(state.columnTop, file: file, line: line)
+            XCTAssertNil(state[NearestNeighbors.self], file: file, line: line)
+            XCTAssertNil(state[NearestNeighbors.self], file: file, line: line)
             return
         }
-        for (d, lists, count) in [(Direction.x1ToX2, state.rowTop, n1), (.x2ToX1, state.columnTop, n2)] {
+        for (d, lists, count) in [(Direction.x1ToX2, state[NearestNeighbors.self]?.rows, n1), (.x2ToX1, state[NearestNeighbors.self]?.columns, n2)] {
             guard let lists else { XCTFail("\(d): top-k lists missing", file: file, line: line); continue }
             XCTAssertEqual(lists.k, K, file: file, line: line)
             XCTAssertEqual(lists.count, count, "\(d): one list per query", file: file, line: line)

@@ -16,47 +16,49 @@ import Darwin
 /// `InputError` (exit code 2), never an internal failure (exit code 1).
 ///
 /// Input layouts (the first bytes of some targets choose how the rest is used):
-/// - `npy`, `fbin`: the whole input is the shard (`x.npy`, `x.fbin`).
+/// - `npy`, `fbin`, `f16bin`, `u8bin`, `i8bin`: the whole input is the shard (`x.npy`, `x.fbin`, …).
 /// - `manifest`: the whole input is `m.txt`, in a directory that holds valid and broken shards
 ///   (see `Workspace.shards`) that its lines may name.
 /// - `zstd`: byte 0 is a mode; bit 0 clear: the rest is written as it is to `x.npy.zst` (the
 ///   fuzzer mutates frames and blocks); bit 0 set: the rest is compressed here into valid
-///   frames with checksums (bit 1: two frames, split in the middle; bit 2: `.fbin.zst`), so
-///   that the fuzzer explores what lies inside the frames.
+///   frames with checksums (bit 1: two frames, split in the middle), so that the fuzzer
+///   explores what lies inside the frames. Bits 2–4 choose the format inside: 0 `.npy`,
+///   1 `.fbin`, 2 `.f16bin`, 3 `.u8bin`, 4 `.i8bin` (5–7 `.npy`); the bits above, the similarity.
 /// - `pairs`: byte 0 is a mode (bit 0: the file is `p.npy.zst`; bit 1: and the rest is
-///   compressed here), byte 1 is x1's row count, byte 2 x2's; the rest is the file.
+///   compressed here; bit 2: `.ibin` in place of `.npy`), byte 1 is x1's row count, byte 2
+///   x2's; the rest is the file.
 /// - `state`: byte 0 is a mode (bit 0: the payload is compressed here into a valid frame with
 ///   a checksum; otherwise written as it is; bit 1: two state files, bytes 1–2 (LE16) say where
 ///   the payload splits). Each file goes through `StateFile.read`, then, as `crosssim merge`
 ///   does, through `MergedRun`, the report, its JSON and its summary.
 public enum Harness {
     public enum Target: String, CaseIterable, Sendable {
-        case npy, fbin, zstd, manifest, pairs, state
+        case npy, fbin, f16bin, u8bin, i8bin, zstd, manifest, pairs, state
     }
 
     public static func run(_ target: Target, _ data: UnsafeRawBufferPointer) {
         let bytes = Array(data)
         let w = Workspace.shared
         switch target {
-        case .npy:
-            readSet(w.write(bytes, "x.npy"), parity: bytes.count)
-        case .fbin:
-            readSet(w.write(bytes, "x.fbin"), parity: bytes.count)
+        case .npy, .fbin, .f16bin, .u8bin, .i8bin:
+            readSet(w.write(bytes, "x." + target.rawValue), parity: bytes.count)
         case .manifest:
             readSet(w.write(bytes, "m.txt"), parity: bytes.count)
         case .zstd:
             guard let mode = bytes.first else { return }
             let payload = Array(bytes.dropFirst())
-            let name = mode & 4 != 0 ? "x.fbin.zst" : "x.npy.zst"
+            let inner: [Target] = [.npy, .fbin, .f16bin, .u8bin, .i8bin]
+            let format = inner[Int(mode >> 2 & 7) < inner.count ? Int(mode >> 2 & 7) : 0]
             let file = mode & 1 == 0 ? payload : Zstd.compress(payload, frames: mode & 2 != 0 ? 2 : 1)
-            readSet(w.write(file, name), parity: Int(mode >> 3))
+            readSet(w.write(file, "x.\(format.rawValue).zst"), parity: Int(mode >> 5))
         case .pairs:
             guard bytes.count >= 3 else { return }
             let mode = bytes[0], x1Rows = Int(bytes[1]), x2Rows = Int(bytes[2])
             let payload = Array(bytes.dropFirst(3))
+            let name = mode & 4 != 0 ? "p.ibin" : "p.npy"
             let path = mode & 1 == 0
-                ? w.write(payload, "p.npy")
-                : w.write(mode & 2 != 0 ? Zstd.compress(payload, frames: 1) : payload, "p.npy.zst")
+                ? w.write(payload, name)
+                : w.write(mode & 2 != 0 ? Zstd.compress(payload, frames: 1) : payload, name + ".zst")
             expectInputError {
                 let pairs = try Pairs.load(path: path, x1Rows: x1Rows, x2Rows: x2Rows)
                 precondition(pairs.x1Rows == x1Rows && pairs.x2Rows == x2Rows)

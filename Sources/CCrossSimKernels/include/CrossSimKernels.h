@@ -32,6 +32,9 @@ const char *cs_build_commit(void);
 void cs_f16_to_f32(const uint16_t *src, float *dst, size_t n);
 /// binary64 → binary32 (round to nearest), n values.
 void cs_f64_to_f32(const double *src, float *dst, size_t n);
+/// uint8 and int8 → binary32 (exact), n values.
+void cs_u8_to_f32(const uint8_t *src, float *dst, size_t n);
+void cs_i8_to_f32(const int8_t *src, float *dst, size_t n);
 /// Reverses the byte order of `count` values of `width` bytes (2, 4 or 8) in place.
 void cs_byteswap(void *data, size_t count, size_t width);
 
@@ -128,14 +131,31 @@ void cs_histogram(cs_tile t, const int32_t *positive_of_col, float lo, float hi,
 /// exact similarities (cs_dot_f64) of the cells kept. Lists start filled with
 /// (−∞, INT32_MAX). `col_floor` holds, per column, a Float32 value that a cell must reach to
 /// be offered: no more than its list's last score (−∞ while the list is not full), or than
-/// any other bound the caller knows; the kernel raises it as the list fills.
-void cs_topk_rows(cs_tile t, int64_t k, double *scores, int32_t *indices);
-void cs_topk_cols(cs_tile t, int64_t k, double *scores, int32_t *indices, float *col_floor);
+/// any other bound the caller knows; the kernel raises it as the list fills. With
+/// `positive_of_col`, positive cells (positive_of_col[j] == i) are not candidates: the lists
+/// hold the best negatives. With `ceiling` (one threshold per row, or per column, of the
+/// tile), a cell that beats its query's threshold by the tie rule is not a candidate either
+/// (hard negatives: below the positive by a margin).
+void cs_topk_rows(cs_tile t, const int32_t *positive_of_col, const cs_thresholds *ceiling, int64_t k, double *scores,
+                  int32_t *indices);
+void cs_topk_cols(cs_tile t, const int32_t *positive_of_col, const cs_thresholds *ceiling, int64_t k, double *scores,
+                  int32_t *indices, float *col_floor);
 
 /// Wang & Isola uniformity term over the tile of a set against itself: folds
 /// (max, Σ exp(u − max)) of u = −2·(‖a‖² + ‖b‖² − 2s) into (*max, *sum), skipping i == j.
 void cs_uniformity(cs_tile t, const float *squared_norm_rows, const float *squared_norm_cols,
                    double *max, double *sum);
+
+// MARK: Near-duplicates
+
+/// The cells of the tile whose exact similarity (cs_dot_f64) is ≥ threshold, decided by the
+/// tie rule's machinery: a cell within the tile's error bound of the threshold is recomputed
+/// exactly, so a pair at exactly the threshold is found on every machine. With upper_only, only
+/// cells whose global column index is above their global row index (a set against itself).
+/// Writes each cell's row and column offsets in the tile and its exact similarity, in row-major
+/// order, and returns how many; the arrays hold at least rows·cols entries.
+int64_t cs_threshold_cells(cs_tile t, double threshold, int upper_only, int32_t *rows, int32_t *cols,
+                           double *scores);
 
 #ifdef __cplusplus
 }

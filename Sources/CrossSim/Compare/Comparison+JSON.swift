@@ -46,13 +46,11 @@ extension Comparison {
             "",
         ]
         let nameWidth = max(6, metrics.map(\.name.count).max() ?? 0) + 2
-        let decimals = { (metric: ReportMetric) -> Int in metric.kind == .meanRank ? 2 : 4 }
-        func value(_ x: Double, _ d: Int) -> String { String(format: "%.\(d)f", x) }
-        func signed(_ x: Double, _ d: Int) -> String { String(format: "%+.\(d)f", x) }
+        func value(_ x: Double) -> String { String(format: "%.4f", x) }
+        func signed(_ x: Double) -> String { String(format: "%+.4f", x) }
         let rows = metrics.map { m -> [String] in
-            let d = decimals(m.metric)
-            return [m.name, value(m.base, d), value(m.new, d), signed(m.difference, d),
-                    "[\(signed(m.interval.lower, d)), \(signed(m.interval.upper, d))]", m.verdict.rawValue]
+            [m.name, value(m.base), value(m.new), signed(m.difference), "[\(signed(m.interval.lower)), \(signed(m.interval.upper))]",
+             m.verdict.rawValue]
         }
         let header = ["metric", "base", "new", "difference", "\(percent) interval", "verdict"]
         var widths = header.map(\.count)

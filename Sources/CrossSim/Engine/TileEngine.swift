@@ -123,6 +123,11 @@ final class RowBlockQueue: @unchecked Sendable {
 /// them; the slots keep every sum independent of who did what.
 struct TileEngine {
     let plan: TilePlan
+    /// Rows and columns index one set (row i is column i) and only the cells above the
+    /// diagonal are wanted (docs/dedup.md): a tile starts at the first column right of its first
+    /// row's diagonal cell, and a tile with no such column is skipped. The consumer masks the
+    /// cells left of the diagonal inside the tiles that cross it.
+    var upperTriangle = false
 
     func run(rows: RowPanel, columns: RowPanel, consumer: some TileConsumer, control: RunControl) throws {
         guard rows.count > 0, columns.count > 0 else { return }
@@ -157,15 +162,21 @@ struct TileEngine {
                                 queue.abandon()
                                 return
                             }
-                            let n = min(colBlock, panelColumns.upperBound - c0)
-                            let a = rows.base + r0 * rows.dim, b = columns.base + c0 * columns.dim
+                            let end = min(c0 + colBlock, panelColumns.upperBound)
+                            let first = upperTriangle ? max(c0, rows.firstIndex + r0 + 1 - columns.firstIndex) : c0
+                            guard first < end else {
+                                progress?.complete()
+                                continue
+                            }
+                            let n = end - first
+                            let a = rows.base + r0 * rows.dim, b = columns.base + first * columns.dim
                             let start = timing == nil ? 0 : DispatchTime.now().uptimeNanoseconds
                             BLAS.multiplyTransposed(a, b, into: scratch, m: m, n: n, k: rows.dim, ldc: colBlock)
                             let tile = cs_tile(
                                 data: scratch, rows: Int64(m), cols: Int64(n), ld: Int64(colBlock),
-                                row0: Int64(rows.firstIndex + r0), col0: Int64(columns.firstIndex + c0),
+                                row0: Int64(rows.firstIndex + r0), col0: Int64(columns.firstIndex + first),
                                 a: a, b: b, dim: Int64(rows.dim),
-                                a_norms: rowNorms.base + r0, b_norms: columnNorms.base + c0, gamma: gamma)
+                                a_norms: rowNorms.base + r0, b_norms: columnNorms.base + first, gamma: gamma)
                             let multiplied = timing == nil ? 0 : DispatchTime.now().uptimeNanoseconds
                             consumer.consume(tile, worker: worker, slot: slot)
                             if timing != nil {

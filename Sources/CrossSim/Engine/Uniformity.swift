@@ -55,3 +55,38 @@ enum Uniformity {
         lse.value - log(Double(n) * Double(n - 1))
     }
 }
+
+/// Uniformity's state: this part's share of each set's log Σ e^{−2‖a−b‖²}.
+public struct UniformitySums: StateSection {
+    public var x1: LogSumExp
+    public var x2: LogSumExp
+
+    public static let name = "uniformity"
+    public static func isAsked(by options: EvaluationOptions) -> Bool { options.uniformity }
+
+    public mutating func append(_ next: UniformitySums) {
+        x1 = x1 ⊕ next.x1
+        x2 = x2 ⊕ next.x2
+    }
+
+    public static func encodedBytes(_ shape: StateShape) -> Double { 32 }
+
+    public func encode(into writer: inout BinaryWriter) {
+        writer.append([x1.max, x1.sum, x2.max, x2.sum])
+    }
+
+    public static func decode(from reader: BinaryReader, shape: StateShape) throws -> UniformitySums {
+        let v = try reader.array(Double.self, count: 4, what: "uniformity")
+        return UniformitySums(x1: LogSumExp(max: v[0], sum: v[1]), x2: LogSumExp(max: v[2], sum: v[3]))
+    }
+
+    public func report(into report: inout Report, state: PartialState, options: EvaluationOptions) {
+        let (n1, n2) = (state.x1Rows, state.x2Rows)
+        report.diagnostics.uniformityX1 = n1 > 1 ? Uniformity.value(x1, rows: n1) : nil
+        report.diagnostics.uniformityX2 = n2 > 1 ? Uniformity.value(x2, rows: n2) : nil
+        let single = [("x1", n1), ("x2", n2)].filter { $0.1 < 2 }.map { "\($0.0) has \($0.1) row" }
+        if !single.isEmpty {
+            report.notes.append("uniformity is left out: it averages over pairs of distinct rows, and " + single.joined(separator: " and "))
+        }
+    }
+}

@@ -109,24 +109,15 @@ public struct Evaluation: Sendable {
             tiles += plan.tileCount(rows: rows.count, cols: x1.rows) + plan.tileCount(rows: x2Share.count, cols: x2.rows)
         }
         control.progress?.expect(tiles)
-        let reducers = ReducerSet(rows: rows, positives: positives, options: options, plan: plan, histogramRange: histogramRange)
-        try TileEngine(plan: plan).run(rows: RowPanel(x1, rows: held, firstIndex: rows.lowerBound),
-                                       columns: RowPanel(x2, rows: 0..<x2.rows), consumer: reducers, control: control)
-        var state = reducers.state(positives: positives, similaritySum: similaritySum(held: held))
+        let pass = MainPass(plan: plan, options: options, positives: positives, histogramRange: histogramRange,
+                            x2Sum: x2.rowSum(rows: 0..<x2.rows))
+        var state = try pass.run(x1: x1, rows: rows, held: held, x2Panels: HeldColumns(x2: x2), control: control)
         if options.uniformity {
             precondition(x1Rows == 0..<positives.rowCount.count, "uniformity compares rows with all of x1")
-            state.uniformity = [
-                try Uniformity.run(set: x1, rows: rows, plan: plan, control: control),
-                try Uniformity.run(set: x2, rows: x2Share, plan: plan, control: control),
-            ]
+            state.insert(UniformitySums(x1: try Uniformity.run(set: x1, rows: rows, plan: plan, control: control),
+                                        x2: try Uniformity.run(set: x2, rows: x2Share, plan: plan, control: control)))
         }
         return state
-    }
-
-    /// Σ_{i∈rows} Σ_j s_ij = (Σ_{i∈rows} x1_i)·(Σ_j x2_j), in binary64 without a tile pass;
-    /// `held` are the rows' places in `x1`.
-    func similaritySum(held: Range<Int>) -> Double {
-        zip(x1.rowSum(rows: held), x2.rowSum(rows: 0..<x2.rows)).reduce(0) { $0 + $1.0 * $1.1 }
     }
 }
 

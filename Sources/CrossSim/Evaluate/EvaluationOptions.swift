@@ -30,6 +30,15 @@ public struct EvaluationOptions: Sendable, Equatable, Codable {
     /// Keep the K best candidates per query, both ways.
     public var topK: Int?
     public var uniformity = false
+    /// Keep what the per-query results need besides ranks and losses: each query's best
+    /// negative.
+    public var perQuery = false
+    /// Mine hard negatives per query (docs/definitions.md).
+    public var hardNegatives: HardNegativeRule?
+    /// Effective rank, modality gap and hubness (docs/definitions.md, "Health").
+    public var health = false
+    /// The k of hubness's k-occurrence.
+    public var hubnessK = 10
     /// Bins of the similarity histograms (for plots); nil gathers none.
     public var histogramBins: Int?
     public var tile: TileShape?
@@ -41,6 +50,26 @@ public struct EvaluationOptions: Sendable, Equatable, Codable {
     public static let threadLimit = 1...4096
 
     public init() {}
+
+    /// A key left out keeps its default, so that options written as JSON by hand (a state
+    /// file's header, the C interface) name only what they change.
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        let d = EvaluationOptions()
+        similarity = try c.decodeIfPresent(Similarity.self, forKey: .similarity) ?? d.similarity
+        temperatures = try c.decodeIfPresent([Double].self, forKey: .temperatures) ?? d.temperatures
+        siglip = try c.decodeIfPresent([SigLIPTerm].self, forKey: .siglip) ?? d.siglip
+        recallAt = try c.decodeIfPresent([Int].self, forKey: .recallAt) ?? d.recallAt
+        topK = try c.decodeIfPresent(Int.self, forKey: .topK)
+        uniformity = try c.decodeIfPresent(Bool.self, forKey: .uniformity) ?? d.uniformity
+        perQuery = try c.decodeIfPresent(Bool.self, forKey: .perQuery) ?? d.perQuery
+        hardNegatives = try c.decodeIfPresent(HardNegativeRule.self, forKey: .hardNegatives)
+        health = try c.decodeIfPresent(Bool.self, forKey: .health) ?? d.health
+        hubnessK = try c.decodeIfPresent(Int.self, forKey: .hubnessK) ?? d.hubnessK
+        histogramBins = try c.decodeIfPresent(Int.self, forKey: .histogramBins)
+        tile = try c.decodeIfPresent(TileShape.self, forKey: .tile)
+        threads = try c.decodeIfPresent(Int.self, forKey: .threads)
+    }
 
     /// Refuses a thread count outside `threadLimit`.
     public static func checkThreads(_ threads: Int) throws {
@@ -67,6 +96,8 @@ public struct EvaluationOptions: Sendable, Equatable, Codable {
             throw InputError("bad k: \(k) is given twice")
         }
         if let k = topK, k < 1 { throw InputError("bad --top-k \(k): K must be ≥ 1") }
+        try hardNegatives?.validate()
+        if hubnessK < 1 { throw InputError("bad --hubness-k \(hubnessK): k must be ≥ 1") }
         if let threads { try Self.checkThreads(threads) }
         if let b = histogramBins, b < 1 { throw InputError("bad histogram bins \(b)") }
     }

@@ -13,6 +13,9 @@ enum InputCheck {
         if let k = options.topK, k > min(x1.rows, x2.rows) {
             throw InputError("--top-k \(k) exceeds the candidates: x1 has \(x1.rows) rows, x2 \(x2.rows)")
         }
+        if options.health, options.hubnessK > min(x1.rows, x2.rows) {
+            throw InputError("--hubness-k \(options.hubnessK) exceeds the candidates: x1 has \(x1.rows) rows, x2 \(x2.rows)")
+        }
         guard let pairs else {
             guard x1.rows == x2.rows else {
                 throw InputError("N1 ≠ N2 (\(x1.rows) and \(x2.rows) rows) without --pairs: say which rows belong together")

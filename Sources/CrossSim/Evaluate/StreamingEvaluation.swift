@@ -51,9 +51,14 @@ public struct StreamingEvaluation: Sendable {
     }
 
     static func fixedBytes(set1: ShardSet, set2: ShardSet, options: EvaluationOptions, plan: TilePlan) -> Int {
-        // Per column: the totals' counts, best-k lists and log-sum-exp pairs, with room for the
-        // merge; the workers' and slots' share is bounded by the panel plan, whatever the threads.
-        let perColumn = 2 * (4 + 12 * (options.topK ?? 0) + 16 * options.temperatures.count)
+        // Per column: what each section keeps of it (what one more column adds to a state),
+        // with room for the merge; the workers' and slots' share is bounded by the panel plan,
+        // whatever the threads.
+        func stateBytes(columns: Int) -> Double {
+            let shape = StateShape(x1Rows: 1, x2Rows: columns, dim: set1.dim, rows: 0..<0, options: options)
+            return PartialState.sectionTypes(for: options).reduce(0) { $0 + $1.encodedBytes(shape) }
+        }
+        let perColumn = 2 * Int(stateBytes(columns: 2) - stateBytes(columns: 1))
         return baselineBytes + perColumn * set2.rows + 48 * set2.rows + 32 * set1.rows + TilePlan.panelStateBytes
             + plan.threads * plan.tile.rows * plan.tile.cols * 4 + TilePlan.defaultThreads * readerBytes
     }
@@ -96,28 +101,18 @@ public struct StreamingEvaluation: Sendable {
         let pass = PositivePass(set1: set1, pairs: pairs, similarity: options.similarity, keep: rows.count <= panel1 ? rows : 0..<0)
         let (sumX2, reader2) = try positives(pass, mainPanel: panel2)
         let range = try InputCheck.similarityRange(maxSquaredNorms: (pass.largestSquaredNorm, reader2.largestSquaredNorm), options: options)
-        let positives = pass.positives()
-        let engine = TileEngine(plan: plan)
+        let main = MainPass(plan: plan, options: options, positives: pass.positives(), histogramRange: range, x2Sum: sumX2)
         let x2Tiles = stride(from: 0, to: set2.rows, by: panel2).reduce(0) { $0 + plan.tileCount(rows: 1, cols: min(panel2, set2.rows - $1)) }
         control.progress?.expect(stride(from: 0, to: rows.count, by: panel1).reduce(0) {
             $0 + plan.rowBlocks(for: min(panel1, rows.count - $1)) * x2Tiles
         })
         var total: PartialState?
         let x1Panels = rows.count <= panel1 ? nil : PanelReader(set: set1, rows: rows, panelRows: panel1, similarity: options.similarity, depth: 1)
-        for _ in 0..<max(1, (rows.count + panel1 - 1) / panel1) {
+        for _ in 0..<(x1Panels?.count ?? 1) {
             let (x1, x1Rows) = try x1Panels?.next() ?? (pass.kept, rows)
-            let reducers = ReducerSet(rows: x1Rows, positives: positives, options: options, plan: plan, histogramRange: range)
             let x2Panels = PanelReader(set: set2, rows: 0..<set2.rows, panelRows: panel2, similarity: options.similarity)
-            for _ in 0..<(set2.rows + panel2 - 1) / panel2 {
-                let (x2, x2Rows) = try x2Panels.next()
-                try engine.run(rows: RowPanel(x1, rows: 0..<x1Rows.count, firstIndex: x1Rows.lowerBound),
-                               columns: RowPanel(x2, rows: 0..<x2Rows.count, firstIndex: x2Rows.lowerBound),
-                               consumer: reducers, control: control)
-                x2Panels.release()
-            }
-            let sumX1 = x1.rowSum(rows: 0..<x1Rows.count)
+            let part = try main.run(x1: x1, rows: x1Rows, held: 0..<x1Rows.count, x2Panels: x2Panels, control: control)
             x1Panels?.release()
-            let part = reducers.state(positives: positives, similaritySum: zip(sumX1, sumX2).reduce(0) { $0 + $1.0 * $1.1 })
             if total == nil { total = part } else { total!.append(part) }
         }
         return (total!, InputIdentity(x1: pass.fingerprints!, x2: reader2.fingerprints!, pairs: pairs))

@@ -39,7 +39,48 @@ final class HistogramReducer: Reducer, @unchecked Sendable {
         }
     }
 
-    func finish(into state: inout PartialState) {
-        state.histogram = histogram
+    func finish() -> Histogram { histogram }
+}
+
+/// The histogram is its own state: counts add, over the same bins.
+extension Histogram: StateSection {
+    public static let name = "histogram"
+    public static func isAsked(by options: EvaluationOptions) -> Bool { options.histogramBins != nil }
+
+    public func mergeConflict(with other: Histogram) -> String? {
+        lower == other.lower && upper == other.upper && bins == other.bins ? nil : "the similarity histograms' ranges differ"
+    }
+
+    public mutating func append(_ next: Histogram) { self = self + next }
+
+    public static func encodedBytes(_ shape: StateShape) -> Double { Double(16 + 16 * (shape.options.histogramBins ?? 0)) }
+
+    public func encode(into writer: inout BinaryWriter) {
+        writer.append(lower)
+        writer.append(upper)
+        writer.append(positive)
+        writer.append(negative)
+    }
+
+    public static func decode(from reader: BinaryReader, shape: StateShape) throws -> Histogram {
+        let lower = try reader.scalar(Double.self, what: "histogram range"), upper = try reader.scalar(Double.self, what: "histogram range")
+        guard lower.isFinite, upper.isFinite, lower < upper else { throw SectionError("histogram range out of order") }
+        var h = Histogram(lower: lower, upper: upper, bins: shape.options.histogramBins ?? 0)
+        h.positive = try reader.array(UInt64.self, count: h.bins, what: "histogram")
+        h.negative = try reader.array(UInt64.self, count: h.bins, what: "histogram")
+        // At most N2 positive and rows·N2 negative cells: merged counts cannot overflow.
+        func total(_ counts: [UInt64]) -> UInt64? {
+            counts.reduce(UInt64(0) as UInt64?) { sum, c in
+                sum.flatMap { let (t, o) = $0.addingReportingOverflow(c); return o ? nil : t }
+            }
+        }
+        guard let positive = total(h.positive), positive <= UInt64(shape.x2Rows),
+              let negative = total(h.negative), negative <= UInt64(shape.rows.count) * UInt64(shape.x2Rows)
+        else { throw SectionError("histogram out of range") }
+        return h
+    }
+
+    public func report(into report: inout Report, state: PartialState, options: EvaluationOptions) {
+        report.histogram = self
     }
 }

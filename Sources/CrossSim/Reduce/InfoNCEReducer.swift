@@ -108,7 +108,7 @@ final class InfoNCEReducer: Reducer, @unchecked Sendable {
         }
     }
 
-    func finish(into state: inout PartialState) {
+    func finish() -> NegativeLogSumExps {
         func logSumExp(_ max: SharedBuffer<Double>?, _ sum: SharedBuffer<Double>, _ fold: Fold) -> [LogSumExp] {
             switch fold {
             case .fixedShift(let scale):
@@ -118,7 +118,78 @@ final class InfoNCEReducer: Reducer, @unchecked Sendable {
                 return (0..<sum.count).map { LogSumExp(max: max![$0], sum: sum[$0]) }
             }
         }
-        state.rowLogSumExp = folds.indices.map { logSumExp(rowMax[$0], rowSum[$0], folds[$0]) }
-        state.columnLogSumExp = folds.indices.map { logSumExp(totalColumns[$0].max, totalColumns[$0].sum, folds[$0]) }
+        return NegativeLogSumExps(rows: folds.indices.map { logSumExp(rowMax[$0], rowSum[$0], folds[$0]) },
+                                  columns: folds.indices.map { logSumExp(totalColumns[$0].max, totalColumns[$0].sum, folds[$0]) })
+    }
+}
+
+/// InfoNCE's state: per temperature, log Σ e^{s/τ} over each query's negatives.
+public struct NegativeLogSumExps: StateSection {
+    /// Per temperature, per x1 row of the part.
+    public var rows: [[LogSumExp]]
+    /// Per temperature, per x2 column, over the part's rows.
+    public var columns: [[LogSumExp]]
+
+    public static let name = "infonce"
+    public static func isAsked(by options: EvaluationOptions) -> Bool { !options.temperatures.isEmpty }
+
+    public mutating func append(_ next: NegativeLogSumExps) {
+        for t in rows.indices {
+            rows[t] += next.rows[t]
+            columns[t] = zip(columns[t], next.columns[t]).map { $0 ⊕ $1 }
+        }
+    }
+
+    public static func encodedBytes(_ shape: StateShape) -> Double {
+        Double(16 * shape.options.temperatures.count) * Double(shape.rows.count + shape.x2Rows)
+    }
+
+    public func encode(into writer: inout BinaryWriter) {
+        for t in rows.indices {
+            for lse in [rows[t], columns[t]] {
+                writer.append(lse.map(\.max))
+                writer.append(lse.map(\.sum))
+            }
+        }
+    }
+
+    public static func decode(from reader: BinaryReader, shape: StateShape) throws -> NegativeLogSumExps {
+        func lse(_ count: Int) throws -> [LogSumExp] {
+            let m = try reader.array(Double.self, count: count, what: "log-sum-exp maxima")
+            let s = try reader.array(Double.self, count: count, what: "log-sum-exp sums")
+            return zip(m, s).map { LogSumExp(max: $0, sum: $1) }
+        }
+        var section = NegativeLogSumExps(rows: [], columns: [])
+        for _ in shape.options.temperatures {
+            section.rows.append(try lse(shape.rows.count))
+            section.columns.append(try lse(shape.x2Rows))
+        }
+        return section
+    }
+
+    /// Each query's InfoNCE term at temperature number `t`, NaN for an x1 row without a
+    /// positive. The tiles summed negatives only; positives are known in binary64. With A the
+    /// sum of a query's positive terms and B its negatives', LSE − mean z = (log A − mean z) +
+    /// log(1 + B/A): the second term keeps its relative accuracy however small the loss.
+    public func queryLosses(_ t: Int, tau: Double, positives p: Positives) -> (x1ToX2: [Double], x2ToX1: [Double]) {
+        var positive = [LogSumExp](repeating: .empty, count: p.rowCount.count)
+        for (j, i) in p.positiveOf.enumerated() {
+            positive[Int(i)] = positive[Int(i)] ⊕ LogSumExp(max: p.similarity[j] / tau, sum: 1)
+        }
+        let x1ToX2 = positive.indices.map { i -> Double in
+            guard p.rowCount[i] > 0 else { return .nan }
+            let a = positive[i].value
+            return (a - p.rowMean[i] / tau) + Report.softplus(rows[t][i].value - a)
+        }
+        let x2ToX1 = p.similarity.indices.map { j in Report.softplus(columns[t][j].value - p.similarity[j] / tau) }
+        return (x1ToX2, x2ToX1)
+    }
+
+    public func report(into report: inout Report, state: PartialState, options: EvaluationOptions) {
+        report.infonce = options.temperatures.enumerated().map { t, tau in
+            let (x1ToX2, x2ToX1) = queryLosses(t, tau: tau, positives: state.positives)
+            return Report.InfoNCE(tau: tau, x1ToX2: Report.mean(state.positives.rowsWithPositive.map { x1ToX2[$0] }), x2ToX1: Report.mean(x2ToX1))
+        }
+        report.dcl = Report.dcl(self, positives: state.positives, options: options)
     }
 }

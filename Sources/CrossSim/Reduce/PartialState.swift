@@ -1,7 +1,8 @@
 /// The result of evaluating a range of x1 rows against all of x2 (docs/state-format.md: "a part"): final
-/// values for its rows, mergeable partials for every x2 column, and sums. An in-memory run is
-/// one part; `--memory-limit` merges one per panel; `--part I/K` writes one to disk.
-public struct PartialState: Sendable, Equatable {
+/// values for its rows and mergeable partials for every x2 column, one section per figure
+/// the run asked for. An in-memory run is one part; `--memory-limit` merges one per panel;
+/// `--part I/K` writes one to disk.
+public struct PartialState: Sendable {
     public var x1Rows: Int
     public var x2Rows: Int
     /// The x1 rows this part covers.
@@ -9,52 +10,46 @@ public struct PartialState: Sendable, Equatable {
     /// The positive pairs' similarities. Parts computed on other machines agree on them only
     /// within the README's accuracy: a merge keeps the first part's.
     public var positives: Positives
-
-    // Per row of `rows`.
-    /// log Σ_j e^{s_ij/τ} over the row's negatives, one array per temperature.
-    public var rowLogSumExp: [[LogSumExp]] = []
-    /// Negatives that outrank the row's best positive (the tie rule of docs/definitions.md).
-    public var rowBeaten: [Int32] = []
-    public var rowTop: TopKLists? = nil
-
-    // Per x2 column (all of them).
-    /// log Σ_{i ∈ rows} e^{s_ij/τ} over the column's negatives, one array per temperature.
-    public var columnLogSumExp: [[LogSumExp]] = []
-    /// Negatives among `rows` that outrank the column's positive.
-    public var columnBeaten: [Int32] = []
-    public var columnTop: TopKLists? = nil
-
-    // Sums over the part's cells.
-    /// Σ softplus(t·s + b) over the negative cells, one per SigLIP term (the positives' terms
-    /// come from their binary64 similarities).
-    public var softplusSums: [Double] = []
-    /// Σ s over all cells (exact: (Σ x1)·(Σ x2) in binary64).
+    /// Σ s over all cells (exact: (Σ x1)·(Σ x2) in binary64, without a tile pass).
     public var similaritySum: Double
-    /// Σ s and Σ s² over the negative cells, as the tiles hold them: the negatives' spread is
-    /// taken from these alone, so that a rounding error every cell shares (a collapsed set)
-    /// shows no spread.
-    public var negativeSimilaritySum = 0.0
-    public var squaredSimilaritySum = 0.0
-    public var histogram: Histogram? = nil
-    /// Wang & Isola's log Σ e^{−2‖a−b‖²} over this part's share of each set's pairs.
-    public var uniformity: [LogSumExp]? = nil
+    /// The figures' sections by name; `PartialState.sectionTypes` gives their order.
+    private var sections: [String: any StateSection] = [:]
+
+    public init(x1Rows: Int, x2Rows: Int, rows: Range<Int>, positives: Positives, similaritySum: Double) {
+        self.x1Rows = x1Rows
+        self.x2Rows = x2Rows
+        self.rows = rows
+        self.positives = positives
+        self.similaritySum = similaritySum
+    }
+
+    /// A figure's section, where the run asked for it.
+    public subscript<Section: StateSection>(_ type: Section.Type) -> Section? {
+        get { sections[Section.name] as? Section }
+        set { sections[Section.name] = newValue }
+    }
+
+    /// The sections held, in `sectionTypes` order.
+    public var orderedSections: [any StateSection] {
+        Self.sectionTypes.compactMap { sections[$0.name] }
+    }
+
+    mutating func insert(_ section: any StateSection) {
+        sections[type(of: section).name] = section
+    }
 
     /// Combines parts that together cover every x1 row exactly once, in any order.
     public static func merge(_ parts: [PartialState]) throws -> PartialState {
-        guard var merged = parts.first else { throw InputError("nothing to merge") }
+        guard !parts.isEmpty else { throw InputError("nothing to merge") }
         let ordered = parts.sorted { $0.rows.lowerBound < $1.rows.lowerBound }
-        merged = ordered[0]
+        var merged = ordered[0]
         guard merged.rows.lowerBound == 0 else {
             throw InputError("missing part: no part covers x1 rows 0..<\(merged.rows.lowerBound)")
         }
         for part in ordered.dropFirst() {
             guard part.x1Rows == merged.x1Rows, part.x2Rows == merged.x2Rows,
-                  part.rowLogSumExp.count == merged.rowLogSumExp.count,
-                  part.softplusSums.count == merged.softplusSums.count,
-                  (part.rowTop == nil) == (merged.rowTop == nil),
-                  (part.histogram == nil) == (merged.histogram == nil),
-                  (part.uniformity == nil) == (merged.uniformity == nil),
-                  part.positives.positiveOf == merged.positives.positiveOf
+                  part.positives.positiveOf == merged.positives.positiveOf,
+                  merged.mergeConflict(with: part) == nil
             else { throw InputError("parts from different inputs or options") }
             if part.rows.lowerBound < merged.rows.upperBound {
                 throw InputError("duplicate part: x1 rows \(part.rows) were already covered")
@@ -70,22 +65,27 @@ public struct PartialState: Sendable, Equatable {
         return merged
     }
 
+    /// Why this part and `other` cannot merge section by section, or nil when they can.
+    func mergeConflict(with other: PartialState) -> String? {
+        guard Set(sections.keys) == Set(other.sections.keys) else { return "the parts hold different figures" }
+        for (name, section) in sections {
+            if let conflict = section.mergeConflict(withAny: other.sections[name]!) { return conflict }
+        }
+        return nil
+    }
+
     /// Adds the part that covers the rows right after this one's.
     mutating func append(_ next: PartialState) {
         rows = rows.lowerBound..<next.rows.upperBound
-        for t in rowLogSumExp.indices {
-            rowLogSumExp[t] += next.rowLogSumExp[t]
-            columnLogSumExp[t] = zip(columnLogSumExp[t], next.columnLogSumExp[t]).map { $0 ⊕ $1 }
-        }
-        rowBeaten += next.rowBeaten
-        columnBeaten = zip(columnBeaten, next.columnBeaten).map { $0 + $1 }
-        if let top = next.rowTop { rowTop!.scores += top.scores; rowTop!.indices += top.indices }
-        if let top = next.columnTop { columnTop = columnTop!.merged(with: top) }
-        softplusSums = zip(softplusSums, next.softplusSums).map { $0 + $1 }
         similaritySum += next.similaritySum
-        negativeSimilaritySum += next.negativeSimilaritySum
-        squaredSimilaritySum += next.squaredSimilaritySum
-        if let h = next.histogram { histogram = histogram! + h }
-        if let u = next.uniformity { uniformity = zip(uniformity!, u).map { $0 ⊕ $1 } }
+        for (name, section) in sections { sections[name] = section.appending(next.sections[name]!) }
+    }
+}
+
+extension PartialState: Equatable {
+    public static func == (a: PartialState, b: PartialState) -> Bool {
+        a.x1Rows == b.x1Rows && a.x2Rows == b.x2Rows && a.rows == b.rows && a.positives == b.positives
+            && a.similaritySum == b.similaritySum && Set(a.sections.keys) == Set(b.sections.keys)
+            && a.sections.allSatisfy { name, section in section.isEqual(to: b.sections[name]!) }
     }
 }

@@ -42,6 +42,9 @@ public struct Positives: Sendable, Equatable {
         rowBestColumn = bestColumn
     }
 
+    /// The x1 rows that have a positive: the x1→x2 queries.
+    public var rowsWithPositive: [Int] { rowCount.indices.filter { rowCount[$0] > 0 } }
+
     public static func == (a: Positives, b: Positives) -> Bool {
         a.positiveOf == b.positiveOf && a.similarity == b.similarity && a.alignmentSum == b.alignmentSum
     }

@@ -5,12 +5,20 @@ import CCrossSimKernels
 /// calls its other steps as `PanelSteps` describes them (slots fold in row-block order, so the
 /// result depends only on the tile plan). `prepare` comes only when the panel shape changes.
 protocol Reducer: PanelSteps {
-    /// Whether the options ask for this figure.
-    static func isAsked(by options: EvaluationOptions) -> Bool
+    /// What it leaves in a part's state.
+    associatedtype Section: StateSection
     init(run: ReducerRun)
     func consume(_ strip: Strip, worker: Int, slot: Int)
-    /// Puts the run's result in the part's state.
-    func finish(into state: inout PartialState)
+    /// The run's result.
+    func finish() -> Section
+    /// Whether the options ask for this figure (its section's answer).
+    static func isAsked(by options: EvaluationOptions) -> Bool
+    static var sectionType: any StateSection.Type { get }
+}
+
+extension Reducer {
+    static func isAsked(by options: EvaluationOptions) -> Bool { Section.isAsked(by: options) }
+    static var sectionType: any StateSection.Type { Section.self }
 }
 
 /// Rows of a tile that every reducer reads before the next rows' turn, with where they sit.
@@ -140,7 +148,7 @@ final class ReducerSet: TileConsumer, @unchecked Sendable {
     func state(positives: Positives, similaritySum: Double) -> PartialState {
         var state = PartialState(x1Rows: positives.rowCount.count, x2Rows: run.columns, rows: run.rows, positives: positives,
                                  similaritySum: similaritySum)
-        for r in reducers { r.finish(into: &state) }
+        for r in reducers { state.insert(r.finish()) }
         return state
     }
 }

@@ -6,6 +6,21 @@ extension ReducerSet {
         InfoNCEReducer.self,
         SigLIPReducer.self,
         HistogramReducer.self,
-        TopKReducer.self,
+        CandidateListReducer<NearestNeighbors>.self,
+        CandidateListReducer<BestNegatives>.self,
+        CandidateListReducer<HubnessLists>.self,
+        HardNegativeReducer.self,
     ]
+}
+
+extension PartialState {
+    /// Every section a state can hold, in the order of state files and of the report: the
+    /// main pass's, the sets' geometry (summed beside it) and uniformity (a pass of its own).
+    static let sectionTypes: [any StateSection.Type] = ReducerSet.registry.map { $0.sectionType }
+        + [SetGeometry.self, UniformitySums.self]
+
+    /// The sections a run with `options` holds.
+    static func sectionTypes(for options: EvaluationOptions) -> [any StateSection.Type] {
+        sectionTypes.filter { $0.isAsked(by: options) }
+    }
 }

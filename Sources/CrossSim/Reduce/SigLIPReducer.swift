@@ -32,7 +32,34 @@ final class SigLIPReducer: Reducer, @unchecked Sendable {
         }
     }
 
-    func finish(into state: inout PartialState) {
-        state.softplusSums = sums
+    func finish() -> SoftplusSums { SoftplusSums(negatives: sums) }
+}
+
+/// SigLIP's state: Σ softplus(t·s + b) over the negative cells, one sum per term (the
+/// positives' terms come from their binary64 similarities at report time).
+public struct SoftplusSums: StateSection {
+    public var negatives: [Double]
+
+    public static let name = "siglip"
+    public static func isAsked(by options: EvaluationOptions) -> Bool { !options.siglip.isEmpty }
+
+    public mutating func append(_ next: SoftplusSums) {
+        negatives = zip(negatives, next.negatives).map { $0 + $1 }
+    }
+
+    public static func encodedBytes(_ shape: StateShape) -> Double { Double(8 * shape.options.siglip.count) }
+
+    public func encode(into writer: inout BinaryWriter) { writer.append(negatives) }
+
+    public static func decode(from reader: BinaryReader, shape: StateShape) throws -> SoftplusSums {
+        SoftplusSums(negatives: try reader.array(Double.self, count: shape.options.siglip.count, what: "SigLIP sums"))
+    }
+
+    public func report(into report: inout Report, state: PartialState, options: EvaluationOptions) {
+        // A small loss keeps its relative accuracy: the positives' terms are exact.
+        report.siglip = options.siglip.enumerated().map { k, term in
+            let positives = state.positives.similarity.reduce(0.0) { $0 + Report.softplus(-(term.scale * $1 + term.bias)) }
+            return Report.SigLIP(scale: term.scale, bias: term.bias, loss: (negatives[k] + positives) / Double(state.x1Rows))
+        }
     }
 }

@@ -73,6 +73,20 @@ extension Report {
                 ("negative", .array(h.negative.map { .integer(Int($0)) })),
             ])))
         }
+        if let h = health, let rank = h.effectiveRank, let gap = h.modalityGap, let hub = h.hubness {
+            func direction(_ d: Hubness.Direction) -> JSONValue {
+                .object([("skewness", .number(d.skewness)), ("never_retrieved", .number(d.neverRetrieved)),
+                         ("max_occurrence", .integer(d.maxOccurrence))])
+            }
+            fields.append(("health", .object([
+                ("x1", .object([("effective_rank", .number(rank.x1))])),
+                ("x2", .object([("effective_rank", .number(rank.x2))])),
+                ("modality_gap", .number(gap)),
+                ("hubness", .object([("k", .integer(hub.k)), ("x1_to_x2", direction(hub.x1ToX2)),
+                                     ("x2_to_x1", direction(hub.x2ToX1))])),
+            ])))
+        }
+        if let path = perQueryPath { fields.append(("per_query", .object([("path", .string(path))]))) }
         if let e = engine {
             fields.append(("engine", .object([
                 ("backend", .string(e.backend)), ("threads", .integer(e.threads)),

@@ -36,6 +36,7 @@ extension Report {
         diag += "; alignment \(f(d.alignment))"
         if let u1 = d.uniformityX1, let u2 = d.uniformityX2 { diag += "; uniformity x1 \(f(u1)), x2 \(f(u2))" }
         lines.append(diag)
+        if let h = health { lines += h.readings(dim: inputs.x1.dim, rows: (inputs.x1.rows, inputs.x2.rows)) }
         if let e = engine {
             lines.append(String(format: "engine: %@, %d threads, tile %@, %.2f s, %.1f GFLOP/s, peak RSS %.0f MiB",
                                 e.backend, e.threads, e.tile.description, e.seconds, e.gflops, Double(e.peakRSSBytes) / 1_048_576))
@@ -44,6 +45,29 @@ extension Report {
                                 p.backend, p.count, p.cpuSeconds, p.slowestPartSeconds, Double(p.peakRSSBytes) / 1_048_576))
         }
         return lines.joined(separator: "\n")
+    }
+}
+
+extension Report.Health {
+    /// One line per figure, each with how to read it (the summary and the plot page show them).
+    public func readings(dim: Int, rows: (Int, Int)) -> [String] {
+        var lines: [String] = []
+        if let rank = effectiveRank {
+            let most = Double(min(dim, rows.0, rows.1))
+            lines.append(String(format: "effective rank: x1 %.1f, x2 %.1f of at most %.0f", rank.x1, rank.x2, most)
+                + (min(rank.x1, rank.x2) < most / 10 ? " (few directions used: a sign of collapse)" : " (the sets use many directions)"))
+        }
+        if let gap = modalityGap {
+            lines.append(String(format: "modality gap: %.4f (distance between the sets' means: 0 when they share a centre)", gap))
+        }
+        if let hub = hubness {
+            for (name, d) in [("x1→x2", hub.x1ToX2), ("x2→x1", hub.x2ToX1)] {
+                lines.append(String(format: "hubness %@ (k = %d): skewness %.2f, %.1f %% never retrieved, most retrieved %d times",
+                                    name, hub.k, d.skewness, 100 * d.neverRetrieved, d.maxOccurrence)
+                    + (d.skewness > 1 ? " (a few candidates are hubs)" : " (no strong hubs)"))
+            }
+        }
+        return lines
     }
 }
 

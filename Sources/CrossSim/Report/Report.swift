@@ -92,8 +92,8 @@ public struct Report: Sendable {
         public var alignment: Double
         public var chanceX1ToX2: Double
         public var chanceX2ToX1: Double
-        public var uniformityX1: Double?
-        public var uniformityX2: Double?
+        public var uniformityX1: Double? = nil
+        public var uniformityX2: Double? = nil
     }
 
     public struct Engine: Sendable, Codable {
@@ -105,6 +105,29 @@ public struct Report: Sendable {
         public var peakRSSBytes: Int
         /// The process's CPU time (user and system) by the end of the run.
         public var cpuSeconds: Double?
+    }
+
+    /// Signs of collapse and hubness that need no labels (docs/definitions.md, "Health").
+    public struct Health: Sendable {
+        /// RankMe of x1 and of x2.
+        public var effectiveRank: (x1: Double, x2: Double)?
+        /// ‖mean(x1) − mean(x2)‖.
+        public var modalityGap: Double?
+        public var hubness: Hubness?
+    }
+
+    public struct Hubness: Sendable {
+        public struct Direction: Sendable {
+            /// Of the k-occurrence N_k over the candidates (population skewness).
+            public var skewness: Double
+            /// The share of candidates with N_k = 0.
+            public var neverRetrieved: Double
+            public var maxOccurrence: Int
+        }
+
+        public var k: Int
+        public var x1ToX2: Direction
+        public var x2ToX1: Direction
     }
 
     /// What the parts of a merged run took. No single process ran the whole, so a merged
@@ -126,9 +149,13 @@ public struct Report: Sendable {
     public var x2ToX1: Retrieval
     public var diagnostics: Diagnostics
     public var histogram: Histogram?
+    /// With `--health`.
+    public var health: Health?
     public var engine: Engine?
     /// A merged run's parts, in place of `engine`.
     public var parts: Parts?
+    /// Where the per-query results were written, as given on the command line.
+    public var perQueryPath: String?
     /// Why something asked for is not in the report, one line each (the command line prints
     /// them on stderr).
     public var notes: [String]

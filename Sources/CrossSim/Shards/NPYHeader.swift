@@ -56,10 +56,11 @@ struct NPYHeader {
     }
 
     static func parse(dtype: String, file: String) throws -> (ElementType, Bool) {
-        guard dtype.count == 3, let order = dtype.first, "<>=".contains(order),
-              let element = ElementType(rawValue: String(dtype.dropFirst()))
+        // '|' (no order) is how numpy writes single bytes; any order means the same for them.
+        guard dtype.count == 3, let order = dtype.first, "<>=|".contains(order),
+              let element = ElementType(rawValue: String(dtype.dropFirst())), order != "|" || element.byteCount == 1
         else {
-            throw InputError("unsupported dtype '\(dtype)': expected <f2, <f4, <f8 or their big-endian forms", file: file)
+            throw InputError("unsupported dtype '\(dtype)': expected <f2, <f4, <f8, their big-endian forms, |u1 or |i1", file: file)
         }
         // '=' is native order, which numpy only writes on a machine of that order.
         return (element, order == ">" || (order == "=" && UInt16(1).bigEndian == 1))

@@ -2,7 +2,7 @@
 /// to an `AtomicFile`.
 public enum NPYWriter {
     public enum Element: String {
-        case float16 = "<f2", float32 = "<f4", int64 = "<i8"
+        case float16 = "<f2", float32 = "<f4", float64 = "<f8", int64 = "<i8", bool = "|b1"
     }
 
     /// The header for `shape` and `element`, padded to a multiple of 64 bytes as numpy does.

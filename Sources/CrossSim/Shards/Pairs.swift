@@ -45,13 +45,57 @@ public struct Pairs: Sendable, Equatable {
     /// The x1 rows with no positive.
     public var x1WithoutPositive: Int { positiveCounts().lazy.filter { $0 == 0 }.count }
 
-    /// Reads a 1-D `.npy` (optionally `.npy.zst`) of integers of length `x2Rows`.
+    /// Whether a file name is an id file of big-ann-benchmarks' layout (`.ibin`, `.ibin.zst`).
+    static func isIDFile(_ name: String) -> Bool { name.hasSuffix(".ibin") || name.hasSuffix(".ibin.zst") }
+
+    /// Reads the x1 row of each x2 row: a 1-D `.npy` of integers of length `x2Rows`, or a
+    /// big-ann-benchmarks `.ibin` of `x2Rows` rows × 1 int32 id; either optionally `.zst`.
     public static func load(path: String, x1Rows: Int, x2Rows: Int) throws -> Pairs {
-        guard path.hasSuffix(".npy") || path.hasSuffix(".npy.zst") else {
-            throw InputError("unknown suffix: a pairs file is a .npy (or .npy.zst) of integers", file: path)
+        guard path.hasSuffix(".npy") || path.hasSuffix(".npy.zst") || isIDFile(path) else {
+            throw InputError("unknown suffix: a pairs file is a .npy of integers or an .ibin of int32 ids (either optionally .zst)", file: path)
         }
         let file = try FileByteStream(path: path)
         let stream: ByteStream = path.hasSuffix(".zst") ? try ZstdByteStream(file: file) : file
+        let entries = isIDFile(path) ? try idEntries(stream) : try npyEntries(stream)
+        guard entries.count == x2Rows else {
+            throw InputError("wrong length: \(entries.count) pairs for \(x2Rows) x2 rows", file: path)
+        }
+        let fileBytes = try file.size()
+        let dataBytes = x2Rows * entries.width
+        if stream === file, entries.headerBytes + dataBytes != fileBytes {
+            throw InputError("truncated data: header says \(x2Rows) entries of \(entries.width) bytes, the file holds \(fileBytes - entries.headerBytes) bytes", file: path)
+        }
+        // Bounded by the checked length for plain files; for .zst by the decoded stream itself,
+        // read in chunks so a lying header allocates nothing before the data arrives.
+        let raw = try stream.readBytes(upTo: dataBytes)
+        guard raw.count == dataBytes else {
+            throw InputError("truncated data: \(raw.count / entries.width) of \(x2Rows) pair entries", file: path)
+        }
+        guard try stream.isAtEnd() else { throw InputError("trailing data after the pair entries", file: path) }
+        let width = entries.width
+        var values = [Int](repeating: 0, count: x2Rows)
+        for j in 0..<x2Rows {
+            var bytes = Array(raw[j * width..<(j + 1) * width])
+            if entries.bigEndian { bytes.reverse() }
+            let unsigned = UInt64(littleEndianBytes: bytes)
+            let shift = UInt64(64 - 8 * width)
+            values[j] = entries.signed ? Int(Int64(bitPattern: unsigned << shift) >> Int64(shift))
+                                       : (unsigned > UInt64(Int.max) ? -1 : Int(unsigned))
+        }
+        return try Pairs(positiveOf: values, x1Rows: x1Rows, path: path)
+    }
+
+    /// How a pairs file stores its integers, from its header.
+    private struct Entries {
+        var count: Int
+        var width: Int
+        var signed: Bool
+        var bigEndian: Bool
+        var headerBytes: Int
+    }
+
+    private static func npyEntries(_ stream: ByteStream) throws -> Entries {
+        let path = stream.path
         let header = try NPYHeader.read(from: stream)
         let descr = header.descr
         guard descr.count == 3, let order = descr.first, "<>|=".contains(order),
@@ -65,32 +109,16 @@ public struct Pairs: Sendable, Equatable {
         guard header.shape.count == 1 else {
             throw InputError("wrong rank: pairs must be a 1-D array, found shape \(header.shapeText)", file: path)
         }
-        guard header.shape[0] == x2Rows else {
-            throw InputError("wrong length: \(header.shape[0]) pairs for \(x2Rows) x2 rows", file: path)
+        return Entries(count: header.shape[0], width: width, signed: descr.dropFirst().first == "i",
+                       bigEndian: order == ">", headerBytes: header.headerBytes)
+    }
+
+    /// An `.ibin` of pairs is a column of ids: N2 rows of dimension 1.
+    private static func idEntries(_ stream: ByteStream) throws -> Entries {
+        let (rows, dim) = try BigANNHeader.read(from: stream, suffix: ".ibin")
+        guard dim == 1 else {
+            throw InputError("wrong shape: an .ibin of pairs holds one id per x2 row (dim 1), found dim \(dim)", file: stream.path)
         }
-        let fileBytes = try file.size()
-        if stream === file, header.headerBytes + x2Rows * width != fileBytes {
-            throw InputError("truncated data: header says \(x2Rows) entries of \(width) bytes, the file holds \(fileBytes - header.headerBytes) bytes", file: path)
-        }
-        // Bounded by the checked length for plain files; for .zst by the decoded stream itself,
-        // read in chunks so a lying header allocates nothing before the data arrives.
-        let expected = x2Rows * width
-        let raw = try stream.readBytes(upTo: expected)
-        guard raw.count == expected else {
-            throw InputError("truncated data: \(raw.count / width) of \(x2Rows) pair entries", file: path)
-        }
-        guard try stream.isAtEnd() else { throw InputError("trailing data after the pair entries", file: path) }
-        let bigEndian = order == ">"
-        let signed = descr.dropFirst().first == "i"
-        var values = [Int](repeating: 0, count: x2Rows)
-        for j in 0..<x2Rows {
-            var bytes = Array(raw[j * width..<(j + 1) * width])
-            if bigEndian { bytes.reverse() }
-            let unsigned = UInt64(littleEndianBytes: bytes)
-            let shift = UInt64(64 - 8 * width)
-            values[j] = signed ? Int(Int64(bitPattern: unsigned << shift) >> Int64(shift))
-                               : (unsigned > UInt64(Int.max) ? -1 : Int(unsigned))
-        }
-        return try Pairs(positiveOf: values, x1Rows: x1Rows, path: path)
+        return Entries(count: rows, width: 4, signed: true, bigEndian: false, headerBytes: BigANNHeader.bytes)
     }
 }

@@ -8,11 +8,14 @@ import Synchronization
 /// away (its run finished, failed or was cancelled) the thread ends and the buffers are freed.
 final class PanelReader: Sendable {
     private let panels: Panels
+    /// How many panels `next()` gives.
+    let count: Int
 
     /// Starts reading `rows` of `set` in panels of `panelRows`, `depth` (1 or 2) buffers deep.
     init(set: ShardSet, rows: Range<Int>, panelRows: Int, similarity: Similarity, depth: Int = 2) {
         let panels = Panels(reader: SetReader(set: set, similarity: similarity), panelRows: panelRows, depth: depth)
         self.panels = panels
+        count = (rows.count + panelRows - 1) / panelRows
         Thread.detachNewThread { panels.produce(rows) }
     }
 

@@ -116,6 +116,8 @@ public final class RowStream {
                 let source = staging.assumingMemoryBound(to: Double.self)
                 cs_f64_to_f32(source, destination + done, n)
                 try checkConversion(from: source, to: destination + done, count: n, firstValue: done, firstRow: firstRow)
+            case .uint8: cs_u8_to_f32(staging.assumingMemoryBound(to: UInt8.self), destination + done, n)
+            case .int8: cs_i8_to_f32(staging.assumingMemoryBound(to: Int8.self), destination + done, n)
             case .float32: break
             }
             done += n

@@ -1,11 +1,15 @@
-/// Element types a shard may store; all are converted to Float32 on read.
+/// Element types a shard may store; all are converted to Float32 on read. The raw value is
+/// numpy's type code.
 public enum ElementType: String, Sendable, CaseIterable {
+    case uint8 = "u1"
+    case int8 = "i1"
     case float16 = "f2"
     case float32 = "f4"
     case float64 = "f8"
 
     public var byteCount: Int {
         switch self {
+        case .uint8, .int8: return 1
         case .float16: return 2
         case .float32: return 4
         case .float64: return 8
@@ -29,27 +33,46 @@ public struct ShardLayout: Sendable, Equatable {
         return o1 || o2 ? nil : bytes
     }
 
-    /// numpy's spelling of the dtype, e.g. `<f2`.
-    public var dtype: String { (bigEndian ? ">" : "<") + element.rawValue }
+    /// numpy's spelling of the dtype, e.g. `<f2`, or `|u1` for single bytes, which have no order.
+    public var dtype: String { (element.byteCount == 1 ? "|" : bigEndian ? ">" : "<") + element.rawValue }
 }
 
-/// The two shard formats of docs/inputs.md.
-public enum ShardFormat: String, Sendable {
-    case npy, fbin
+/// The shard formats of docs/inputs.md: NumPy's, and big-ann-benchmarks' for each element type.
+public enum ShardFormat: String, Sendable, CaseIterable {
+    case npy, fbin, f16bin, u8bin, i8bin
 
-    /// Recognises `.npy`, `.fbin` and their `.zst` forms; nil for any other name.
+    /// The file suffix, with its dot.
+    public var suffix: String { "." + rawValue }
+
+    /// The element type of a big-ann-benchmarks file (the suffix says it); nil for `.npy`,
+    /// whose header says it.
+    var bigANNElement: ElementType? {
+        switch self {
+        case .npy: return nil
+        case .fbin: return .float32
+        case .f16bin: return .float16
+        case .u8bin: return .uint8
+        case .i8bin: return .int8
+        }
+    }
+
+    /// Every suffix a shard may have, for messages: `.npy, .fbin, …` and their `.zst` forms.
+    static var suffixList: String {
+        allCases.map(\.suffix).joined(separator: ", ") + " (each optionally + .zst)"
+    }
+
+    /// Recognises each format's suffix and its `.zst` form; nil for any other name.
     static func recognise(_ name: String) -> (format: ShardFormat, compressed: Bool)? {
         let compressed = name.hasSuffix(".zst")
         let base = compressed ? String(name.dropLast(4)) : name
-        if base.hasSuffix(".npy") { return (.npy, compressed) }
-        if base.hasSuffix(".fbin") { return (.fbin, compressed) }
-        return nil
+        return allCases.first { base.hasSuffix($0.suffix) }.map { ($0, compressed) }
     }
 
     func readLayout(from stream: ByteStream) throws -> ShardLayout {
-        switch self {
-        case .npy: return try NPYHeader.read(from: stream).embeddingLayout(file: stream.path)
-        case .fbin: return try FBinHeader.read(from: stream)
+        guard let element = bigANNElement else {
+            return try NPYHeader.read(from: stream).embeddingLayout(file: stream.path)
         }
+        let (rows, dim) = try BigANNHeader.read(from: stream, suffix: suffix)
+        return ShardLayout(rows: rows, dim: dim, element: element, bigEndian: false, headerBytes: BigANNHeader.bytes)
     }
 }

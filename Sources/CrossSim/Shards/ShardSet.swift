@@ -21,7 +21,8 @@ public struct Shard: Sendable, Equatable {
         // as "a///b//" (found by fuzzing manifests).
         let name = path.split(separator: "/").last.map(String.init) ?? path
         guard let (format, compressed) = ShardFormat.recognise(name) else {
-            throw InputError("unknown suffix: expected .npy, .fbin, .npy.zst, .fbin.zst or a .txt manifest", file: path)
+            throw InputError("unknown suffix: expected \(ShardFormat.suffixList) or a .txt manifest"
+                                 + (Pairs.isIDFile(name) ? "; an .ibin holds ids (pairs), not embeddings" : ""), file: path)
         }
         let file = try FileByteStream(path: path)
         let fileBytes = try file.size()
@@ -109,7 +110,7 @@ public struct ShardSet: Sendable {
                 .filter { !$0.hasPrefix(".") && ShardFormat.recognise($0) != nil }
                 .sorted(by: NaturalOrder.areInIncreasingOrder)
             guard !names.isEmpty else {
-                throw InputError("no shards: the directory holds no .npy, .fbin, .npy.zst or .fbin.zst file", file: path)
+                throw InputError("no shards: the directory holds no \(ShardFormat.suffixList) file", file: path)
             }
             return names.map { (path as NSString).appendingPathComponent($0) }
         }

@@ -1,6 +1,6 @@
 /// Little-endian arrays and scalars in a byte buffer (every platform CrossSim runs on is
 /// little-endian, so values are copied as they lie in memory).
-struct BinaryWriter {
+public struct BinaryWriter {
     private(set) var bytes: [UInt8] = []
 
     mutating func append<T: BitwiseCopyable>(_ values: [T]) {
@@ -12,7 +12,7 @@ struct BinaryWriter {
 
 /// Reads what `BinaryWriter` wrote from a stream, never allocating more than the caller has
 /// checked against the stream's size.
-struct BinaryReader {
+public struct BinaryReader {
     let stream: ByteStream
 
     func array<T: BitwiseCopyable>(_ type: T.Type, count: Int, what: String) throws -> [T] {

@@ -34,10 +34,8 @@ public struct MergedRun: Sendable {
             if let difference = Self.difference(file.inputs.identity, first.inputs.identity, otherName: firstPath) {
                 throw InputError("parts from different inputs: \(difference)", file: path)
             }
-            guard file.state.histogram?.lower == first.state.histogram?.lower,
-                  file.state.histogram?.upper == first.state.histogram?.upper
-            else {
-                throw InputError("parts from different inputs: the similarity histograms' ranges differ from \(firstPath)", file: path)
+            if let conflict = file.state.mergeConflict(with: first.state) {
+                throw InputError("parts from different inputs: \(conflict) from \(firstPath)", file: path)
             }
         }
         state = try PartialState.merge(files.map(\.file.state))

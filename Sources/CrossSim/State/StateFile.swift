@@ -2,11 +2,12 @@ import Foundation
 
 /// A part's state on disk (docs/state-format.md): what `eval --part I/K --state F` writes and
 /// `crosssim merge` reads. The content is a magic, a format version, a JSON header naming the
-/// part, inputs (with their content fingerprints) and options, then the state's arrays in a
-/// fixed order; all of it inside a zstd frame whose XXH64 checksum the decoder verifies.
+/// part, inputs (with their content fingerprints) and options, the positives, then one
+/// section per figure the options ask for, each written and read by its `StateSection`; all
+/// of it inside a zstd frame whose XXH64 checksum the decoder verifies.
 public struct StateFile: Sendable {
     public static let magic = Array("crosssim.state\n\0".utf8)
-    public static let formatVersion: UInt32 = 3
+    public static let formatVersion: UInt32 = 4
 
     public var part: PartIndex
     public var inputs: Report.Inputs
@@ -32,15 +33,12 @@ public struct StateFile: Sendable {
         var x2Rows: Int
         var rowsLower: Int
         var rowsUpper: Int
-        var histogramLower: Double?
-        var histogramUpper: Double?
     }
 
     public func write(to path: String) throws {
         let s = state
         let header = Header(part: part, inputs: inputs, options: options, engine: engine, x1Rows: s.x1Rows, x2Rows: s.x2Rows,
-                            rowsLower: s.rows.lowerBound, rowsUpper: s.rows.upperBound,
-                            histogramLower: s.histogram?.lower, histogramUpper: s.histogram?.upper)
+                            rowsLower: s.rows.lowerBound, rowsUpper: s.rows.upperBound)
         let encoder = JSONEncoder()
         encoder.outputFormatting = .sortedKeys
         let json = Array(try encoder.encode(header))
@@ -52,19 +50,13 @@ public struct StateFile: Sendable {
         w.append(s.positives.positiveOf)
         w.append(s.positives.similarity)
         w.append(s.positives.alignmentSum)
-        for t in s.rowLogSumExp.indices {
-            w.append(s.rowLogSumExp[t].map(\.max)); w.append(s.rowLogSumExp[t].map(\.sum))
-            w.append(s.columnLogSumExp[t].map(\.max)); w.append(s.columnLogSumExp[t].map(\.sum))
-        }
-        w.append(s.rowBeaten)
-        w.append(s.columnBeaten)
-        for top in [s.rowTop, s.columnTop].compactMap({ $0 }) { w.append(top.scores); w.append(top.indices) }
-        w.append(s.softplusSums)
         w.append(s.similaritySum)
-        w.append(s.negativeSimilaritySum)
-        w.append(s.squaredSimilaritySum)
-        if let h = s.histogram { w.append(h.positive); w.append(h.negative) }
-        if let u = s.uniformity { for l in u { w.append(l.max); w.append(l.sum) } }
+        for section in s.orderedSections {
+            let name = Array(type(of: section).name.utf8)
+            w.append(UInt32(name.count))
+            w.append(name)
+            section.encode(into: &w)
+        }
         w.append(Self.magic)
         let file = try AtomicFile(path: path)
         let zstd = try ZstdWriter(file: file, level: 3)
@@ -139,87 +131,39 @@ public struct StateFile: Sendable {
         } catch let error as InputError {
             throw bad("options in the header: \(error.message)")
         }
-        let rows = header.rowsUpper - header.rowsLower
-        let taus = header.options.temperatures.count
         let k = header.options.topK ?? 0
-        let bins = header.options.histogramBins ?? 0
-        guard taus <= 1024, header.options.siglip.count <= 1024, k <= n1 && k <= n2, bins <= 1 << 20 else {
-            throw bad("inconsistent options in the header")
-        }
+        let dim = header.inputs.x1.dim
+        guard header.options.temperatures.count <= 1024, header.options.siglip.count <= 1024, k <= n1 && k <= n2,
+              !header.options.health || header.options.hubnessK <= min(n1, n2),
+              header.options.histogramBins ?? 0 <= 1 << 20, 1 <= dim && dim <= 1 << 20
+        else { throw bad("inconsistent options in the header") }
+        let shape = StateShape(x1Rows: n1, x2Rows: n2, dim: dim, rows: header.rowsLower..<header.rowsUpper, options: header.options)
+        let sectionTypes = PartialState.sectionTypes(for: header.options)
         // Everything the header promises must fit in what the zstd frames can decode to
         // (in binary64: k·(rows + n2) can exceed Int.max).
-        let cells = Double(rows + n2)
-        let promised = Double(12 * n2 + 8) + Double(taus * 16 + 4) * cells + Double(12 * k) * cells
-            + Double(8 * header.options.siglip.count + 24 + 16 * bins + 32 + magic.count)
+        let promised = Double(12 * n2 + 16 + 2 * magic.count)
+            + sectionTypes.reduce(0.0) { $0 + Double(4 + $1.name.utf8.count) + $1.encodedBytes(shape) }
         guard promised <= Double(capacity) else { throw bad("the header promises more data than the file holds") }
 
         let positiveOf = try r.array(Int32.self, count: n2, what: "the pairs")
         guard positiveOf.allSatisfy({ $0 >= 0 && Int($0) < n1 }) else { throw bad("pairs out of range") }
         let positives = Positives(positiveOf: positiveOf, similarity: try r.array(Double.self, count: n2, what: "the positives"),
                                   alignmentSum: try r.scalar(Double.self, what: "the alignment"), x1Rows: n1)
-        var rowLSE: [[LogSumExp]] = [], columnLSE: [[LogSumExp]] = []
-        func lse(_ count: Int) throws -> [LogSumExp] {
-            let m = try r.array(Double.self, count: count, what: "log-sum-exp maxima")
-            let s = try r.array(Double.self, count: count, what: "log-sum-exp sums")
-            return zip(m, s).map { LogSumExp(max: $0, sum: $1) }
-        }
-        for _ in 0..<taus {
-            rowLSE.append(try lse(rows))
-            columnLSE.append(try lse(n2))
-        }
-        let rowBeaten = try r.array(Int32.self, count: rows, what: "row ranks")
-        let columnBeaten = try r.array(Int32.self, count: n2, what: "column ranks")
-        func top(_ count: Int) throws -> TopKLists? {
-            guard k > 0 else { return nil }
-            return TopKLists(k: k, scores: try r.array(Double.self, count: count * k, what: "top-k scores"),
-                             indices: try r.array(Int32.self, count: count * k, what: "top-k indices"))
-        }
-        let rowTop = try top(rows), columnTop = try top(n2)
-        // Ranks count negatives, and top-k lists name candidates (a column's list only rows of
-        // this part, or the empty slot Int32.max): the report indexes with them.
-        guard rowBeaten.allSatisfy({ 0 <= $0 && Int($0) <= n2 }),
-              columnBeaten.allSatisfy({ 0 <= $0 && Int($0) <= rows }),
-              rowTop?.indices.allSatisfy({ 0 <= $0 && Int($0) < n2 }) ?? true,
-              columnTop?.indices.allSatisfy({ $0 == .max || (header.rowsLower..<header.rowsUpper).contains(Int($0)) }) ?? true
-        else { throw bad("ranks or top-k lists out of range") }
-        let softplus = try r.array(Double.self, count: header.options.siglip.count, what: "SigLIP sums")
-        let similaritySum = try r.scalar(Double.self, what: "sums")
-        let negativeSum = try r.scalar(Double.self, what: "sums")
-        let squaredSum = try r.scalar(Double.self, what: "sums")
-        var histogram: Histogram?
-        if bins > 0 {
-            guard let lower = header.histogramLower, let upper = header.histogramUpper else { throw bad("histogram range missing") }
-            var h = Histogram(lower: lower, upper: upper, bins: bins)
-            h.positive = try r.array(UInt64.self, count: bins, what: "histogram")
-            h.negative = try r.array(UInt64.self, count: bins, what: "histogram")
-            // At most n2 positive and rows·n2 negative cells: merged counts cannot overflow.
-            func total(_ counts: [UInt64]) -> UInt64? {
-                counts.reduce(UInt64(0) as UInt64?) { sum, c in
-                    sum.flatMap { let (t, o) = $0.addingReportingOverflow(c); return o ? nil : t }
-                }
+        var state = PartialState(x1Rows: n1, x2Rows: n2, rows: shape.rows, positives: positives,
+                                 similaritySum: try r.scalar(Double.self, what: "sums"))
+        for type in sectionTypes {
+            let length = Int(try r.scalar(UInt32.self, what: "a section's name"))
+            let name = length <= 64 ? String(decoding: try r.array(UInt8.self, count: length, what: "a section's name"), as: UTF8.self) : "?"
+            guard name == type.name else { throw bad("expected the section '\(type.name)', found '\(name)'") }
+            do {
+                state.insert(try type.decode(from: r, shape: shape))
+            } catch let error as SectionError {
+                throw bad("\(type.name): \(error.message)")
             }
-            guard lower.isFinite, upper.isFinite, lower < upper,
-                  let positive = total(h.positive), positive <= UInt64(n2),
-                  let negative = total(h.negative), negative <= UInt64(rows) * UInt64(n2)
-            else { throw bad("histogram out of range") }
-            histogram = h
         }
-        let uniformity: [LogSumExp]? = header.options.uniformity
-            ? try (0..<2).map { _ in
-                let pair = try r.array(Double.self, count: 2, what: "uniformity")
-                return LogSumExp(max: pair[0], sum: pair[1])
-            }
-            : nil
         guard try r.array(UInt8.self, count: magic.count, what: "the end marker") == magic, try stream.isAtEnd() else {
             throw bad("trailing or missing data at the end")
         }
-        let state = PartialState(
-            x1Rows: n1, x2Rows: n2, rows: header.rowsLower..<header.rowsUpper, positives: positives,
-            rowLogSumExp: rowLSE, rowBeaten: rowBeaten, rowTop: rowTop,
-            columnLogSumExp: columnLSE, columnBeaten: columnBeaten, columnTop: columnTop,
-            softplusSums: softplus, similaritySum: similaritySum, negativeSimilaritySum: negativeSum,
-            squaredSimilaritySum: squaredSum,
-            histogram: histogram, uniformity: uniformity)
         return StateFile(part: part, inputs: header.inputs, options: header.options, engine: header.engine, state: state)
     }
 }

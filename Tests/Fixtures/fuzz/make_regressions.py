@@ -46,6 +46,35 @@ def state_join(prefix, header, body):
     return prefix + struct.pack("<I", len(j)) + j + bytes(body)
 
 
+def section_sizes(header):
+    """Bytes of each section's content, by name, for a part of this header's shape."""
+    o, n2 = header["options"], header["x2Rows"]
+    rows = header["rowsUpper"] - header["rowsLower"]
+    bins, k = o.get("histogramBins") or 0, o.get("topK") or 0
+    return {"ranks": 4 * (rows + n2) + 16, "infonce": 16 * len(o["temperatures"]) * (rows + n2),
+            "siglip": 8 * len(o["siglip"]), "histogram": 16 + 16 * bins, "top_k": 12 * k * (rows + n2), "best_negative": 12 * (rows + n2),
+            "hard_negatives": (12 * sum((o.get("hardNegatives") or {}).get(key) or 0 for key in ("rangeMin", "count")) + 4) * (rows + n2),
+            "hubness": 12 * (o.get("hubnessK") or 10) * (rows + n2), "geometry": 16 * header["inputs"]["x1"]["dim"] * (header["inputs"]["x1"]["dim"] + 1), "uniformity": 32}
+
+
+def section_offset(header, body, wanted):
+    """Where section `wanted`'s content starts in a state's body (after the positives and the
+    sum over all cells, each section is its name's length, its name, then its content)."""
+    n2 = header["x2Rows"]
+    at, sizes = 12 * n2 + 16, section_sizes(header)
+    while True:
+        length = struct.unpack("<I", body[at:at + 4])[0]
+        name = bytes(body[at + 4:at + 4 + length]).decode()
+        at += 4 + length
+        if name == wanted:
+            return at
+        at += sizes[name]
+
+
+def section(name, content):
+    return struct.pack("<I", len(name)) + name.encode() + content
+
+
 def seed_state(name):
     """A state seed without its mode byte (mode 1: one decompressed payload; 3: two)."""
     with open(os.path.join(HERE, "state", name), "rb") as f:
@@ -66,7 +95,7 @@ def main():
     frame = b"\x28\xb5\x2f\xfd\xe0" + struct.pack("<Q", 1 << 63) + b"\x01\x00\x00"
     files["zstd/declared-size-overflow.npy.zst"] = frame + frame
 
-    everything = seed_state("inner_everything")   # 6 x 6, 2 taus, top-k 2, histogram, uniformity
+    everything = seed_state("inner_everything")   # 6 x 6, 2 taus, top-k 2, histogram, uniformity, best negatives
     prefix, header, body = state_split(everything)
 
     def state(name, h=None, b=None, raw=None):
@@ -83,11 +112,11 @@ def main():
     h = json.loads(json.dumps(header))
     h["options"]["recallAt"] = [-1, 1]
     state("recall-at-negative", h)                          # 0..<k with k = -1 in the report
-    n, rows, taus, k = 6, 6, 2, 2
-    top_indices = 4 * n + 8 * n + 8 + taus * 16 * (rows + n) + 4 * rows + 4 * n + 8 * rows * k   # after binary64 scores
     b = bytearray(body)
-    b[top_indices:top_indices + 4] = struct.pack("<i", 0x7FFF0000)
+    top = section_offset(header, b, "top_k") + 8 * 6 * 2   # the rows' indices, after their binary64 scores
+    b[top:top + 4] = struct.pack("<i", 0x7FFF0000)
     state("top-k-index-out-of-range", b=b)                  # the report indexed pairs with it
+    n = 6
     b = bytearray(body)
     b[4 * n:4 * n + 8] = struct.pack("<d", float("nan"))
     state("nan-similarity", b=b)                            # a NaN reached the JSON writer
@@ -95,8 +124,9 @@ def main():
     h = {key: header[key] for key in ("engine", "inputs")}
     h.update(part={"count": 2147483646, "index": 0}, x1Rows=2147483646, x2Rows=1, rowsLower=0, rowsUpper=1,
              options={"similarity": "cosine", "temperatures": [0.05], "siglip": [], "recallAt": [1], "uniformity": False})
-    one = struct.pack("<i", 0) + struct.pack("<d", 1.0) + struct.pack("<d", 0.0) + struct.pack("<dd", 20.0, 1.0) * 2 \
-        + struct.pack("<ii", 0, 0) + struct.pack("<ddd", 1.0, 1.0, 1.0) + MAGIC
+    one = struct.pack("<i", 0) + struct.pack("<d", 1.0) + struct.pack("<dd", 0.0, 1.0) \
+        + section("ranks", struct.pack("<iidd", 0, 0, 1.0, 1.0)) + section("infonce", struct.pack("<dddd", 20.0, 1.0, 20.0, 1.0)) \
+        + MAGIC
     state("x1-rows-huge", raw=state_join(prefix, h, one))
 
     # Two parts of one run (0/2 and 1/2 of 6 rows, top-k 2, histogram).
@@ -114,16 +144,23 @@ def main():
             files[f"state/{name}/part-{i}.state"] = zstd(data)
 
     def beaten(i, h, b):
-        offset = 4 * 6 + 8 * 6 + 8 + 1 * 16 * (3 + 6) + 4 * 3   # column ranks of a 3-row part
+        offset = section_offset(h, b, "ranks") + 4 * 3   # column ranks of a 3-row part
         b[offset:offset + 24] = struct.pack("<6i", *[0x7FFFFFFF] * 6)
         return h, b
     pair("column-ranks-overflow", beaten)                   # Int32 sum trapped in the merge
 
     def ranges(i, h, b):
         if i == 1:
-            h["histogramLower"] = -0.5
+            offset = section_offset(h, b, "histogram")
+            b[offset:offset + 8] = struct.pack("<d", -0.5)
         return h, b
     pair("histogram-ranges-differ", ranges)                 # Histogram + precondition
+
+    def counts(i, h, b):
+        offset = section_offset(h, b, "histogram") + 16   # the first positive count
+        b[offset:offset + 8] = struct.pack("<Q", 1 << 63)
+        return h, b
+    pair("histogram-count-overflow", counts)                # Int(UInt64) and the UInt64 sum trapped
 
     for path, data in files.items():
         full = os.path.join(OUT, path)

@@ -18,7 +18,7 @@ import numpy as np
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 FIXTURES = os.path.dirname(HERE)
-TARGETS = ["npy", "fbin", "zstd", "manifest", "pairs", "state"]
+TARGETS = ["npy", "fbin", "f16bin", "u8bin", "i8bin", "zstd", "manifest", "pairs", "state"]
 
 
 def fixture(rel):
@@ -31,6 +31,11 @@ def npy_bytes(array, version=(1, 0)):
     buf = io.BytesIO()
     np.lib.format.write_array(buf, array, version=version)
     return buf.getvalue()
+
+
+def bigann_bytes(rows, dim, data):
+    """big-ann-benchmarks' layout: int32 rows, int32 dim, then the values."""
+    return np.array([rows, dim], "<i4").tobytes() + data
 
 
 def unzstd(data):
@@ -57,7 +62,24 @@ def main():
     seeds["fbin"]["empty_0x3.fbin"] = np.array([0, 3], "<i4").tobytes()
     seeds["fbin"]["zero_row.fbin"] = np.array([1, 2], "<i4").tobytes() + np.zeros(2, "<f4").tobytes()
 
-    # zstd: mode 0 = the file as it is; mode 1/3/5 = the payload compressed by the harness.
+    # f16bin, u8bin, i8bin: M (as float16), every byte value, and the bad headers of fbin.
+    M = np.frombuffer(fixture("fbin/M.fbin")[8:], "<f4").reshape(5, 3)
+    every_byte = np.arange(256, dtype=np.uint8).tobytes()
+    valid = {"f16bin": M.astype("<f2").tobytes(), "u8bin": every_byte, "i8bin": every_byte}
+    width = {"f16bin": 2, "u8bin": 1, "i8bin": 1}
+    for target in ["f16bin", "u8bin", "i8bin"]:
+        rows, dim = (5, 3) if target == "f16bin" else (4, 64)
+        w = width[target]
+        seeds[target][f"valid.{target}"] = bigann_bytes(rows, dim, valid[target])
+        seeds[target][f"bad_negative.{target}"] = bigann_bytes(-1, 3, b"\x01" * 3 * w)
+        seeds[target][f"bad_truncated.{target}"] = bigann_bytes(5, 3, b"\x01" * 7 * w)
+        seeds[target][f"bad_trailing.{target}"] = bigann_bytes(1, 3, b"\x01" * 4 * w)
+        seeds[target][f"empty_0x3.{target}"] = bigann_bytes(0, 3, b"")
+        seeds[target][f"zero_row.{target}"] = bigann_bytes(1, 2, b"\x00" * 2 * w)
+    seeds["f16bin"]["inf_row.f16bin"] = bigann_bytes(2, 2, np.array([1, 2, np.inf, 4], "<f2").tobytes())
+
+    # zstd: mode 0 = the file as it is; mode 1/3/5 = the payload compressed by the harness
+    # (bits 2-4 choose the format inside: 1 fbin, 2 f16bin, 3 u8bin, 4 i8bin).
     for name, rel in [("M_le_f2", "zst/M_le_f2.npy.zst"), ("multiframe", "zst/M_le_f4_multiframe.npy.zst"),
                       ("corrupt", "bad/corrupt.npy.zst"), ("truncated", "bad/truncated.npy.zst")]:
         seeds["zstd"][f"raw_{name}"] = b"\x00" + fixture(rel)
@@ -66,6 +88,9 @@ def main():
     seeds["zstd"]["inner_two_frames_f2"] = b"\x03" + fixture("npy/M_be_f2_v3.npy")
     seeds["zstd"]["inner_fbin"] = b"\x05" + fixture("fbin/M.fbin")
     seeds["zstd"]["inner_truncated"] = b"\x01" + fixture("bad/truncated.npy")
+    for code, target in [(2, "f16bin"), (3, "u8bin"), (4, "i8bin")]:
+        seeds["zstd"][f"inner_{target}"] = bytes([1 | code << 2]) + seeds[target][f"valid.{target}"]
+        seeds["zstd"][f"inner_two_frames_{target}"] = bytes([3 | code << 2]) + seeds[target][f"valid.{target}"]
 
     # manifest: names of the shards the harness puts next to the manifest.
     seeds["manifest"]["valid_mixed.txt"] = b"# a manifest\n\na.npy\nb.fbin\nc.npy.zst\n  d.npy  \ne.fbin.zst\nf.npy.zst\n"
@@ -85,6 +110,11 @@ def main():
     seeds["pairs"]["pairs_u1_be"] = bytes([0, 3, 4]) + npy_bytes(np.array([0, 2, 1, 1], "|u1"))
     seeds["pairs"]["pairs_be_i2"] = bytes([0, 3, 4]) + npy_bytes(np.array([0, 2, 1, 1], ">i2"))
     seeds["pairs"]["pairs_zst_inner"] = bytes([3, 5, 7]) + fixture("pairs/pairs_i64.npy")
+    # mode bit 2: an .ibin (int32 rows, dim 1).
+    ids = np.frombuffer(fixture("pairs/pairs_i64.npy")[-7 * 8:], "<i8").astype("<i4").tobytes()
+    seeds["pairs"]["ibin"] = bytes([4, 5, 7]) + bigann_bytes(7, 1, ids)
+    seeds["pairs"]["ibin_zst_inner"] = bytes([7, 5, 7]) + bigann_bytes(7, 1, ids)
+    seeds["pairs"]["ibin_two_columns"] = bytes([4, 5, 7]) + bigann_bytes(7, 2, ids + ids)
 
     # state: real state files of tiny runs, as they are (mode 0), decompressed (mode 1), and
     # two parts of one run (mode 3).
@@ -99,7 +129,8 @@ def main():
         runs = {
             "plain": [x1, x2, "--part", "0/1"],
             "everything": [x1, x2, "--part", "0/1", "--tau", "0.05", "0.1", "--siglip", "10:-10", "--top-k", "2",
-                           "--uniformity", "--histogram", "--k", "1,2"],
+                           "--uniformity", "--histogram", "--k", "1,2", "--keep-per-query", "--health", "--hubness-k", "2",
+                           "--hard-negatives", "2", "--margin", "0.01"],
             "dot": [x1, x2, "--part", "0/1", "--similarity", "dot"],
             "pairs": [f"{work}/c/x1", f"{work}/c/x2", "--pairs", f"{work}/c/pairs.npy", "--part", "0/1", "--top-k", "1"],
             "half0": [x1, x2, "--part", "0/2", "--top-k", "2", "--histogram"],
@@ -122,8 +153,10 @@ def main():
 
     for target, files in seeds.items():
         folder = os.path.join(HERE, target)
-        shutil.rmtree(folder, ignore_errors=True)
-        os.makedirs(folder)
+        os.makedirs(folder, exist_ok=True)
+        for name in os.listdir(folder):   # past findings (regression-*) stay
+            if not name.startswith("regression-"):
+                os.remove(os.path.join(folder, name))
         for name, data in files.items():
             with open(os.path.join(folder, name), "wb") as f:
                 f.write(data)

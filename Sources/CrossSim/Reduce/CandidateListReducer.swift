@@ -1,0 +1,153 @@
+import CCrossSimKernels
+
+/// Each query's k best candidates, both ways (top-k; with positives left out, best
+/// negatives). Row lists are final per row; each worker keeps column lists over the panel,
+/// merged at its end (the best k do not depend on order).
+final class CandidateListReducer<Section: CandidateListSection>: Reducer, @unchecked Sendable {
+    /// Best-k lists of `count` queries with the Float32 floor of each list's last score.
+    struct Lists {
+        let k: Int
+        let scores: SharedBuffer<Double>
+        let indices: SharedBuffer<Int32>
+        let floor: SharedBuffer<Float>
+
+        init(k: Int, count: Int) {
+            self.k = k
+            scores = SharedBuffer(repeating: -.infinity, count: k * count)
+            indices = SharedBuffer(repeating: .max, count: k * count)
+            floor = SharedBuffer(repeating: -.infinity, count: count)
+        }
+
+        func reset() {
+            scores.base.update(repeating: -.infinity, count: scores.count)
+            indices.base.update(repeating: .max, count: indices.count)
+            floor.base.update(repeating: -.infinity, count: floor.count)
+        }
+
+        var lists: TopKLists { TopKLists(k: k, scores: scores.array, indices: indices.array) }
+    }
+
+    let run: ReducerRun
+    let k: Int
+    let rowTop: Lists
+    /// Per query, a threshold its candidates must not beat (hard negatives), or nil.
+    let ceilings: (rows: ReducerRun.Thresholds, columns: ReducerRun.Thresholds)?
+    private var workers: [Lists] = []
+    private var totalTop: TopKLists
+
+    convenience init(run: ReducerRun) { self.init(run: run, ceilings: nil) }
+
+    init(run: ReducerRun, ceilings: (rows: ReducerRun.Thresholds, columns: ReducerRun.Thresholds)?) {
+        self.run = run
+        self.ceilings = ceilings
+        k = Section.listLength(run.options)
+        rowTop = Lists(k: k, count: run.rows.count)
+        totalTop = TopKLists(k: k, count: run.columns)
+    }
+
+    var panelBytesPerColumn: (worker: Int, slot: Int) { (k * 12 + 4, 0) }
+
+    func prepare(workers count: Int, slots: Int, panelColumns: Int) {
+        let k = k
+        workers = (0..<count).map { _ in Lists(k: k, count: panelColumns) }
+    }
+
+    func beginPanel(_ columns: Range<Int>) {
+        // A candidate that cannot beat a column's list so far cannot make its final list.
+        for w in workers {
+            for (local, j) in columns.enumerated() {
+                w.floor[local] = Float(lowerBoundOf: totalTop.scores[j * k + k - 1])
+            }
+        }
+    }
+
+    func consume(_ strip: Strip, worker: Int, slot: Int) {
+        let (r, local, top) = (strip.row, strip.local, workers[worker])
+        let owners = Section.keepsPositives ? nil : strip.owners
+        Self.withPointer(to: ceilings?.rows.at(r)) { ceiling in
+            cs_topk_rows(strip.tile, owners, ceiling, Int64(k), rowTop.scores.base + r * k, rowTop.indices.base + r * k)
+        }
+        Self.withPointer(to: ceilings?.columns.at(Int(strip.tile.col0))) { ceiling in
+            cs_topk_cols(strip.tile, owners, ceiling, Int64(k), top.scores.base + local * k, top.indices.base + local * k,
+                         top.floor.base + local)
+        }
+    }
+
+    static func withPointer(to ceiling: cs_thresholds?, _ body: (UnsafePointer<cs_thresholds>?) -> Void) {
+        guard var ceiling else { return body(nil) }
+        withUnsafePointer(to: &ceiling) { body($0) }
+    }
+
+    func endPanel() {
+        let panel = run.panel
+        for top in workers {
+            totalTop.merge(top.lists.slice(0..<panel.count), into: panel)
+            top.reset()
+        }
+    }
+
+    func finish() -> Section { Section(rows: rowTop.lists, columns: totalTop) }
+}
+
+/// A section made of best-candidate lists both ways: each x1 row's best x2 rows, and each x2
+/// row's best among the part's x1 rows.
+protocol CandidateListSection: StateSection {
+    /// How many candidates a query keeps.
+    static func listLength(_ options: EvaluationOptions) -> Int
+    /// Whether a query's positives are among its candidates.
+    static var keepsPositives: Bool { get }
+    var rows: TopKLists { get set }
+    var columns: TopKLists { get set }
+    init(rows: TopKLists, columns: TopKLists)
+}
+
+extension CandidateListSection {
+    public mutating func append(_ next: Self) { appendLists(next) }
+
+    mutating func appendLists(_ next: Self) {
+        rows.scores += next.rows.scores
+        rows.indices += next.rows.indices
+        columns = columns.merged(with: next.columns)
+    }
+
+    public static func encodedBytes(_ shape: StateShape) -> Double { listBytes(shape) }
+
+    static func listBytes(_ shape: StateShape) -> Double {
+        Double(12 * listLength(shape.options)) * Double(shape.rows.count + shape.x2Rows)
+    }
+
+    public func encode(into writer: inout BinaryWriter) { encodeLists(into: &writer) }
+
+    func encodeLists(into writer: inout BinaryWriter) {
+        for lists in [rows, columns] {
+            writer.append(lists.scores)
+            writer.append(lists.indices)
+        }
+    }
+
+    public static func decode(from reader: BinaryReader, shape: StateShape) throws -> Self { try decodeLists(from: reader, shape: shape) }
+
+    static func decodeLists(from reader: BinaryReader, shape: StateShape) throws -> Self {
+        let k = listLength(shape.options)
+        func lists(_ count: Int) throws -> TopKLists {
+            TopKLists(k: k, scores: try reader.array(Double.self, count: count * k, what: "candidate scores"),
+                      indices: try reader.array(Int32.self, count: count * k, what: "candidate indices"))
+        }
+        let section = Self(rows: try lists(shape.rows.count), columns: try lists(shape.x2Rows))
+        // Lists name candidates, or the empty slot Int32.max where a query has fewer than k (a
+        // column's list holds only rows of this part; a row's list of every x2 row is full
+        // when positives count): the report indexes with them.
+        guard section.rows.indices.allSatisfy({ ($0 == .max && !keepsPositives) || (0 <= $0 && Int($0) < shape.x2Rows) }),
+              section.columns.indices.allSatisfy({ $0 == .max || shape.rows.contains(Int($0)) })
+        else { throw SectionError("candidate lists out of range") }
+        return section
+    }
+}
+
+extension Float {
+    /// The largest Float32 no greater than `value`.
+    init(lowerBoundOf value: Double) {
+        let rounded = Float(value)
+        self = Double(rounded) > value ? rounded.nextDown : rounded
+    }
+}
