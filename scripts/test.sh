@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # Quick start, part 2: installs what the tests need and runs them all. With a one-node Slurm
 # cluster (started here, when Debian's packages can be installed) the array-job test
-# submits real jobs; everything else needs only the Swift toolchain and two libraries.
+# submits real jobs; everything else needs only the Swift toolchain, two libraries and numpy
+# (the compare tests hold the bootstrap to numpy's).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
-# CompareTests hold the paired bootstrap to numpy's.
 if ! python3 -c 'import numpy' 2>/dev/null; then
     if [[ "$(uname)" == Darwin ]]; then
         python3 -m pip install --quiet --user numpy
