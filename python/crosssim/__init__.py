@@ -63,7 +63,7 @@ def evaluate(
     uniformity: each set's uniformity (Wang & Isola). histogram: gather the similarity
         histograms. threads, tile ("ROWSxCOLS" or (rows, cols)): as ``--threads``, ``--tile``.
     plot: write the summary page (SVG) here, as ``--plot``.
-    progress: called about ten times a second with (tiles done, tiles in all).
+    progress: called about ten times a second with (tiles done, tiles in all), and once at the end.
 
     The GIL is released while the library computes. Ctrl-C stops the run at its next tile and
     raises ``KeyboardInterrupt``. Bad inputs raise ``InputError`` (a ``ValueError``) with the
@@ -164,7 +164,7 @@ def _matrix(x: Any, name: str) -> Tuple[np.ndarray, str]:
         beyond = np.isinf(converted) & np.isfinite(array)
         if beyond.any():
             row, column = (int(i) for i in np.argwhere(beyond)[0])
-            raise InputError(f"{name}: row {row}: value {array[row, column]!r} is beyond Float32's range (±3.4e38), "
+            raise InputError(f"{name}: row {row}: value {float(array[row, column])!r} is beyond Float32's range (±3.4e38), "
                              f"in which CrossSim computes: scale the set down")
         return converted, array.dtype.str
     return np.require(array, dtype=np.float32, requirements=["C", "A"]), array.dtype.str

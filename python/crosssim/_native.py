@@ -139,7 +139,8 @@ def call(function: Callable[..., int], *arguments: object, keep: Tuple[object, .
     result handle. The worker holds ``keep`` (the buffers that ``arguments`` point into) until
     the library returns, even when the caller has stopped waiting. The main thread waits in short steps, so that Ctrl-C reaches it: it then
     cancels the run (the library stops at its next tile and writes nothing), waits for the
-    worker and re-raises ``KeyboardInterrupt``. A second Ctrl-C stops waiting."""
+    worker and re-raises ``KeyboardInterrupt``. A second Ctrl-C stops waiting. ``progress``
+    gets (tiles done, tiles in all) at each step and once at the end of a run that succeeded."""
     lib = library()
     run = c_void_p(lib.crosssim_run_new()) if cancellable else None
     result, error = c_void_p(), c_void_p()
@@ -164,6 +165,8 @@ def call(function: Callable[..., int], *arguments: object, keep: Tuple[object, .
         lib.crosssim_run_free(run)
         raise
     if run is not None:
+        if progress is not None and outcome[0] == 0:
+            _report_progress(lib, run, progress)
         lib.crosssim_run_free(run)
     code = outcome[0]
     if code == 0:
@@ -178,12 +181,16 @@ def call(function: Callable[..., int], *arguments: object, keep: Tuple[object, .
 
 
 def _wait(worker: threading.Thread, lib: ctypes.CDLL, run: Optional[c_void_p], progress: Optional[Progress]) -> None:
-    done, total = c_int64(), c_int64()
     while worker.is_alive():
         worker.join(0.1)
-        if progress is not None and run is not None:
-            lib.crosssim_run_progress(run, byref(done), byref(total))
-            progress(done.value, total.value)
+        if progress is not None and run is not None and worker.is_alive():
+            _report_progress(lib, run, progress)
+
+
+def _report_progress(lib: ctypes.CDLL, run: c_void_p, progress: Progress) -> None:
+    done, total = c_int64(), c_int64()
+    lib.crosssim_run_progress(run, byref(done), byref(total))
+    progress(done.value, total.value)
 
 
 def _free_result(lib: ctypes.CDLL, result: c_void_p, error: c_void_p) -> None:
