@@ -17,6 +17,7 @@ from setuptools.dist import Distribution
 HERE = Path(__file__).resolve().parent
 PACKAGE_ROOT = HERE.parent  # the Swift package: python/ lives in its checkout
 LIBRARY = "libCrossSimC.so"
+SCRATCH = ".build-python"
 
 
 def built_library() -> Path:
@@ -26,11 +27,13 @@ def built_library() -> Path:
     if not (PACKAGE_ROOT / "Package.swift").exists():
         raise SystemExit(f"crosssim: no Package.swift in {PACKAGE_ROOT}: build from a CrossSim checkout, "
                          "or set CROSSSIM_LIBRARY to a built libCrossSimC.so")
-    # -static-stdlib: the Swift runtime inside the library. SwiftPM links executables this way
-    # by default on Linux, so this shares every compiled object with `swift build -c release`.
-    command = ["swift", "build", "-c", "release", "--product", "CrossSimC", "-Xswiftc", "-static-stdlib"]
+    # -static-stdlib puts the Swift runtime inside the library. It changes how every module is
+    # compiled, so the build has its own scratch folder: sharing .build with `swift build -c
+    # release` (the CLI, scripts/test.sh) would recompile every module at each switch.
+    command = ["swift", "build", "-c", "release", "--product", "CrossSimC", "-Xswiftc", "-static-stdlib",
+               "--scratch-path", str(PACKAGE_ROOT / SCRATCH)]
     subprocess.run(command, cwd=PACKAGE_ROOT, check=True)
-    binaries = subprocess.run(command[:4] + ["--show-bin-path"], cwd=PACKAGE_ROOT, check=True,
+    binaries = subprocess.run(command + ["--show-bin-path"], cwd=PACKAGE_ROOT, check=True,
                               capture_output=True, text=True).stdout.strip()
     return Path(binaries) / LIBRARY
 

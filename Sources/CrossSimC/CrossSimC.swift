@@ -1,8 +1,9 @@
 // The C ABI of CrossSim (Sources/CrossSimC/crosssim.h): plain C types only, no Swift type crosses it.
 // Every function that can fail returns a code — 0 success, 1 internal failure, 2 bad input,
 // 130 interrupted, the command line's exit codes (docs/command-line.md) — and, through
-// `error`, the message the command line prints after "crosssim: ", which the caller frees
-// with `crosssim_string_free`.
+// `error`, the message the command line prints for it after "crosssim: error: ",
+// "crosssim: internal error: " or "crosssim: ", which the caller frees with
+// `crosssim_string_free`.
 import CrossSim
 import CrossSimPlot
 import Foundation
@@ -14,7 +15,8 @@ private let codeInternal: Int32 = 1
 private let codeInput: Int32 = 2
 private let codeInterrupted: Int32 = 130
 
-/// Runs `body`, maps what it throws to a code and the command line's message.
+/// Runs `body`, maps what it throws to a code and the command line's message (without the
+/// prefix that the code tells).
 private func guarded(_ error: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?, _ body: () throws -> Void) -> Int32 {
     func fail(_ code: Int32, _ message: String) -> Int32 {
         error?.pointee = strdup(message)
@@ -24,13 +26,13 @@ private func guarded(_ error: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>
         try body()
         return codeSuccess
     } catch let e as InputError {
-        return fail(codeInput, "error: \(e)")
+        return fail(codeInput, "\(e)")
     } catch let e as InterruptedError {
         return fail(codeInterrupted, "\(e)")
     } catch let e as InternalError {
-        return fail(codeInternal, "internal error: \(e)")
+        return fail(codeInternal, "\(e)")
     } catch {
-        return fail(codeInternal, "internal error: \(error)")
+        return fail(codeInternal, "\(error)")
     }
 }
 

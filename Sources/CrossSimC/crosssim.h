@@ -1,14 +1,16 @@
 /*
- * The C ABI of CrossSim: libCrossSimC.so (`swift build -c release --product CrossSimC`, with
- * `-Xswiftc -static-stdlib` so that it needs only libzstd, the BLAS and the C/C++ runtime).
+ * The C ABI of CrossSim: libCrossSimC.so (`swift build -c release --product CrossSimC
+ * -Xswiftc -static-stdlib --scratch-path .build-python`: the Swift runtime linked in, so that
+ * it needs only libzstd, the BLAS and the C/C++ runtime; its own scratch folder, since the
+ * flag changes how every module is compiled).
  * The Python package in python/ loads it with ctypes; this header is the contract for any
  * other caller. No Swift type crosses it.
  *
  * Codes. Every function that can fail returns the command line's exit code
  * (docs/command-line.md): 0 success, 1 internal failure, 2 bad input, 130 interrupted. On a
  * failure `*error` (when `error` is not NULL) receives the message the command line prints
- * after "crosssim: ", e.g. "error: x1: row 3: NaN or infinite value"; free it with
- * crosssim_string_free.
+ * after "crosssim: error: " (2), "crosssim: internal error: " (1) or "crosssim: " (130),
+ * e.g. "x1: row 3: NaN or infinite value"; free it with crosssim_string_free.
  *
  * Requests. Options are one JSON object; absent keys (or null) take the command line's
  * defaults:

@@ -38,10 +38,12 @@ def test_other_threads_run_while_the_library_computes_and_progress_is_reported()
     calls: list[tuple[int, int]] = []
     counter.start()
     start = time.monotonic()
-    crosssim.evaluate(x, x, threads=1, progress=lambda done, total: calls.append((done, total)))
-    seconds = time.monotonic() - start
-    stop.set()
-    counter.join()
+    try:
+        crosssim.evaluate(x, x, threads=1, progress=lambda done, total: calls.append((done, total)))
+    finally:
+        seconds = time.monotonic() - start
+        stop.set()
+        counter.join()
     # Without the GIL released, the counter would have stood still for the whole call.
     assert counted > 1000 * seconds
     assert calls and calls[-1][0] == calls[-1][1] > 0
