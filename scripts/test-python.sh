@@ -1,22 +1,28 @@
 #!/usr/bin/env bash
-# The Python package's tests (python/tests, pytest), twice: installed from the checkout
-# (`pip install ./python`, whose build hook builds the Swift library) into a venv made here,
-# then from the wheel of scripts/build-wheel.sh in a fresh venv with the Swift toolchain off
-# PATH. The Swift release build is the one scripts/test.sh makes (no compile is repeated).
+# The Python package's tests. `pip install ./python` (whose build hook builds the Swift
+# library, in .build-python) into a venv made here, checked by loading it and evaluating;
+# then the wheel of scripts/build-wheel.sh in a fresh venv, where pytest runs all of
+# python/tests with the Swift toolchain off PATH. The tests compare with the CLI of the
+# release build that scripts/test.sh makes.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
-swift build -c release --product crosssim   # the CLI whose reports the tests compare with
-export CROSSSIM_CLI="$PWD/.build/release/crosssim"
+swift build -c release --product crosssim
+cli="$PWD/.build/release/crosssim"
 venvs=$(mktemp -d)
 trap 'rm -rf "$venvs"' EXIT
 
 echo "test-python.sh: pip install ./python"
 python3 -m venv "$venvs/checkout"
-"$venvs/checkout/bin/pip" install --quiet numpy pytest
-"$venvs/checkout/bin/pip" install --quiet ./python
-# From the repository's root, so that `import crosssim` finds the installed package.
-"$venvs/checkout/bin/python" -m pytest -q -p no:cacheprovider python/tests
+"$venvs/checkout/bin/pip" install --quiet numpy ./python
+# From the repository's root, where `import crosssim` finds the installed package.
+"$venvs/checkout/bin/python" - <<'PYTHON'
+import numpy as np, crosssim
+x = np.random.default_rng(0).standard_normal((100, 16), dtype=np.float32)
+report = crosssim.evaluate(x, x)
+assert "site-packages" in crosssim.__file__ and report.retrieval.x1_to_x2.recall[1] == 1.0, crosssim.__file__
+print("test-python.sh: installed from the checkout:", crosssim.__file__)
+PYTHON
 
 echo "test-python.sh: the wheel, without the Swift toolchain"
 wheel=$(scripts/build-wheel.sh | tail -1)
@@ -25,4 +31,4 @@ python3 -m venv "$venvs/wheel"
 toolchain=$(dirname "$(command -v swift)")
 path_without_swift=$(tr ':' '\n' <<<"$PATH" | grep -vxF "$toolchain" | paste -sd: -)
 env PATH="$path_without_swift" bash -c '! command -v swift >/dev/null' || { echo "swift is still on PATH" >&2; exit 1; }
-env PATH="$path_without_swift" "$venvs/wheel/bin/python" -m pytest -q -p no:cacheprovider python/tests
+env PATH="$path_without_swift" CROSSSIM_CLI="$cli" "$venvs/wheel/bin/python" -m pytest -q -p no:cacheprovider python/tests
