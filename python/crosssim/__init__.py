@@ -1,10 +1,10 @@
 """CrossSim from Python: contrastive losses and retrieval metrics between two embedding sets,
 exactly, in bounded memory, computed by CrossSim's Swift core in this process.
 
->>> import numpy as np, crosssim
->>> x = np.random.default_rng(0).standard_normal((1000, 64), dtype=np.float32)
->>> report = crosssim.evaluate(x, x + 0.1, tau=(0.05, 0.01), siglip=[(10, -10)])
->>> report.infonce[0].symmetric, report.retrieval.x1_to_x2.recall[1]
+    import numpy as np, crosssim
+    x = np.random.default_rng(0).standard_normal((1000, 64), dtype=np.float32)
+    report = crosssim.evaluate(x, x + 0.1, tau=(0.05, 0.01), siglip=[(10, -10)])
+    report.infonce[0].symmetric, report.retrieval.x1_to_x2.recall[1]
 
 ``report.json`` is the text ``crosssim eval --json`` writes for the same inputs and options.
 """
@@ -85,9 +85,46 @@ def evaluate(
 
 
 @overload
-def evaluate_files(x1: PathLike, x2: PathLike, *, part: None = None, **options: Any) -> Report: ...
+def evaluate_files(
+    x1: PathLike, x2: PathLike, *,
+    pairs: Optional[PathLike] = None,
+    similarity: str = "cosine",
+    tau: Union[float, Sequence[float]] = (0.05,),
+    siglip: Iterable[Tuple[float, float]] = (),
+    k: Sequence[int] = (1, 5, 10),
+    top_k: Optional[int] = None,
+    uniformity: bool = False,
+    histogram: bool = False,
+    threads: Optional[int] = None,
+    tile: Union[None, str, Tuple[int, int]] = None,
+    plot: Optional[PathLike] = None,
+    memory_limit: Union[None, int, str] = None,
+    part: None = None,
+    state: Optional[PathLike] = None,
+    progress: Optional[Progress] = None,
+) -> Report: ...
+
+
 @overload
-def evaluate_files(x1: PathLike, x2: PathLike, *, part: str, **options: Any) -> None: ...
+def evaluate_files(
+    x1: PathLike, x2: PathLike, *,
+    pairs: Optional[PathLike] = None,
+    similarity: str = "cosine",
+    tau: Union[float, Sequence[float]] = (0.05,),
+    siglip: Iterable[Tuple[float, float]] = (),
+    k: Sequence[int] = (1, 5, 10),
+    top_k: Optional[int] = None,
+    uniformity: bool = False,
+    histogram: bool = False,
+    threads: Optional[int] = None,
+    tile: Union[None, str, Tuple[int, int]] = None,
+    plot: Optional[PathLike] = None,
+    memory_limit: Union[None, int, str] = None,
+    part: str,
+    state: PathLike,
+    progress: Optional[Progress] = None,
+) -> None: ...
+
 
 
 def evaluate_files(
@@ -191,7 +228,7 @@ def _path(path: PathLike) -> bytes:
 def _request(similarity: str, tau: Union[float, Sequence[float]], siglip: Iterable[Tuple[float, float]],
              k: Sequence[int], top_k: Optional[int], uniformity: bool, histogram: bool, threads: Optional[int],
              tile: Union[None, str, Tuple[int, int]], plot: Optional[PathLike], **more: Optional[str]) -> bytes:
-    taus = [float(tau)] if isinstance(tau, (int, float)) else [float(t) for t in tau]
+    taus = [float(t) for t in np.atleast_1d(tau)]
     terms = [[float(scale), float(bias)] for scale, bias in siglip]
     if isinstance(tile, tuple):
         tile = f"{tile[0]}x{tile[1]}"

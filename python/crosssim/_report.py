@@ -189,7 +189,8 @@ class Report:
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON report as plain dicts and lists, keys in the report's order (a new copy each call)."""
-        return _json.loads(self.json)
+        value: dict[str, Any] = _json.loads(self.json)
+        return value
 
     def __str__(self) -> str:
         return self.summary

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -13,7 +14,7 @@ import pytest
 import crosssim
 from conftest import REPOSITORY, cli_report, pairs_of_sets, run_cli, without_engine
 
-OPTIONS = dict(tau=(0.05, 0.01), siglip=[(10.0, -10.0)], k=(1, 5), top_k=5, histogram=True)
+OPTIONS: dict[str, Any] = dict(tau=(0.05, 0.01), siglip=[(10.0, -10.0)], k=(1, 5), top_k=5, histogram=True)
 CLI_OPTIONS = ["--tau", "0.05", "0.01", "--siglip", "10:-10", "--k", "1,5", "--top-k", "5", "--histogram"]
 
 
