@@ -187,8 +187,8 @@ private func hand(_ value: EvaluationResult, to out: UnsafeMutablePointer<Opaque
 
 /// Evaluates two row-major Float32 matrices in memory, read in place: x1 [x1_rows, dim] and
 /// x2 [x2_rows, dim]. `pairs` is NULL (row i with row i) or x2_rows entries, x2 row j being a
-/// positive of x1 row pairs[j]. `request` is a JSON object of options (Sources/CrossSimC/crosssim.h).
-/// The matrices must stay valid and unchanged until the call returns; they are never written.
+/// positive of x1 row pairs[j]. `request` is a JSON object of options
+/// (Sources/CrossSimC/crosssim.h). The matrices must stay valid and unchanged until the call returns; they are never written.
 /// On success `*result` holds a result to free with `crosssim_result_free`.
 @_cdecl("crosssim_evaluate")
 public func crosssim_evaluate(
@@ -213,7 +213,8 @@ public func crosssim_evaluate(
         if let plot = fields.plot { try OutputPath.checkFile(plot, option: "plot") }
         let handle = run.map { Unmanaged<RunHandle>.fromOpaque(UnsafeRawPointer($0)).takeUnretainedValue() }
         let evaluation = try Evaluation(x1: set1, x2: set2, pairs: positives, options: options)
-        var (state, inputs, engine) = try evaluation.run(control: handle?.control ?? RunControl())
+        let (state, runInputs, engine) = try evaluation.run(control: handle?.control ?? RunControl())
+        var inputs = runInputs
         if let dtype = fields.x1DType { inputs.x1.dtype = dtype }
         if let dtype = fields.x2DType { inputs.x2.dtype = dtype }
         let report = Report(state: state, inputs: inputs, options: options, engine: engine)
@@ -225,8 +226,8 @@ public func crosssim_evaluate(
 
 /// Evaluates two sets on disk (a shard, a directory of shards or a `.txt` manifest, as
 /// `crosssim eval` reads them), with an optional pairs `.npy` (NULL: identity). `request` may
-/// also hold "memory_limit", "part" and "state" (Sources/CrossSimC/crosssim.h). A part writes its state and
-/// returns a result without a report.
+/// also hold "memory_limit", "part" and "state" (Sources/CrossSimC/crosssim.h). A part writes
+/// its state and returns a result without a report.
 @_cdecl("crosssim_evaluate_files")
 public func crosssim_evaluate_files(
     _ x1: UnsafePointer<CChar>, _ x2: UnsafePointer<CChar>, _ pairs: UnsafePointer<CChar>?, _ request: UnsafePointer<CChar>,
