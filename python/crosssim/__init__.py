@@ -54,7 +54,9 @@ def evaluate(
     x1, x2: numpy arrays of float32, float16 or float64, or anything with ``__dlpack__`` or
         ``__array__`` (a torch CPU tensor). A C-contiguous float32 array is read in place,
         without a copy; other dtypes and layouts are converted to float32 first. Under cosine
-        similarity the library normalises rows that are not unit length into its own copy.
+        similarity the library normalises rows into its own copy, unless every row is of unit
+        length already (within 1e-5): then the report agrees with the CLI's (which normalises
+        every row it reads) within docs/accuracy.md rather than bit for bit.
     pairs: ``None`` (row i of x1 with row i of x2) or N2 integers: x2 row j is a positive of
         x1 row ``pairs[j]`` (``--pairs``).
     similarity: "cosine" or "dot". tau: one or more temperatures. siglip: (scale, bias) terms.
