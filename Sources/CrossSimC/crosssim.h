@@ -34,9 +34,11 @@
  *   "state": "F.state"                      --state
  * Unknown keys and values of the wrong type are bad input (code 2).
  *
- * Threads. Calls are independent and may run at once on different threads. A running call
- * is watched and stopped through its run handle from another thread: crosssim_run_cancel
- * makes it return 130 at its next tile, having written nothing.
+ * Threads. Calls may run at once on different threads, each with its own worker threads
+ * (they share the cores); their reports are those of the same calls one by one. A running
+ * call is watched and stopped through its run handle from another thread:
+ * crosssim_run_cancel makes it return 130 at its next tile, having written nothing (a run
+ * still reading its sets from disk stops once the reading is done).
  */
 #ifndef CROSSSIM_H
 #define CROSSSIM_H

@@ -105,3 +105,21 @@ def test_a_1_gib_float32_array_is_not_copied() -> None:
     state = (1 << 20) * (52 + 16) * 2 + (64 << 20) + 2 * (8 << 20) + (96 << 20)
     assert int(growth) <= state < int(size) // 3, process.stdout
     assert float(recall) == 1.0
+
+
+def test_calls_from_several_threads_at_once_give_the_reports_of_calls_one_by_one() -> None:
+    rng = np.random.default_rng(24)
+    sets = [(rng.standard_normal((3000, 64), dtype=np.float32), rng.standard_normal((3000, 64), dtype=np.float32))
+            for _ in range(3)]
+    alone = [crosssim.evaluate(x1, x2, top_k=3).to_dict() for x1, x2 in sets]
+    together: dict[int, dict] = {}
+    threads = [threading.Thread(target=lambda i=i: together.__setitem__(i, crosssim.evaluate(*sets[i], top_k=3).to_dict()))
+               for i in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    for i in range(3):
+        together[i].pop("engine")
+        alone[i].pop("engine")
+        assert together[i] == alone[i]
