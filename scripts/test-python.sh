@@ -7,6 +7,12 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
+# Debian's python3 makes venvs with pip only with python3-venv.
+if ! python3 -c 'import ensurepip, venv' 2>/dev/null; then
+    sudo=""
+    [[ $(id -u) -eq 0 ]] || sudo="sudo"
+    $sudo apt-get update -qq && $sudo apt-get install -y -qq python3-venv >/dev/null
+fi
 swift build -c release --product crosssim
 cli="$PWD/.build/release/crosssim"
 venvs=$(mktemp -d)
