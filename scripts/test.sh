@@ -38,3 +38,4 @@ while read -r level coretype; do
     CROSSSIM_VECTOR_LEVEL=$level OPENBLAS_CORETYPE=$coretype \
         swift test --skip-build --disable-swift-testing --filter "$suites"
 done < <(scripts/kernel-paths.sh)
+scripts/test-python.sh   # the Python package (python/), in venvs it creates
