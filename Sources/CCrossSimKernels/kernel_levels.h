@@ -56,7 +56,16 @@
       (t, squared_norm_rows, squared_norm_cols, max, sum))                                      \
     R(int64_t, cs_threshold_cells,                                                              \
       (cs_tile t, double threshold, int upper_only, int32_t *rows, int32_t *cols, double *scores), \
-      (t, threshold, upper_only, rows, cols, scores))
+      (t, threshold, upper_only, rows, cols, scores))                                          \
+    V(cs_infonce_weights,                                                                       \
+      (cs_tile t, const int32_t *positive_of_col, float scale, const float *row_shift,          \
+       const float *row_weight, const float *col_shift, float col_weight,                       \
+       const float *positive_weight, float *w, int64_t ldw),                                    \
+      (t, positive_of_col, scale, row_shift, row_weight, col_shift, col_weight, positive_weight, w, ldw)) \
+    V(cs_siglip_weights,                                                                        \
+      (cs_tile t, const int32_t *positive_of_col, float scale, float bias, float negative_weight, \
+       const float *positive_weight, float *w, int64_t ldw),                                    \
+      (t, positive_of_col, scale, bias, negative_weight, positive_weight, w, ldw))
 
 #define CS_DECLARE_VOID(name, parameters, arguments) void CS_LEVEL_NAME(name) parameters;
 #define CS_DECLARE_RESULT(type, name, parameters, arguments) type CS_LEVEL_NAME(name) parameters;

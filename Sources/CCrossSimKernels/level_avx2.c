@@ -10,5 +10,6 @@
 #include "row_kernels.h"
 #include "epilogue_kernels.h"
 #include "threshold_kernels.h"
+#include "gradient_kernels.h"
 #pragma clang attribute pop
 #endif

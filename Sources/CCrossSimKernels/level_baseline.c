@@ -7,3 +7,4 @@
 #include "row_kernels.h"
 #include "epilogue_kernels.h"
 #include "threshold_kernels.h"
+#include "gradient_kernels.h"

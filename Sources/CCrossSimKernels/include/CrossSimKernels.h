@@ -157,6 +157,23 @@ void cs_uniformity(cs_tile t, const float *squared_norm_rows, const float *squar
 int64_t cs_threshold_cells(cs_tile t, double threshold, int upper_only, int32_t *rows, int32_t *cols,
                            double *scores);
 
+// MARK: Gradient
+
+/// The InfoNCE gradient's weights W = dL/dS of a tile (docs/gradient.md), written to w (row
+/// stride ldw): for a negative cell row_weight[r]·e^(scale·s − row_shift[r]) +
+/// col_weight·e^(scale·s − col_shift[c]), the shifts being the full log-sum-exps of the row
+/// and the column; a positive cell (positive_of_col[c] == row, NULL when the tile holds none)
+/// gets positive_weight[c], which the caller computed in binary64.
+void cs_infonce_weights(cs_tile t, const int32_t *positive_of_col, float scale,
+                        const float *row_shift, const float *row_weight,
+                        const float *col_shift, float col_weight,
+                        const float *positive_weight, float *w, int64_t ldw);
+
+/// The SigLIP gradient's weights of a tile: negative_weight·sigmoid(scale·s + bias) for a
+/// negative cell, positive_weight[c] for a positive one (as cs_infonce_weights).
+void cs_siglip_weights(cs_tile t, const int32_t *positive_of_col, float scale, float bias,
+                       float negative_weight, const float *positive_weight, float *w, int64_t ldw);
+
 #ifdef __cplusplus
 }
 #endif

@@ -34,6 +34,17 @@ public enum BLAS {
                     1, a, Int32(k), b, Int32(n), 1, c, Int32(n))
     }
 
+    /// c[m×n, row stride ldc] = op(a)·b, or c += op(a)·b with `accumulate`: op(a) is a[m×k] or,
+    /// `transposingA`, the transpose of a[k×m], with row stride lda; b is [k×n] with row stride
+    /// ldb. The gradient's two products per tile (W·x2 and Wᵀ·x1, docs/gradient.md).
+    package static func multiply(
+        _ a: UnsafePointer<Float>, transposingA: Bool, lda: Int, _ b: UnsafePointer<Float>, ldb: Int,
+        into c: UnsafeMutablePointer<Float>, m: Int, n: Int, k: Int, ldc: Int, accumulate: Bool
+    ) {
+        cblas_sgemm(CblasRowMajor, transposingA ? CblasTrans : CblasNoTrans, CblasNoTrans, Int32(m), Int32(n), Int32(k),
+                    1, a, Int32(lda), b, Int32(ldb), accumulate ? 1 : 0, c, Int32(ldc))
+    }
+
     /// Runs `body` with the BLAS on `threads` threads (1 inside the tile workers, which are the
     /// parallelism: a multi-threaded BLAS inside them was 17 % slower), then restores the
     /// caller's setting.

@@ -78,9 +78,6 @@ extension Evaluation {
         let start = Date()
         let state = try state(control: control)
         let seconds = Date().timeIntervalSince(start)
-        let inputs = Report.Inputs(
-            x1: .init(memory: x1, name: "x1"), x2: .init(memory: x2, name: "x2"), pairsPath: pairs.reportName,
-            positives: pairs.x2Rows, similarity: options.similarity, x1WithoutPositive: pairs.x1WithoutPositive)
         let flops = 2 * Double(x1.rows) * Double(x2.rows) * Double(x1.dim)
         return (state, inputs, Report.Engine(plan: plan, seconds: seconds, flops: flops))
     }
@@ -89,6 +86,13 @@ extension Evaluation {
     public func report(control: RunControl = .init()) throws -> Report {
         let (state, inputs, engine) = try run(control: control)
         return Report(state: state, inputs: inputs, options: options, engine: engine)
+    }
+
+    /// What the report says of matrices in memory.
+    var inputs: Report.Inputs {
+        Report.Inputs(
+            x1: .init(memory: x1, name: "x1"), x2: .init(memory: x2, name: "x2"), pairsPath: pairs.reportName,
+            positives: pairs.x2Rows, similarity: options.similarity, x1WithoutPositive: pairs.x1WithoutPositive)
     }
 }
 

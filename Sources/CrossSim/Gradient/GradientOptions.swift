@@ -1,0 +1,51 @@
+/// The loss whose gradient `crosssim grad` computes (docs/gradient.md): the symmetric InfoNCE at
+/// one temperature, or one SigLIP term, as docs/definitions.md defines them.
+public enum GradientLoss: Sendable, Equatable, Codable, CustomStringConvertible {
+    case infonce(tau: Double)
+    case siglip(SigLIPTerm)
+
+    public var description: String {
+        switch self {
+        case .infonce(let tau): "InfoNCE at τ = \(tau)"
+        case .siglip(let term): "SigLIP \(term)"
+        }
+    }
+
+    /// The loss as `report` gives it (symmetric InfoNCE, or the SigLIP loss).
+    public func value(in report: Report) -> Double {
+        switch self {
+        case .infonce: report.infonce[0].symmetric
+        case .siglip: report.siglip[0].loss
+        }
+    }
+}
+
+/// What a gradient run computes and how (docs/gradient.md).
+public struct GradientOptions: Sendable, Equatable, Codable {
+    public var similarity: Similarity = .cosine
+    public var loss: GradientLoss = .infonce(tau: 0.05)
+    public var tile: TileShape?
+    public var threads: Int?
+
+    public init() {}
+
+    /// The evaluation of the same loss: its report holds the loss, and for InfoNCE its
+    /// log-sum-exps are the first pass.
+    public var evaluation: EvaluationOptions {
+        var options = EvaluationOptions()
+        options.similarity = similarity
+        switch loss {
+        case .infonce(let tau):
+            options.temperatures = [tau]
+        case .siglip(let term):
+            options.temperatures = []
+            options.siglip = [term]
+        }
+        options.tile = tile
+        options.threads = threads
+        return options
+    }
+
+    /// Rejects what `EvaluationOptions.validate` rejects of the same loss.
+    public func validate() throws { try evaluation.validate() }
+}
