@@ -8,7 +8,7 @@ struct CrossSimCommand: ParsableCommand {
         commandName: "crosssim",
         abstract: "Contrastive losses and retrieval metrics between two large embedding sets, exactly, in bounded memory.",
         version: Provenance.version,
-        subcommands: [EvalCommand.self, MergeCommand.self, CompareCommand.self, TrendCommand.self, DedupCommand.self, InspectCommand.self,
+        subcommands: [EvalCommand.self, GradCommand.self, MergeCommand.self, CompareCommand.self, TrendCommand.self, DedupCommand.self, InspectCommand.self,
                       SynthCommand.self, BenchCommand.self, HeatmapCommand.self])
 
     /// The exit codes of docs/command-line.md: 2 for bad input or usage, 1 for internal

@@ -16,8 +16,11 @@ struct MergeCommand: ParsableCommand {
     @Option(name: .customLong("per-query"), help: "Write each query's rank, best positive, best negative and losses here as .npy files.")
     var perQuery: String?
     @OptionGroup var neighbors: NeighborsOptions
+    @Option(help: "Gradient parts (`grad --part`): write x1.grad.npy, x2.grad.npy and report.json here.")
+    var out: String?
 
     func run() throws {
+        if try mergeGradientParts() { return }
         for (option, path) in [("--json", json), ("--plot", plot)] {
             if let path { try OutputPath.checkFile(path, option: option) }
         }

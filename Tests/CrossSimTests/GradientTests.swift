@@ -290,7 +290,7 @@ final class GradientTests: XCTestCase {
             var options = GradientOptions()
             options.loss = loss
             let report = try Evaluation(x1: matrices.0, x2: matrices.1, options: options.evaluation).report()
-            XCTAssertEqual(result.loss, loss.value(in: report), "\(loss)")
+            XCTAssertEqual(result.loss, try XCTUnwrap(loss.value(in: report)), "\(loss)")
         }
     }
 

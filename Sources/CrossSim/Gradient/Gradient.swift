@@ -25,7 +25,7 @@ public struct Gradient: Sendable {
         let dx1 = Embeddings(rows: evaluation.x1.rows, dim: evaluation.x1.dim)
         let dx2 = Embeddings(rows: evaluation.x2.rows, dim: evaluation.x2.dim)
         let report = try compute(dx1: dx1, dx2: dx2, control: control)
-        return (options.loss.value(in: report), report, dx1, dx2)
+        return (options.loss.value(in: report)!, report, dx1, dx2)
     }
 
     /// Writes both gradients into the caller's matrices (the shapes of x1 and x2; their values
@@ -40,7 +40,7 @@ public struct Gradient: Sendable {
         let state = try evaluation.state(control: control)
         dx1.zero()
         dx2.zero()
-        try GradientPass(plan: plan, weights: TileWeights(loss: options.loss, state: state))
+        try GradientPass(plan: plan, weights: TileWeights(loss: options.loss, state: state, options: evaluation.options))
             .run(x1: x1, rows: 0..<x1.rows, held: 0..<x1.rows, x2Panels: HeldColumns(x2: x2), dx1: dx1, dx2: dx2, control: control)
         if let norms {
             dx1.projectThroughNormalisation(unit: x1, unitRows: 0..<x1.rows, norms: norms.x1)
@@ -60,4 +60,7 @@ public struct Gradient: Sendable {
 extension Embeddings {
     /// Sets every value to 0.
     func zero() { baseAddress.update(repeating: 0, count: rows * dim) }
+
+    /// Every value, in place.
+    var buffer: UnsafeMutableBufferPointer<Float> { UnsafeMutableBufferPointer(start: baseAddress, count: rows * dim) }
 }

@@ -11,11 +11,21 @@ public enum GradientLoss: Sendable, Equatable, Codable, CustomStringConvertible 
         }
     }
 
-    /// The loss as `report` gives it (symmetric InfoNCE, or the SigLIP loss).
-    public func value(in report: Report) -> Double {
+    /// The loss as `report` gives it (symmetric InfoNCE, or the SigLIP loss); nil when the
+    /// report's run did not compute it.
+    public func value(in report: Report) -> Double? {
         switch self {
-        case .infonce: report.infonce[0].symmetric
-        case .siglip: report.siglip[0].loss
+        case .infonce(let tau): report.infonce.first { $0.tau == tau }?.symmetric
+        case .siglip(let term): report.siglip.first { $0.scale == term.scale && $0.bias == term.bias }?.loss
+        }
+    }
+
+    /// Whether an evaluation with `options` computes what this loss's gradient needs: for
+    /// InfoNCE its τ's log-sum-exps, for SigLIP its term (for the loss in the report).
+    func isComputed(by options: EvaluationOptions) -> Bool {
+        switch self {
+        case .infonce(let tau): options.temperatures.contains(tau)
+        case .siglip(let term): options.siglip.contains(term)
         }
     }
 }

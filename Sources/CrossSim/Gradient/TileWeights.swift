@@ -20,16 +20,16 @@ struct TileWeights: Sendable {
     /// Per x2 column j, its x1 row p(j).
     let positiveOf: SharedBuffer<Int32>
 
-    /// The weights of `loss` from the evaluation of every x1 row (for InfoNCE, its log-sum-exps
-    /// over the negatives of every row and every column).
-    init(loss: GradientLoss, state: PartialState) {
-        precondition(state.rows == 0..<state.x1Rows, "the weights need the state of every x1 row")
+    /// The weights of `loss` from an evaluation of every x1 row with `options` (for InfoNCE, its
+    /// log-sum-exps over the negatives of every row and every column at the loss's τ).
+    init(loss: GradientLoss, state: PartialState, options: EvaluationOptions) {
+        precondition(state.rows == 0..<state.x1Rows && loss.isComputed(by: options), "the weights need the state of every x1 row")
         let p = state.positives
         positiveOf = SharedBuffer(p.positiveOf)
         switch loss {
         case .infonce(let tau):
-            let lse = state[NegativeLogSumExps.self]!
-            (terms, positiveWeight) = Self.infonce(tau: tau, negatives: (lse.rows[0], lse.columns[0]), positives: p)
+            let lse = state[NegativeLogSumExps.self]!, t = options.temperatures.firstIndex(of: tau)!
+            (terms, positiveWeight) = Self.infonce(tau: tau, negatives: (lse.rows[t], lse.columns[t]), positives: p)
         case .siglip(let term):
             // dL/ds = −y·t·sigmoid(−y(t·s + b)) / N1, y = +1 on positives and −1 elsewhere.
             let n1 = Double(state.x1Rows)
