@@ -78,7 +78,7 @@ extension MergeCommand {
     /// `merge` of gradient parts, told from eval states by their magic: sums them into `--out`.
     /// Returns false when the files are eval states (and `--out` was not given).
     func mergeGradientParts() throws -> Bool {
-        guard states.contains(where: GradientPartFile.isGradientPart) else {
+        guard try states.contains(where: GradientPartFile.isGradientPart) else {
             if out != nil { throw InputError("--out is for gradient parts (from `grad --part`); eval states merge into --json") }
             return false
         }

@@ -311,4 +311,126 @@ final class GradientTests: XCTestCase {
         XCTAssertNotNil(inputError { _ = try Gradient(x1: a, x2: zero) })
         XCTAssertNotNil(inputError { _ = try Gradient(x1: a, x2: Embeddings(rows: 2, dim: 4, values: [Float](repeating: 1, count: 8))) })
     }
+
+    // MARK: crosssim grad
+
+    /// Float32 values of a 2-D .npy the library wrote.
+    func readGradient(_ path: String) throws -> (shape: [Int], values: [Float]) {
+        let (descr, shape, data) = try TestNPY.read(path)
+        XCTAssertEqual(descr, "<f4")
+        return (shape, data.withUnsafeBytes { Array($0.bindMemory(to: Float.self)) })
+    }
+
+    func testGradWritesTheLibrarysGradientsAndReport() throws {
+        let dir = try temporaryDirectory(self)
+        let (x1, x2, owners) = Self.pairs(n1: 50, captions: 2, withoutPositive: 5, dim: 12, sigma: 1, seed: 91)
+        try x1.writeNPY(to: dir + "/x1.npy")
+        try x2.writeNPY(to: dir + "/x2.npy")
+        try TestNPY.write(int64: owners!, to: dir + "/pairs.npy")
+        for (flags, loss) in [(["--tau", "0.05"], GradientLoss.infonce(tau: 0.05)), (["--siglip", "10:-10"], .siglip(SigLIPTerm(scale: 10, bias: -10)))] {
+            let out = dir + "/out/\(flags[0])"
+            let run = try runCrossSim(["grad", dir + "/x1.npy", dir + "/x2.npy", "--pairs", dir + "/pairs.npy", "--out", out, "--quiet",
+                                       "--tile", "16x32"] + flags)
+            XCTAssertEqual(run.status, 0, run.stderr)
+            let library = try self.run(Case(x1: x1, x2: x2, positiveOf: owners, similarity: .cosine, loss: loss))
+            let (shape1, dx1) = try readGradient(out + "/x1.grad.npy"), (shape2, dx2) = try readGradient(out + "/x2.grad.npy")
+            XCTAssertEqual(shape1, [50, 12])
+            XCTAssertEqual(shape2, [90, 12])
+            // The same computation; the command line may run other BLAS kernels than this process
+            // (it picks the CPU's best), whose sums round differently.
+            XCTAssertLessThanOrEqual(relativeFrobenius(dx1, library.dx1.values.map(Double.init)), 1e-6, "\(loss)")
+            XCTAssertLessThanOrEqual(relativeFrobenius(dx2, library.dx2.values.map(Double.init)), 1e-6, "\(loss)")
+            assertClose(try reportedLoss(out + "/report.json", loss), library.loss, relative: 1e-6, "\(loss)")
+        }
+    }
+
+    /// The loss in a report.json.
+    func reportedLoss(_ path: String, _ loss: GradientLoss) throws -> Double {
+        let report = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: path))) as? [String: Any])
+        XCTAssertEqual(report["schema"] as? String, "crosssim.report/1")
+        switch loss {
+        case .infonce(let tau):
+            let losses = try XCTUnwrap(report["infonce"] as? [[String: Any]])
+            return try XCTUnwrap(losses.first { $0["tau"] as? Double == tau }?["symmetric"] as? Double)
+        case .siglip:
+            return try XCTUnwrap((report["siglip"] as? [[String: Any]])?.first?["loss"] as? Double)
+        }
+    }
+
+    func testPartsMergeIntoTheWholeRunsGradients() throws {
+        let dir = try temporaryDirectory(self)
+        let (x1, x2, _) = Self.pairs(n1: 120, dim: 12, sigma: 1, seed: 101)
+        try x1.writeNPY(to: dir + "/x1.npy")
+        try x2.writeNPY(to: dir + "/x2.npy")
+        let sets = [dir + "/x1.npy", dir + "/x2.npy"]
+        for (flags, loss) in [(["--tau", "0.05"], GradientLoss.infonce(tau: 0.05)), (["--siglip", "10:-10"], .siglip(SigLIPTerm(scale: 10, bias: -10)))] {
+            // Stage one: an evaluation in two parts, with more figures than the loss.
+            var columns: [String] = []
+            for i in 0..<2 {
+                columns.append(dir + "/eval-\(i).state")
+                let run = try runCrossSim(["eval"] + sets + ["--part", "\(i)/2", "--state", columns[i], "--quiet", "--tau", "0.1", "0.05"]
+                                          + (flags[0] == "--siglip" ? flags : []))
+                XCTAssertEqual(run.status, 0, run.stderr)
+            }
+            // Stage two: three gradient parts, merged out of order.
+            var parts: [String] = []
+            for i in 0..<3 {
+                parts.append(dir + "/grad-\(i).part")
+                let run = try runCrossSim(["grad"] + sets + flags + ["--part", "\(i)/3", "--columns"] + columns
+                                          + ["--state", parts[i], "--quiet", "--threads", "\(1 + i)"])
+                XCTAssertEqual(run.status, 0, run.stderr)
+            }
+            let merge = try runCrossSim(["merge", parts[2], parts[0], parts[1], "--out", dir + "/merged"])
+            XCTAssertEqual(merge.status, 0, merge.stderr)
+            let whole = try runCrossSim(["grad"] + sets + flags + ["--out", dir + "/whole", "--quiet"])
+            XCTAssertEqual(whole.status, 0, whole.stderr)
+            let expected = reference(Case(x1: x1, x2: x2, similarity: .cosine, loss: loss)).gradient(x1.values.map(Double.init), x2.values.map(Double.init))
+            for (name, wanted) in [("x1", expected.dx1), ("x2", expected.dx2)] {
+                let merged = try readGradient(dir + "/merged/\(name).grad.npy").values
+                let single = try readGradient(dir + "/whole/\(name).grad.npy").values
+                XCTAssertLessThanOrEqual(relativeFrobenius(merged, wanted), gradientTolerance(loss), "\(loss) \(name), merged")
+                XCTAssertLessThanOrEqual(relativeFrobenius(single, wanted), gradientTolerance(loss), "\(loss) \(name), whole")
+            }
+            assertClose(try reportedLoss(dir + "/merged/report.json", loss), try reportedLoss(dir + "/whole/report.json", loss),
+                        relative: 1e-5, "\(loss)")
+        }
+    }
+
+    func testGradRefusesBadInputWithExitCode2() throws {
+        let dir = try temporaryDirectory(self)
+        let (x1, x2, _) = Self.pairs(n1: 20, dim: 4, sigma: 1, seed: 111)
+        try x1.writeNPY(to: dir + "/x1.npy")
+        try x2.writeNPY(to: dir + "/x2.npy")
+        let sets = [dir + "/x1.npy", dir + "/x2.npy"]
+        try runCrossSim(["eval"] + sets + ["--state", dir + "/tau01.state", "--tau", "0.1", "--quiet"]).expect(status: 0)
+        try runCrossSim(["grad"] + sets + ["--tau", "0.05", "--out", dir + "/g", "--quiet"]).expect(status: 0)
+        let cases: [([String], String)] = [
+            (["grad", dir + "/missing.npy", dir + "/x2.npy", "--tau", "0.05", "--out", dir + "/o"], "missing.npy"),
+            (["grad"] + sets + ["--out", dir + "/o"], "--tau T"),
+            (["grad"] + sets + ["--tau", "0.05", "--siglip", "1:0", "--out", dir + "/o"], "one of them"),
+            (["grad"] + sets + ["--tau", "0", "--out", dir + "/o"], "τ must be > 0"),
+            (["grad"] + sets + ["--tau", "0.05"], "--out DIR"),
+            (["grad"] + sets + ["--tau", "0.05", "--out", dir + "/x1.npy"], "not a directory"),
+            (["grad"] + sets + ["--tau", "0.05", "--part", "0/2", "--state", dir + "/p"], "--columns"),
+            (["grad"] + sets + ["--tau", "0.05", "--part", "0/2", "--columns", dir + "/tau01.state", "--state", dir + "/p"],
+             "does not hold InfoNCE at τ = 0.05"),
+            (["grad"] + sets + ["--tau", "0.05", "--part", "0/2", "--columns", dir + "/x1.npy", "--state", dir + "/p"], "x1.npy"),
+            (["merge", dir + "/g/x1.grad.npy"], "x1.grad.npy"),
+            (["merge", dir + "/tau01.state", "--out", dir + "/o"], "--out is for gradient parts"),
+        ]
+        for (arguments, needle) in cases {
+            let run = try runCrossSim(arguments)
+            XCTAssertEqual(run.status, 2, "\(arguments): \(run.stderr)")
+            XCTAssertTrue(run.stderr.contains(needle), "\(arguments): stderr \(run.stderr) does not name \(needle)")
+        }
+    }
 }
+
+extension ProgramRun {
+    @discardableResult
+    func expect(status: Int32, file: StaticString = #filePath, line: UInt = #line) -> ProgramRun {
+        XCTAssertEqual(self.status, status, stderr, file: file, line: line)
+        return self
+    }
+}
+

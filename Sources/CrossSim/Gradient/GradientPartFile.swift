@@ -48,10 +48,13 @@ public struct GradientPartFile: Sendable {
         try file.commit()
     }
 
-    /// Whether the file at `path` is a gradient part (a zstd stream that starts with the magic).
-    public static func isGradientPart(_ path: String) -> Bool {
-        guard let file = try? FileByteStream(path: path), let stream = try? ZstdByteStream(file: file),
-              let start = try? stream.readBytes(magic.count, what: "the magic") else { return false }
+    /// Whether the file at `path` is a gradient part (a zstd stream that starts with the magic);
+    /// a file that cannot be opened is an error.
+    public static func isGradientPart(_ path: String) throws -> Bool {
+        let file = try FileByteStream(path: path)
+        guard let stream = try? ZstdByteStream(file: file), let start = try? stream.readBytes(magic.count, what: "the magic") else {
+            return false
+        }
         return start == magic
     }
 
