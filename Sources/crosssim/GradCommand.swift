@@ -25,6 +25,8 @@ struct GradCommand: ParsableCommand {
     var tile: String?
     @Option(parsing: .unconditional, help: "Worker threads (default: all cores).")
     var threads: Int?
+    @Option(name: .customLong("memory-limit"), parsing: .unconditional, help: "Hold at most this much (e.g. 2G): x1 in panels, x2 streamed from its shards; x2's gradient is held.")
+    var memoryLimit: String?
     @Option(parsing: .unconditional, help: "Compute only the I-th of K equal ranges of x1 rows (0-based) and write its state.")
     var part: String?
     @Option(parsing: .unconditional, help: "K parts, the index taken from JOB_COMPLETION_INDEX (or SLURM_ARRAY_TASK_ID).")
@@ -61,16 +63,16 @@ struct GradCommand: ParsableCommand {
         }
         if let state { try OutputPath.checkFile(state, option: "--state") }
         if let out { try OutputPath.checkDirectory(out, option: "--out") }
-        let request = GradientRequest(x1: x1, x2: x2, pairs: pairs, options: options, part: part, columns: columns)
-        let result = try withRunControl(quiet: quiet) { try request.run(control: $0) }
+        let request = GradientRequest(x1: x1, x2: x2, pairs: pairs, options: options, part: part, columns: columns,
+                                      memoryLimit: try memoryLimit.map(ByteSize.parse))
+        let destination = state.map(GradientDestination.part) ?? .directory(out!)
+        let report = try withRunControl(quiet: quiet) { try request.run(into: destination, control: $0) }
         if let part, let state {
-            try GradientPartFile.write(result, part: part, options: options, to: state)
-            print("part \(part) of \(x1): x1 rows \(result.rows) → \(state)")
+            print("part \(part) of \(x1): x1 rows \(part.rows(of: report.inputs.x1.rows)) → \(state)")
             return
         }
-        try result.write(to: out!)
-        print(result.report.summary)
-        print("\n\(options.loss): \(result.loss); gradients in \(out!)")
+        print(report.summary)
+        print("\n\(options.loss): \(options.loss.value(in: report)!); gradients in \(out!)")
     }
 }
 

@@ -396,6 +396,40 @@ final class GradientTests: XCTestCase {
         }
     }
 
+    func testAMemoryLimitStreamsBothSetsAndGivesTheSameGradients() throws {
+        let dir = try temporaryDirectory(self)
+        let (x1, x2, owners) = Self.pairs(n1: 60, captions: 2, withoutPositive: 4, dim: 12, sigma: 1, seed: 121)
+        try x1.writeNPY(to: dir + "/x1.npy")
+        try x2.writeNPY(to: dir + "/x2.npy")
+        try TestNPY.write(int64: owners!, to: dir + "/pairs.npy")
+        for loss in [GradientLoss.infonce(tau: 0.05), .siglip(SigLIPTerm(scale: 10, bias: -10))] {
+            var options = GradientOptions()
+            options.loss = loss
+            options.tile = TileShape(rows: 16, cols: 32)
+            options.threads = 2
+            let set1 = try ShardSet.open(dir + "/x1.npy"), set2 = try ShardSet.open(dir + "/x2.npy")
+            // What the evaluation needs, x2's gradient and the tiles' weights, and room for a few
+            // panels of rows: x2 does not fit, so x1 comes in panels and x2 streams past each.
+            let limit = StreamingEvaluation.fixedBytes(set1: set1, set2: set2, options: options.evaluation)
+                + 2 * x2.values.count * 4 + 2 * 16 * 32 * 4
+            let request = GradientRequest(x1: dir + "/x1.npy", x2: dir + "/x2.npy", pairs: dir + "/pairs.npy", options: options)
+            var limited = request
+            limited.memoryLimit = limit
+            _ = try request.run(into: .directory(dir + "/memory"))
+            _ = try limited.run(into: .directory(dir + "/limit"))
+            let expected = reference(Case(x1: x1, x2: x2, positiveOf: owners, similarity: .cosine, loss: loss))
+                .gradient(x1.values.map(Double.init), x2.values.map(Double.init))
+            for (name, wanted) in [("x1", expected.dx1), ("x2", expected.dx2)] {
+                for run in ["memory", "limit"] {
+                    let values = try readGradient(dir + "/\(run)/\(name).grad.npy").values
+                    XCTAssertLessThanOrEqual(relativeFrobenius(values, wanted), gradientTolerance(loss), "\(loss) \(name), \(run)")
+                }
+            }
+            assertClose(try reportedLoss(dir + "/limit/report.json", loss), try reportedLoss(dir + "/memory/report.json", loss),
+                        relative: 1e-5, "\(loss)")
+        }
+    }
+
     func testGradRefusesBadInputWithExitCode2() throws {
         let dir = try temporaryDirectory(self)
         let (x1, x2, _) = Self.pairs(n1: 20, dim: 4, sigma: 1, seed: 111)

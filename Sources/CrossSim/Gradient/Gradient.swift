@@ -7,17 +7,17 @@ import Foundation
 public struct Gradient: Sendable {
     public let options: GradientOptions
     let evaluation: Evaluation
-    /// The raw rows' norms, under cosine.
-    let norms: (x1: [Double], x2: [Double])?
+    /// The caller's rows, which the gradient under cosine goes through the normalisation of.
+    let raw: (x1: Embeddings, x2: Embeddings)
 
     /// Checks the options, the sets and the pairs as `Evaluation` does. Under cosine the rows
     /// are normalised into copies (unless they already are unit length); the caller's
-    /// matrices are not changed.
+    /// matrices are not changed, and are read again for the normalisation's Jacobian.
     public init(x1: Embeddings, x2: Embeddings, pairs: Pairs? = nil, options: GradientOptions = .init()) throws {
         try options.validate()
         self.options = options
         evaluation = try Evaluation(x1: x1, x2: x2, pairs: pairs, options: options.evaluation)
-        norms = options.similarity == .cosine ? (x1.rowNorms(), x2.rowNorms()) : nil
+        raw = (x1, x2)
     }
 
     /// The loss (as `eval` reports it), its report, and both gradients.
@@ -42,9 +42,9 @@ public struct Gradient: Sendable {
         dx2.zero()
         try GradientPass(plan: plan, weights: TileWeights(loss: options.loss, state: state, options: evaluation.options))
             .run(x1: x1, rows: 0..<x1.rows, held: 0..<x1.rows, x2Panels: HeldColumns(x2: x2), dx1: dx1, dx2: dx2, control: control)
-        if let norms {
-            dx1.projectThroughNormalisation(unit: x1, unitRows: 0..<x1.rows, norms: norms.x1)
-            dx2.projectThroughNormalisation(unit: x2, unitRows: 0..<x2.rows, norms: norms.x2)
+        if options.similarity == .cosine {
+            dx1.projectThroughNormalisation(raw: raw.x1)
+            dx2.projectThroughNormalisation(raw: raw.x2)
         }
         let engine = Report.Engine(plan: plan, seconds: Date().timeIntervalSince(start),
                                    flops: Self.flops(rows: x1.rows, columns: x2.rows, dim: x1.dim))

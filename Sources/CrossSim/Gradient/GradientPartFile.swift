@@ -4,7 +4,7 @@ import Foundation
 /// `crosssim merge` sums. One zstd stream with an XXH64 content checksum holding a magic, a
 /// format version, a JSON header (the part, the inputs with their content fingerprints, the
 /// options, the sizes and the loss's report), then the part's x1 rows' gradient and its share
-/// of x2's, Float32, and the magic again.
+/// of x2's, Float32, and the magic again (`GradientOutput` writes it).
 public struct GradientPartFile: Sendable {
     public static let magic = Array("crosssim.grad\n\0\0".utf8)
     public static let formatVersion: UInt32 = 1
@@ -20,16 +20,12 @@ public struct GradientPartFile: Sendable {
         var rowsUpper: Int
         /// The evaluation's report (docs/report.md), as `merge` writes it to report.json.
         var report: String
-        var engine: Report.Engine
 
         var rows: Range<Int> { rowsLower..<rowsUpper }
     }
 
-    /// Writes `result`, part `part` of a run with `options`, to `path`.
-    public static func write(_ result: GradientResult, part: PartIndex, options: GradientOptions, to path: String) throws {
-        let header = Header(part: part, inputs: result.inputs, options: options, x1Rows: result.inputs.x1.rows,
-                            x2Rows: result.inputs.x2.rows, dim: result.dx2.dim, rowsLower: result.rows.lowerBound,
-                            rowsUpper: result.rows.upperBound, report: result.report.json.rendered(), engine: result.engine)
+    /// The content's start: magic, version, header length and header.
+    static func start(_ header: Header) throws -> [UInt8] {
         let encoder = JSONEncoder()
         encoder.outputFormatting = .sortedKeys
         let json = Array(try encoder.encode(header))
@@ -38,14 +34,7 @@ public struct GradientPartFile: Sendable {
         start.append(formatVersion)
         start.append(UInt32(json.count))
         start.append(json)
-        let file = try AtomicFile(path: path)
-        // Gradients compress little: the fastest level, for the checksum and the framing.
-        let zstd = try ZstdWriter(file: file, level: 1)
-        try start.bytes.withUnsafeBytes { try zstd.write($0) }
-        for matrix in [result.dx1, result.dx2] { try zstd.write(UnsafeRawBufferPointer(matrix.buffer)) }
-        try magic.withUnsafeBytes { try zstd.write($0) }
-        try zstd.finish()
-        try file.commit()
+        return start.bytes
     }
 
     /// Whether the file at `path` is a gradient part (a zstd stream that starts with the magic);
@@ -135,13 +124,16 @@ public struct GradientPartFile: Sendable {
                 throw InputError("parts from different runs: another loss, similarity or column state than \(first.path)", file: reader.path)
             }
         }
-        let h = first.header
-        let dx1 = Embeddings(rows: h.x1Rows, dim: h.dim), dx2 = Embeddings(rows: h.x2Rows, dim: h.dim)
+        var whole = first.header
+        (whole.part, whole.rowsLower, whole.rowsUpper) = (.whole, 0, whole.x1Rows)
+        let dx1 = Embeddings(rows: whole.x1Rows, dim: whole.dim), dx2 = Embeddings(rows: whole.x2Rows, dim: whole.dim)
         dx2.zero()
         for reader in readers.sorted(by: { $0.header.part.index < $1.header.part.index }) {
             try reader.read(into: dx1, addingTo: dx2)
         }
-        try GradientResult.write(dx1: dx1, dx2: dx2, report: h.report, to: directory)
-        return (h.report, readers.count)
+        let output = try GradientOutput(.directory(directory), header: whole)
+        try output.append(x1: dx1, count: dx1.rows)
+        try output.finish(dx2: dx2)
+        return (whole.report, readers.count)
     }
 }

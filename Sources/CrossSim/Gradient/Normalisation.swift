@@ -3,41 +3,39 @@ import Dispatch
 import Synchronization
 
 /// Under cosine the tiles see x̂ = x/‖x‖, and the gradient with respect to the raw row x is
-/// (g − (g·x̂)·x̂)/‖x‖ for g = dL/dx̂ (docs/gradient.md): the rows' raw norms are what it needs.
+/// (g − (g·x̂)·x̂)/‖x‖ = g/‖x‖ − (g·x)·x/‖x‖³ for g = dL/dx̂ (docs/gradient.md), taken here
+/// from the raw rows in binary64.
 extension Embeddings {
-    /// Each row's Euclidean norm in binary64, as it lies in memory.
-    func rowNorms() -> [Double] {
-        let norms = SharedBuffer<Double>(repeating: 0, count: rows)
-        RowChunks.forEach(rows) { _, chunk in
-            for i in chunk { norms[i] = cs_dot_f64(self.row(i), self.row(i), self.dim).squareRoot() }
+    /// Turns rows `rows` of this gradient with respect to unit rows into the gradient with
+    /// respect to `raw` (one raw row per gradient row, rows·dim values).
+    func projectThroughNormalisation(rows: Range<Int>, raw: UnsafePointer<Float>) {
+        for (k, r) in rows.enumerated() {
+            let g = row(r), x = raw + k * dim
+            let squaredNorm = cs_dot_f64(x, x, dim), along = cs_dot_f64(g, x, dim)
+            let inverse = 1 / squaredNorm.squareRoot(), radial = along * inverse * inverse * inverse
+            for d in 0..<dim { g[d] = Float(Double(g[d]) * inverse - radial * Double(x[d])) }
         }
-        return norms.array
     }
 
-    /// Turns this gradient with respect to the unit rows `unit` (row r of this matrix is row
-    /// `unitRows.lowerBound + r` of `unit`) into the gradient with respect to rows of norms
-    /// `norms` (one per row of this matrix).
-    func projectThroughNormalisation(unit: Embeddings, unitRows: Range<Int>, norms: [Double]) {
-        precondition(unitRows.count == rows && norms.count == rows && unit.dim == dim)
+    /// The same for every row, with `raw` the raw rows in memory.
+    func projectThroughNormalisation(raw: Embeddings) {
+        precondition(raw.rows == rows && raw.dim == dim)
         RowChunks.forEach(rows) { _, chunk in
-            for r in chunk {
-                let g = self.row(r), x = unit.row(unitRows.lowerBound + r)
-                let along = cs_dot_f64(g, x, self.dim), inverse = 1 / norms[r]
-                for d in 0..<self.dim { g[d] = Float((Double(g[d]) - along * Double(x[d])) * inverse) }
-            }
+            self.projectThroughNormalisation(rows: chunk, raw: raw.row(chunk.lowerBound))
         }
     }
 }
 
 extension ShardSet {
-    /// The Euclidean norm of each of rows `range` as the files hold them (before cosine's
-    /// normalisation), in binary64; shards are read at once, one per core. The rows are not
-    /// checked again: the evaluation that read them first did.
-    func rawNorms(rows range: Range<Int>) throws -> [Double] {
+    /// Projects `gradient` (its row r is the set's row `rows.lowerBound + r`) through the
+    /// normalisation of the set's rows `rows`, read raw, as the files hold them; shards are
+    /// read at once, one per core. The rows are not checked again: the run that normalised
+    /// them did.
+    func projectThroughNormalisation(_ gradient: Embeddings, rows range: Range<Int>) throws {
+        precondition(gradient.rows >= range.count && gradient.dim == dim)
         let starts = shards.reduce(into: [0]) { $0.append($0.last! + $1.layout.rows) }
         let pieces = shards.indices.filter { starts[$0] < range.upperBound && starts[$0 + 1] > range.lowerBound }
-        let norms = SharedBuffer<Double>(repeating: 0, count: range.count)
-        let failure = Mutex<Error?>(nil)
+        let failure = Mutex<InputError?>(nil)
         let batch = SetReader.batchRows(dim: dim)
         DispatchQueue.concurrentPerform(iterations: pieces.count) { p in
             let k = pieces[p]
@@ -51,15 +49,15 @@ extension ShardSet {
                     guard try stream.read(rows: count, into: buffer.baseAddress) == count else {
                         throw InputError("truncated data: fewer rows than the header declares", file: shards[k].path)
                     }
-                    for r in 0..<count {
-                        norms[first + r - range.lowerBound] = cs_dot_f64(buffer.row(r), buffer.row(r), dim).squareRoot()
-                    }
+                    let local = first - range.lowerBound
+                    gradient.projectThroughNormalisation(rows: local..<(local + count), raw: buffer.baseAddress)
                 }
             } catch {
-                failure.withLock { $0 = $0 ?? error }
+                // Reading rows that were read once already fails only as a file does (changed, unreadable).
+                let reason = error as? InputError ?? InputError("\(error)", file: shards[k].path)
+                failure.withLock { $0 = $0 ?? reason }
             }
         }
         if let error = failure.withLock({ $0 }) { throw error }
-        return norms.array
     }
 }
