@@ -415,8 +415,12 @@ final class GradientTests: XCTestCase {
             let request = GradientRequest(x1: dir + "/x1.npy", x2: dir + "/x2.npy", pairs: dir + "/pairs.npy", options: options)
             var limited = request
             limited.memoryLimit = limit
-            _ = try request.run(into: .directory(dir + "/memory"))
-            _ = try limited.run(into: .directory(dir + "/limit"))
+            for (run, name) in [(request, "memory"), (limited, "limit")] {
+                // The progress bar's total is every tile of both passes.
+                let progress = ProgressCounter()
+                _ = try run.run(into: .directory(dir + "/" + name), control: RunControl(progress: progress))
+                XCTAssertEqual(progress.completed, progress.expected, "\(loss), \(name): tiles done vs expected")
+            }
             let expected = reference(Case(x1: x1, x2: x2, positiveOf: owners, similarity: .cosine, loss: loss))
                 .gradient(x1.values.map(Double.init), x2.values.map(Double.init))
             for (name, wanted) in [("x1", expected.dx1), ("x2", expected.dx2)] {

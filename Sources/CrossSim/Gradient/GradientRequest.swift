@@ -63,7 +63,6 @@ public struct GradientRequest: Sendable {
         }
         let dx2 = Embeddings(rows: set2.rows, dim: set2.dim)
         dx2.zero()
-        control.progress?.expect(plan.tileCount(rows: rows.count, cols: set2.rows))  // pass two's (an evaluation counts its own)
 
         if let memoryLimit {
             // Pass two holds x2's gradient and a tile's W per worker besides what an evaluation holds.
@@ -80,6 +79,11 @@ public struct GradientRequest: Sendable {
             // Each x1 row held twice: the rows and their gradient.
             let panels = try streaming.panels(rows: rows.count)
             let panel1 = max(1, panels.x1 / 2), panel2 = panels.x2
+            // Pass two's tiles (the evaluation counted its own): every x1 panel against every x2 panel.
+            let x2Tiles = stride(from: 0, to: set2.rows, by: panel2).reduce(0) { $0 + plan.tileCount(rows: 1, cols: min(panel2, set2.rows - $1)) }
+            control.progress?.expect(stride(from: 0, to: rows.count, by: panel1).reduce(0) {
+                $0 + plan.rowBlocks(for: min(panel1, rows.count - $1)) * x2Tiles
+            })
             let pass = GradientPass(plan: plan, weights: TileWeights(loss: options.loss, state: state, options: evaluationOptions))
             let x1Panels = PanelReader(set: set1, rows: rows, panelRows: panel1, similarity: options.similarity, depth: 1)
             let dx1 = Embeddings(rows: panel1, dim: set1.dim)
@@ -97,6 +101,7 @@ public struct GradientRequest: Sendable {
             return run
         }
 
+        control.progress?.expect(plan.tileCount(rows: rows.count, cols: set2.rows))  // pass two's (an evaluation counts its own)
         let (evaluation, identity) = try Evaluation.reading(set1: set1, set2: set2, pairs: pairs, keep: rows,
                                                             options: evaluationOptions, plan: plan)
         let (state, stateOptions, run): (PartialState, EvaluationOptions, Report)
