@@ -37,23 +37,39 @@ public struct Gradient: Sendable {
         let plan = evaluation.plan
         control.progress?.expect(plan.tileCount(rows: x1.rows, cols: x2.rows))  // pass two's (the evaluation counts its own)
         let start = Date()
-        let state = try evaluation.state(control: control)
         dx1.zero()
         dx2.zero()
-        try GradientPass(plan: plan, weights: TileWeights(loss: options.loss, state: state, options: evaluation.options))
-            .run(x1: x1, rows: 0..<x1.rows, held: 0..<x1.rows, x2Panels: HeldColumns(x2: x2), dx1: dx1, dx2: dx2, control: control)
+        let state = try evaluation.gradientState(loss: options.loss, rows: 0..<x1.rows, dx1: dx1, dx2: dx2, control: control)
         if options.similarity == .cosine {
             dx1.projectThroughNormalisation(raw: raw.x1)
             dx2.projectThroughNormalisation(raw: raw.x2)
         }
         let engine = Report.Engine(plan: plan, seconds: Date().timeIntervalSince(start),
-                                   flops: Self.flops(rows: x1.rows, columns: x2.rows, dim: x1.dim))
+                                   flops: flops(rows: x1.rows, columns: x2.rows, dim: x1.dim))
         return Report(state: state, inputs: evaluation.inputs, options: evaluation.options, engine: engine)
     }
 
-    /// Four products of x1 rows by x2 rows: S in each pass, then W·x2 and Wᵀ·x1.
-    static func flops(rows: Int, columns: Int, dim: Int) -> Double {
-        4 * 2 * Double(rows) * Double(columns) * Double(dim)
+    /// Four products of x1 rows by x2 rows (S in each pass, then W·x2 and Wᵀ·x1), three for a
+    /// loss without pass one.
+    func flops(rows: Int, columns: Int, dim: Int) -> Double {
+        (options.loss.needsPassOne ? 4 : 3) * 2 * Double(rows) * Double(columns) * Double(dim)
+    }
+}
+
+extension Evaluation {
+    /// Both passes over x1 rows `rows` (all the evaluation holds) into the zeroed `dx1`, `dx2`:
+    /// the evaluation then pass two, or for a loss without pass one a single pass that gathers
+    /// the evaluation's figures too. Returns the evaluation's state.
+    func gradientState(loss: GradientLoss, rows: Range<Int>, dx1: Embeddings, dx2: Embeddings, control: RunControl) throws -> PartialState {
+        guard loss.needsPassOne else {
+            guard case .siglip(let term) = loss else { preconditionFailure("a loss without pass one is SigLIP") }
+            return try stateAndGradient(rows: rows, weights: TileWeights(siglip: term, positives: positives), dx1: dx1, dx2: dx2,
+                                        control: control)
+        }
+        let state = try self.state(rows: rows, control: control)
+        try GradientPass(plan: plan, weights: TileWeights(loss: loss, state: state, options: options))
+            .run(x1: x1, rows: rows, held: 0..<rows.count, x2Panels: HeldColumns(x2: x2), dx1: dx1, dx2: dx2, control: control)
+        return state
     }
 }
 

@@ -20,6 +20,13 @@ public enum GradientLoss: Sendable, Equatable, Codable, CustomStringConvertible 
         }
     }
 
+    /// Whether the weights need pass one's log-sum-exps (InfoNCE). SigLIP's need only the
+    /// positives, and its figures are gathered in pass two's tiles.
+    var needsPassOne: Bool {
+        if case .infonce = self { return true }
+        return false
+    }
+
     /// Whether an evaluation with `options` computes what this loss's gradient needs: for
     /// InfoNCE its τ's log-sum-exps, for SigLIP its term (for the loss in the report).
     func isComputed(by options: EvaluationOptions) -> Bool {

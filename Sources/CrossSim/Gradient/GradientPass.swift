@@ -9,6 +9,9 @@ import CCrossSimKernels
 /// bit-identical at any thread count.
 final class GradientTiles: TileConsumer, @unchecked Sendable {
     let weights: TileWeights
+    /// The evaluation's figures, gathered from the same tiles before they become W, when pass
+    /// two is the only pass (SigLIP).
+    let figures: ReducerSet?
     let dim: Int
     /// The gradient of the run's x1 rows: global row `firstRow + r` is row r.
     let dx1: Embeddings
@@ -23,9 +26,10 @@ final class GradientTiles: TileConsumer, @unchecked Sendable {
     private var panel = 0..<0
 
     /// Accumulates into `dx1` (rows from `firstRow`) and `dx2`, which the caller has zeroed.
-    init(weights: TileWeights, plan: TilePlan, dx1: Embeddings, firstRow: Int, dx2: Embeddings) {
+    init(weights: TileWeights, figures: ReducerSet?, plan: TilePlan, dx1: Embeddings, firstRow: Int, dx2: Embeddings) {
         precondition(dx1.dim == dx2.dim)
         self.weights = weights
+        self.figures = figures
         dim = dx1.dim
         self.dx1 = dx1
         self.firstRow = firstRow
@@ -33,9 +37,13 @@ final class GradientTiles: TileConsumer, @unchecked Sendable {
         tile = plan.tile
     }
 
-    var panelBytesPerColumn: (worker: Int, slot: Int) { (0, dim * MemoryLayout<Float>.stride) }
+    var panelBytesPerColumn: (worker: Int, slot: Int) {
+        let theirs = figures?.panelBytesPerColumn ?? (worker: 0, slot: 0)
+        return (theirs.worker, theirs.slot + dim * MemoryLayout<Float>.stride)
+    }
 
     func prepare(workers: Int, slots count: Int, panelColumns: Int) {
+        figures?.prepare(workers: workers, slots: count, panelColumns: panelColumns)
         let tileValues = tile.rows * tile.cols, panelValues = panelColumns * dim
         if scratch.count != workers { scratch = (0..<workers).map { _ in SharedBuffer(uninitializedCount: tileValues) } }
         if slots.count != count || slots.first?.count != panelValues {
@@ -43,9 +51,13 @@ final class GradientTiles: TileConsumer, @unchecked Sendable {
         }
     }
 
-    func beginPanel(_ columns: Range<Int>) { panel = columns }
+    func beginPanel(_ columns: Range<Int>) {
+        panel = columns
+        figures?.beginPanel(columns)
+    }
 
     func consume(_ tile: cs_tile, worker: Int, slot: Int) {
+        figures?.consume(tile, worker: worker, slot: slot)
         let (m, n, ld) = (Int(tile.rows), Int(tile.cols), Int(tile.ld))
         let w = scratch[worker].base
         weights.weights(of: tile, into: w, ldw: ld)
@@ -58,9 +70,12 @@ final class GradientTiles: TileConsumer, @unchecked Sendable {
     }
 
     func fold(slot: Int) {
+        figures?.fold(slot: slot)
         let from = slots[slot].base, to = dx2.row(panel.lowerBound)
         for v in 0..<(panel.count * dim) { to[v] += from[v] }
     }
+
+    func endPanel() { figures?.endPanel() }
 }
 
 /// Runs pass two over x1 rows `rows` (held as rows `held` of `x1`) against the x2 panels that
@@ -68,10 +83,11 @@ final class GradientTiles: TileConsumer, @unchecked Sendable {
 struct GradientPass {
     let plan: TilePlan
     let weights: TileWeights
+    var figures: ReducerSet? = nil
 
     func run(x1: Embeddings, rows: Range<Int>, held: Range<Int>, x2Panels: some ColumnPanels,
              dx1: Embeddings, dx2: Embeddings, control: RunControl) throws {
-        let tiles = GradientTiles(weights: weights, plan: plan, dx1: dx1, firstRow: rows.lowerBound, dx2: dx2)
+        let tiles = GradientTiles(weights: weights, figures: figures, plan: plan, dx1: dx1, firstRow: rows.lowerBound, dx2: dx2)
         let engine = TileEngine(plan: plan)
         for _ in 0..<x2Panels.count {
             let (x2, columns) = try x2Panels.next()
@@ -80,5 +96,20 @@ struct GradientPass {
                            consumer: tiles, control: control)
             x2Panels.release()
         }
+    }
+}
+
+extension Evaluation {
+    /// The state of x1 rows `rows` (held as all of `x1`) and, from the same tiles, the gradient
+    /// with `weights`, which need no pass before (SigLIP's): the evaluation's figures are
+    /// gathered from each tile before it becomes W.
+    func stateAndGradient(rows: Range<Int>, weights: TileWeights, dx1: Embeddings, dx2: Embeddings,
+                          control: RunControl) throws -> PartialState {
+        precondition(x1Rows == rows && !options.uniformity)
+        let figures = ReducerSet(rows: rows, positives: positives, options: options, plan: plan, histogramRange: histogramRange)
+        try GradientPass(plan: plan, weights: weights, figures: figures)
+            .run(x1: x1, rows: rows, held: 0..<rows.count, x2Panels: HeldColumns(x2: x2), dx1: dx1, dx2: dx2, control: control)
+        let similaritySum = zip(x1.rowSum(rows: 0..<rows.count), x2.rowSum(rows: 0..<x2.rows)).reduce(0) { $0 + $1.0 * $1.1 }
+        return figures.state(positives: positives, similaritySum: similaritySum)
     }
 }

@@ -50,7 +50,8 @@ public struct GradientRequest: Sendable {
             Report.Inputs(x1: Report.SetInfo(set1), x2: Report.SetInfo(set2), pairsPath: self.pairs, positives: set2.rows,
                           similarity: options.similarity, x1WithoutPositive: pairs.x1WithoutPositive, identity: identity)
         }
-        /// The report of pass one, the evaluation (its engine describes that pass).
+        /// The evaluation's report (its engine describes the evaluation's pass: pass one, or for
+        /// SigLIP in memory the one pass).
         func report(_ state: PartialState, _ inputs: Report.Inputs) -> Report {
             let engine = Report.Engine(plan: plan, seconds: Date().timeIntervalSince(start),
                                        flops: 2 * Double(rows.count) * Double(set2.rows) * Double(set1.dim))
@@ -104,20 +105,20 @@ public struct GradientRequest: Sendable {
         control.progress?.expect(plan.tileCount(rows: rows.count, cols: set2.rows))  // pass two's (an evaluation counts its own)
         let (evaluation, identity) = try Evaluation.reading(set1: set1, set2: set2, pairs: pairs, keep: rows,
                                                             options: evaluationOptions, plan: plan)
-        let (state, stateOptions, run): (PartialState, EvaluationOptions, Report)
-        if columns.isEmpty {
-            let evaluated = try evaluation.state(rows: rows, control: control)
-            (state, stateOptions, run) = (evaluated, evaluationOptions, report(evaluated, inputs(identity)))
-        } else {
-            let merged = try columnState(inputs: inputs(identity))
-            (state, stateOptions, run) = (merged.state, merged.options, merged.report)
-        }
-        let output = try output(inputs(identity), run)
         let dx1 = Embeddings(rows: rows.count, dim: set1.dim)
         dx1.zero()
-        try GradientPass(plan: plan, weights: TileWeights(loss: options.loss, state: state, options: stateOptions))
-            .run(x1: evaluation.x1, rows: rows, held: 0..<rows.count, x2Panels: HeldColumns(x2: evaluation.x2),
-                 dx1: dx1, dx2: dx2, control: control)
+        let run: Report
+        if columns.isEmpty {
+            let state = try evaluation.gradientState(loss: options.loss, rows: rows, dx1: dx1, dx2: dx2, control: control)
+            run = report(state, inputs(identity))
+        } else {
+            let merged = try columnState(inputs: inputs(identity))
+            try GradientPass(plan: plan, weights: TileWeights(loss: options.loss, state: merged.state, options: merged.options))
+                .run(x1: evaluation.x1, rows: rows, held: 0..<rows.count, x2Panels: HeldColumns(x2: evaluation.x2),
+                     dx1: dx1, dx2: dx2, control: control)
+            run = merged.report
+        }
+        let output = try output(inputs(identity), run)
         if options.similarity == .cosine {
             try set1.projectThroughNormalisation(dx1, rows: rows)
             try set2.projectThroughNormalisation(dx2, rows: 0..<set2.rows)

@@ -24,18 +24,29 @@ struct TileWeights: Sendable {
     /// log-sum-exps over the negatives of every row and every column at the loss's τ).
     init(loss: GradientLoss, state: PartialState, options: EvaluationOptions) {
         precondition(state.rows == 0..<state.x1Rows && loss.isComputed(by: options), "the weights need the state of every x1 row")
-        let p = state.positives
-        positiveOf = SharedBuffer(p.positiveOf)
         switch loss {
         case .infonce(let tau):
             let lse = state[NegativeLogSumExps.self]!, t = options.temperatures.firstIndex(of: tau)!
-            (terms, positiveWeight) = Self.infonce(tau: tau, negatives: (lse.rows[t], lse.columns[t]), positives: p)
+            let (terms, positiveWeight) = Self.infonce(tau: tau, negatives: (lse.rows[t], lse.columns[t]), positives: state.positives)
+            self.init(terms: terms, positiveWeight: positiveWeight, positives: state.positives)
         case .siglip(let term):
-            // dL/ds = −y·t·sigmoid(−y(t·s + b)) / N1, y = +1 on positives and −1 elsewhere.
-            let n1 = Double(state.x1Rows)
-            terms = .siglip(scale: Float(term.scale), bias: Float(term.bias), negativeWeight: Float(term.scale / n1))
-            positiveWeight = SharedBuffer(p.similarity.map { Float(-term.scale / n1 * Self.sigmoid(-(term.scale * $0 + term.bias))) })
+            self.init(siglip: term, positives: state.positives)
         }
+    }
+
+    /// SigLIP's weights, which need only the positives: dL/ds = −y·t·sigmoid(−y(t·s + b)) / N1,
+    /// y = +1 on positives and −1 elsewhere.
+    init(siglip term: SigLIPTerm, positives p: Positives) {
+        let n1 = Double(p.rowCount.count)
+        self.init(terms: .siglip(scale: Float(term.scale), bias: Float(term.bias), negativeWeight: Float(term.scale / n1)),
+                  positiveWeight: SharedBuffer(p.similarity.map { Float(-term.scale / n1 * Self.sigmoid(-(term.scale * $0 + term.bias))) }),
+                  positives: p)
+    }
+
+    private init(terms: Terms, positiveWeight: SharedBuffer<Float>, positives: Positives) {
+        self.terms = terms
+        self.positiveWeight = positiveWeight
+        positiveOf = SharedBuffer(positives.positiveOf)
     }
 
     /// dL/ds of the symmetric InfoNCE (docs/gradient.md): each x1 row with a positive is a query
