@@ -84,8 +84,8 @@ extension MergeCommand {
             if out != nil { throw InputError("--out is for gradient parts (from `grad --part`); eval states merge into --json") }
             return false
         }
-        guard let out, json == nil, plot == nil, perQuery == nil else {
-            throw InputError("gradient parts merge into --out DIR, which holds their report: --json, --plot and --per-query are for eval states")
+        guard let out, json == nil, plot == nil, perQuery == nil, neighbors.neighbors == nil else {
+            throw InputError("gradient parts merge into --out DIR, which holds their report: --json, --plot, --per-query and --neighbors are for eval states")
         }
         try OutputPath.checkDirectory(out, option: "--out")
         let merged = try GradientPartFile.merge(paths: states, into: out)
