@@ -1,3 +1,4 @@
+import CCrossSimKernels
 import CrossSim
 import Foundation
 import XCTest
@@ -206,6 +207,18 @@ final class GradientTests: XCTestCase {
                 // And the other way round: more x1 rows than x2 rows, each x2 row a positive of one.
                 try assertMatchesReference(Case(x1: shuffled, x2: x1, positiveOf: Array(0..<x1.rows).map { $0 * 2 },
                                                 similarity: similarity, loss: loss), "\(similarity) \(loss), 99 × 40")
+            }
+        }
+    }
+
+    func testEveryVectorLevelMatchesTheReference() throws {
+        let (x1, x2, owners) = Self.pairs(n1: 50, captions: 2, withoutPositive: 3, dim: 20, sigma: 0.9, seed: 35)
+        let current = cs_cpu_vector_level()
+        defer { _ = cs_use_vector_level(current) }
+        for level in reachableVectorLevels() {
+            XCTAssertEqual(Int(cs_use_vector_level(Int32(level))), level)
+            for loss in [GradientLoss.infonce(tau: 0.05), .infonce(tau: 0.01), .siglip(SigLIPTerm(scale: 10, bias: -10))] {
+                try assertMatchesReference(Case(x1: x1, x2: x2, positiveOf: owners, similarity: .cosine, loss: loss), "level \(level), \(loss)")
             }
         }
     }
