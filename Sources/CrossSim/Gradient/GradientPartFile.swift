@@ -20,6 +20,9 @@ public struct GradientPartFile: Sendable {
         var rowsUpper: Int
         /// The evaluation's report (docs/report.md), as `merge` writes it to report.json.
         var report: String
+        /// The loss in it: the same bits in every part of one run, whose reports differ in
+        /// when and where they were made.
+        var loss: Double
 
         var rows: Range<Int> { rowsLower..<rowsUpper }
     }
@@ -120,7 +123,7 @@ public struct GradientPartFile: Sendable {
             }
             var (x, y) = (a.options, b.options)
             (x.tile, y.tile, x.threads, y.threads) = (nil, nil, nil, nil)
-            guard x == y, a.report == b.report else {
+            guard x == y, a.loss.bitPattern == b.loss.bitPattern else {
                 throw InputError("parts from different runs: another loss, similarity or column state than \(first.path)", file: reader.path)
             }
         }

@@ -60,7 +60,8 @@ public struct GradientRequest: Sendable {
         func output(_ inputs: Report.Inputs, _ report: Report) throws -> GradientOutput {
             try GradientOutput(destination, header: GradientPartFile.Header(
                 part: part ?? .whole, inputs: inputs, options: options, x1Rows: set1.rows, x2Rows: set2.rows, dim: set1.dim,
-                rowsLower: rows.lowerBound, rowsUpper: rows.upperBound, report: report.json.rendered()))
+                rowsLower: rows.lowerBound, rowsUpper: rows.upperBound, report: report.json.rendered(),
+                loss: options.loss.value(in: report)!))
         }
         let dx2 = Embeddings(rows: set2.rows, dim: set2.dim)
         dx2.zero()
