@@ -38,6 +38,17 @@ extension Report {
         if let u1 = d.uniformityX1, let u2 = d.uniformityX2 {
             diagnosticsFields.append(("uniformity", .object([("x1", .number(u1)), ("x2", .number(u2))])))
         }
+        if let k = queriesOnlyK {
+            // Unlabelled queries: only what was computed (docs/report.md, "Queries only").
+            var fields: [(String, JSONValue)] = [
+                ("schema", .string(Self.schema)),
+                ("inputs", .object([("x1", set(inputs.x1)), ("x2", set(inputs.x2)),
+                                    ("similarity", .string(inputs.similarity.rawValue))])),
+                ("queries_only", .object([("queries", .integer(inputs.x1.rows)), ("k", .integer(k))])),
+            ]
+            if let engine = engineJSON { fields.append(("engine", engine)) }
+            return .object(fields)
+        }
         var fields: [(String, JSONValue)] = [
             ("schema", .string(Self.schema)),
             ("inputs", .object([
@@ -78,20 +89,26 @@ extension Report {
             ])))
         }
         if let path = perQueryPath { fields.append(("per_query", .object([("path", .string(path))]))) }
+        if let engine = engineJSON { fields.append(("engine", engine)) }
+        return .object(fields)
+    }
+
+    /// The process's engine, or a merged run's parts.
+    private var engineJSON: JSONValue? {
         if let e = engine {
-            fields.append(("engine", .object([
+            return .object([
                 ("backend", .string(e.backend)), ("threads", .integer(e.threads)),
                 ("tile", .array([.integer(e.tile.rows), .integer(e.tile.cols)])),
                 ("seconds", .number(e.seconds)), ("gflops", .number(e.gflops)),
                 ("peak_rss_bytes", .integer(e.peakRSSBytes)),
-            ])))
+            ])
         } else if let p = parts {
-            fields.append(("engine", .object([
+            return .object([
                 ("backend", .string(p.backend)), ("parts", .integer(p.count)), ("cpu_seconds", .number(p.cpuSeconds)),
                 ("slowest_part_seconds", .number(p.slowestPartSeconds)), ("peak_rss_bytes", .integer(p.peakRSSBytes)),
-            ])))
+            ])
         }
-        return .object(fields)
+        return nil
     }
 }
 
