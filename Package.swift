@@ -9,6 +9,8 @@ let package = Package(
         .library(name: "CrossSimPlot", targets: ["CrossSimPlot"]),
         .library(name: "CrossSimSynthetic", targets: ["CrossSimSynthetic"]),
         .executable(name: "crosssim", targets: ["crosssim"]),
+        // The C ABI that the Python package (python/) loads with ctypes.
+        .library(name: "CrossSimC", type: .dynamic, targets: ["CrossSimC"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -46,6 +48,8 @@ let package = Package(
                 "CrossSim", "CrossSimPlot", "CrossSimSynthetic", "CrossSimBench",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
+        // The C ABI: @_cdecl functions over CrossSim, for python/ (Sources/CrossSimC/crosssim.h).
+        .target(name: "CrossSimC", dependencies: ["CrossSim", "CrossSimPlot"]),
         // Every suite, XCTest; the CLI tests run the built `crosssim`.
         .testTarget(
             name: "CrossSimTests",

@@ -1,10 +1,21 @@
 #!/usr/bin/env bash
 # Quick start, part 2: installs what the tests need and runs them all. With a one-node Slurm
 # cluster (started here, when Debian's packages can be installed) the array-job test
-# submits real jobs; everything else needs only the Swift toolchain and two libraries.
+# submits real jobs; everything else needs only the Swift toolchain, two libraries and numpy
+# (the compare tests hold the bootstrap to numpy's).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
+if ! python3 -c 'import numpy' 2>/dev/null; then
+    if [[ "$(uname)" == Darwin ]]; then
+        python3 -m pip install --quiet --user numpy
+    else
+        sudo=""
+        [[ $(id -u) -eq 0 ]] || sudo="sudo"
+        $sudo env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+        $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-numpy >/dev/null
+    fi
+fi
 if [[ "$(uname)" != Darwin && "${CROSSSIM_SKIP_SLURM:-0}" != 1 ]]; then
     if scripts/slurm-local-cluster.sh start >/dev/null; then
         eval "$(scripts/slurm-local-cluster.sh env)"
@@ -27,3 +38,4 @@ while read -r level coretype; do
     CROSSSIM_VECTOR_LEVEL=$level OPENBLAS_CORETYPE=$coretype \
         swift test --skip-build --disable-swift-testing --filter "$suites"
 done < <(scripts/kernel-paths.sh)
+scripts/test-python.sh   # the Python package (python/), in venvs it creates

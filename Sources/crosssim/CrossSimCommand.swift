@@ -7,9 +7,9 @@ struct CrossSimCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "crosssim",
         abstract: "Contrastive losses and retrieval metrics between two large embedding sets, exactly, in bounded memory.",
-        version: "0.1.0",
-        subcommands: [EvalCommand.self, MergeCommand.self, DedupCommand.self, InspectCommand.self, SynthCommand.self, BenchCommand.self,
-                      HeatmapCommand.self])
+        version: Provenance.version,
+        subcommands: [EvalCommand.self, MergeCommand.self, CompareCommand.self, TrendCommand.self, DedupCommand.self, InspectCommand.self,
+                      SynthCommand.self, BenchCommand.self, HeatmapCommand.self])
 
     /// The exit codes of docs/command-line.md: 2 for bad input or usage, 1 for internal
     /// failures, 130 when interrupted.

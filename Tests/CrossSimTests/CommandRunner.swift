@@ -73,12 +73,14 @@ func runCrossSim(_ arguments: [String], environment: [String: String] = [:],
 
 /// Every number of report `a` equals `b`'s within docs/accuracy.md (relative 1e-4, which covers
 /// τ = 0.01; recall, ranks, query counts and histogram counts exactly), skipping what
-/// describes the run rather than its result (`engine`, `inputs`).
+/// describes the run rather than its result (`engine` and the provenance: `crosssim`,
+/// `created`, `machine`; the values of `inputs`).
 func assertSameResults(_ a: Any, _ b: Any, path: String = "", file: StaticString = #filePath, line: UInt = #line) {
+    let run: Set = ["engine", "crosssim", "created", "machine"]
     switch (a, b) {
     case let (x as [String: Any], y as [String: Any]):
-        XCTAssertEqual(Set(x.keys).subtracting(["engine"]), Set(y.keys).subtracting(["engine"]), "keys of \(path)", file: file, line: line)
-        for (key, value) in x where key != "engine" && key != "inputs" {
+        XCTAssertEqual(Set(x.keys).subtracting(run), Set(y.keys).subtracting(run), "keys of \(path)", file: file, line: line)
+        for (key, value) in x where !run.contains(key) && key != "inputs" {
             if let other = y[key] { assertSameResults(value, other, path: path + "/" + key, file: file, line: line) }
         }
     case let (x as [Any], y as [Any]):

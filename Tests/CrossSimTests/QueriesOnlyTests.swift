@@ -164,7 +164,7 @@ final class QueriesOnlyTests: XCTestCase {
             XCTAssertEqual(gt.ids[q * Self.k..<(q + 1) * Self.k].map(Int.init), reference.topK(.x1ToX2, query: q, k: Self.k).map(\.index))
         }
         let report = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: dir + "/r.json"))) as? [String: Any])
-        XCTAssertEqual(Set(report.keys), ["schema", "inputs", "queries_only", "engine"])
+        XCTAssertEqual(Set(report.keys), ["schema", "crosssim", "created", "inputs", "queries_only", "engine", "machine"])
         XCTAssertEqual(report["queries_only"] as? [String: Int], ["queries": x1.rows, "k": Self.k])
         XCTAssertNil((report["inputs"] as? [String: Any])?["pairs"])
 

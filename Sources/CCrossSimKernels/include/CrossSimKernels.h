@@ -22,6 +22,9 @@ int cs_cpu_vector_level(void);
 /// Sets the level for the calls that follow (tests walk every level in one process); capped at
 /// what this CPU runs. Returns the level now in force. Not for use while kernels run.
 int cs_use_vector_level(int level);
+/// The commit the library was built from, where the build defined it
+/// (`swift build -Xcc -DCROSSSIM_COMMIT=$(git rev-parse HEAD)`); else NULL.
+const char *cs_build_commit(void);
 
 // MARK: Reading
 

@@ -5,7 +5,8 @@ import Accelerate
 import CBLAS
 #endif
 
-/// The one place CrossSim calls a BLAS: C = A·Bᵀ for row-major Float32 panels.
+/// The one place CrossSim calls a BLAS: C = A·Bᵀ for row-major Float32 panels (the tiles),
+/// and C += A·B in Float64 (the bootstrap's counts times per-query values).
 public enum BLAS {
     /// The library and, for OpenBLAS, the kernel family it chose for this CPU.
     public static var name: String {
@@ -23,6 +24,14 @@ public enum BLAS {
     ) {
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(m), Int32(n), Int32(k),
                     1, a, Int32(k), b, Int32(k), 0, c, Int32(ldc))
+    }
+
+    /// c[m×n] += a[m×k]·b[k×n], row-major Float64 with rows of stride k, n and n.
+    package static func multiplyAdd(
+        _ a: UnsafePointer<Double>, _ b: UnsafePointer<Double>, into c: UnsafeMutablePointer<Double>, m: Int, n: Int, k: Int
+    ) {
+        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(m), Int32(n), Int32(k),
+                    1, a, Int32(k), b, Int32(n), 1, c, Int32(n))
     }
 
     /// Runs `body` with the BLAS on `threads` threads (1 inside the tile workers, which are the

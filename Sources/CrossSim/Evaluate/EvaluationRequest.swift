@@ -72,8 +72,9 @@ public struct EvaluationRequest: Sendable {
 }
 
 extension Evaluation {
-    /// The report of all rows of matrices in memory.
-    public func report(control: RunControl = .init()) throws -> Report {
+    /// Evaluates all rows of matrices in memory, returning the state (with its top-k lists)
+    /// and what the report says of the inputs and the engine.
+    public func run(control: RunControl = .init()) throws -> (state: PartialState, inputs: Report.Inputs, engine: Report.Engine) {
         let start = Date()
         let state = try state(control: control)
         let seconds = Date().timeIntervalSince(start)
@@ -81,7 +82,12 @@ extension Evaluation {
             x1: .init(memory: x1, name: "x1"), x2: .init(memory: x2, name: "x2"), pairsPath: pairs.reportName,
             positives: pairs.x2Rows, similarity: options.similarity, x1WithoutPositive: pairs.x1WithoutPositive)
         let flops = 2 * Double(x1.rows) * Double(x2.rows) * Double(x1.dim)
-        let engine = Report.Engine(plan: plan, seconds: seconds, flops: flops)
+        return (state, inputs, Report.Engine(plan: plan, seconds: seconds, flops: flops))
+    }
+
+    /// The report of all rows of matrices in memory.
+    public func report(control: RunControl = .init()) throws -> Report {
+        let (state, inputs, engine) = try run(control: control)
         return Report(state: state, inputs: inputs, options: options, engine: engine)
     }
 }

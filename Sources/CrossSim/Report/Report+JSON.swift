@@ -1,9 +1,11 @@
 extension Report {
     /// The report of docs/report.md. Fields of options not asked for are absent.
     public var json: JSONValue {
-        func set(_ s: SetInfo) -> JSONValue {
-            .object([("path", .string(s.path)), ("rows", .integer(s.rows)), ("dim", .integer(s.dim)),
-                     ("shards", .integer(s.shards)), ("dtype", .string(s.dtype))])
+        func set(_ s: SetInfo, fingerprint: String?) -> JSONValue {
+            var fields: [(String, JSONValue)] = [("path", .string(s.path)), ("rows", .integer(s.rows)), ("dim", .integer(s.dim)),
+                                                 ("shards", .integer(s.shards)), ("dtype", .string(s.dtype))]
+            if let fingerprint { fields.append(("fingerprint", .string(fingerprint))) }
+            return .object(fields)
         }
         func byK(_ values: [(k: Int, value: Double)]) -> JSONValue {
             .object(values.map { (String($0.k), .number($0.value)) })
@@ -38,23 +40,32 @@ extension Report {
         if let u1 = d.uniformityX1, let u2 = d.uniformityX2 {
             diagnosticsFields.append(("uniformity", .object([("x1", .number(u1)), ("x2", .number(u2))])))
         }
+        let identity = inputs.identity
+        var pairsFields: [(String, JSONValue)]? = inputs.pairsPath.map { [("path", .string($0)), ("positives", .integer(inputs.positives))] }
+        if let identity { pairsFields?.append(("fingerprint", .string(identity.pairsFingerprint))) }
+        var build: [(String, JSONValue)] = [("version", .string(provenance.version))]
+        if let commit = provenance.commit { build.append(("commit", .string(commit))) }
+        let x1 = set(inputs.x1, fingerprint: identity?.x1Fingerprint), x2 = set(inputs.x2, fingerprint: identity?.x2Fingerprint)
         if let k = queriesOnlyK {
             // Unlabelled queries: only what was computed (docs/report.md, "Queries only").
             var fields: [(String, JSONValue)] = [
                 ("schema", .string(Self.schema)),
-                ("inputs", .object([("x1", set(inputs.x1)), ("x2", set(inputs.x2)),
-                                    ("similarity", .string(inputs.similarity.rawValue))])),
+                ("crosssim", .object(build)),
+                ("created", .string(provenance.createdText)),
+                ("inputs", .object([("x1", x1), ("x2", x2), ("similarity", .string(inputs.similarity.rawValue))])),
                 ("queries_only", .object([("queries", .integer(inputs.x1.rows)), ("k", .integer(k))])),
             ]
             if let engine = engineJSON { fields.append(("engine", engine)) }
+            fields.append(("machine", machineJSON))
             return .object(fields)
         }
         var fields: [(String, JSONValue)] = [
             ("schema", .string(Self.schema)),
+            ("crosssim", .object(build)),
+            ("created", .string(provenance.createdText)),
             ("inputs", .object([
-                ("x1", set(inputs.x1)), ("x2", set(inputs.x2)),
-                ("pairs", inputs.pairsPath.map { .object([("path", .string($0)), ("positives", .integer(inputs.positives))]) }
-                    ?? .string("identity")),
+                ("x1", x1), ("x2", x2),
+                ("pairs", pairsFields.map { .object($0) } ?? .string("identity")),
                 ("similarity", .string(inputs.similarity.rawValue)),
                 ("x1_without_positive", .integer(inputs.x1WithoutPositive)),
             ])),
@@ -90,6 +101,7 @@ extension Report {
         }
         if let path = perQueryPath { fields.append(("per_query", .object([("path", .string(path))]))) }
         if let engine = engineJSON { fields.append(("engine", engine)) }
+        fields.append(("machine", machineJSON))
         return .object(fields)
     }
 
@@ -109,6 +121,15 @@ extension Report {
             ])
         }
         return nil
+    }
+
+    /// The machine that made the report.
+    private var machineJSON: JSONValue {
+        let machine = provenance.machine
+        return .object([
+            ("cpu", .string(machine.cpu)), ("vector_level", .integer(machine.vectorLevel)), ("blas", .string(machine.blas)),
+            ("threads", .integer(engine?.threads ?? TilePlan.defaultThreads)),
+        ])
     }
 }
 

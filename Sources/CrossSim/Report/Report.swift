@@ -163,6 +163,8 @@ public struct Report: Sendable {
     /// Why something asked for is not in the report, one line each (the command line prints
     /// them on stderr).
     public var notes: [String]
+    /// Which build, machine and time made this report.
+    public var provenance = Provenance.current()
 
     public static let schema = "crosssim.report/1"
 }

@@ -1,10 +1,14 @@
-/// A row-major [rows, dim] Float32 matrix in one 64-byte aligned buffer: the form in which
-/// the tile engine reads embeddings. Rows are unit length when loaded for cosine similarity.
+/// A row-major [rows, dim] Float32 matrix in one buffer (64-byte aligned when this object
+/// allocates it): the form in which the tile engine reads embeddings. Rows are unit length
+/// when loaded for cosine similarity.
 public final class Embeddings: @unchecked Sendable {
     public let rows: Int
     public let dim: Int
-    /// Start of row 0. Owned by this object; valid while it lives.
+    /// Start of row 0. Valid while this object lives: owned by it, or borrowed from the caller
+    /// (`init(borrowing:rows:dim:)`).
     public let baseAddress: UnsafeMutablePointer<Float>
+    /// Whether `baseAddress` was allocated here (and is freed with this object).
+    private let ownsStorage: Bool
     /// The set the rows were read from, if they were: a report names it (path, shards, dtype).
     public internal(set) var source: ShardSet?
 
@@ -17,6 +21,18 @@ public final class Embeddings: @unchecked Sendable {
         baseAddress = UnsafeMutableRawPointer
             .allocate(byteCount: count * MemoryLayout<Float>.stride, alignment: 64)
             .bindMemory(to: Float.self, capacity: count)
+        ownsStorage = true
+    }
+
+    /// The caller's rows·dim row-major values, read in place, without a copy (a matrix handed
+    /// over from another language). They must stay valid and unchanged while this object
+    /// lives; CrossSim never writes to them (`prepared(for:name:)` normalises into a copy).
+    public init(borrowing values: UnsafeMutablePointer<Float>, rows: Int, dim: Int) {
+        precondition(rows >= 0 && dim > 0)
+        self.rows = rows
+        self.dim = dim
+        baseAddress = values
+        ownsStorage = false
     }
 
     /// A copy of row-major `values` (count rows·dim).
@@ -26,7 +42,9 @@ public final class Embeddings: @unchecked Sendable {
         values.withUnsafeBufferPointer { baseAddress.update(from: $0.baseAddress!, count: values.count) }
     }
 
-    deinit { UnsafeMutableRawPointer(baseAddress).deallocate() }
+    deinit {
+        if ownsStorage { UnsafeMutableRawPointer(baseAddress).deallocate() }
+    }
 
     public func row(_ i: Int) -> UnsafeMutablePointer<Float> { baseAddress + i * dim }
 
