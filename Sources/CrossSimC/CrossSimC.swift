@@ -121,7 +121,8 @@ final class EvaluationResult {
             summary = nil
             notes = Array("[]".utf8CString)
         }
-        neighbors = [state?.rowTop, state?.columnTop]
+        let lists = state?[NearestNeighbors.self]
+        neighbors = [lists?.rows, lists?.columns]
     }
 }
 
