@@ -168,6 +168,10 @@ final class QueriesOnlyTests: XCTestCase {
         XCTAssertEqual(report["queries_only"] as? [String: Int], ["queries": x1.rows, "k": Self.k])
         XCTAssertNil((report["inputs"] as? [String: Any])?["pairs"])
 
+        run = try runCrossSim(["compare", dir + "/r.json", dir + "/r.json"])
+        XCTAssertEqual(run.status, 2, run.stderr)
+        XCTAssertTrue(run.stderr.contains("r.json: a --queries-only report holds no labelled figures"), run.stderr)
+
         run = try runCrossSim(base + ["--neighbors", dir + "/npy"])
         XCTAssertEqual(run.status, 0, run.stderr)
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: dir + "/npy").sorted(),
