@@ -22,10 +22,12 @@ struct EvalCommand: ParsableCommand {
     var logitScale: [Double] = []
     @Option(parsing: .upToNextOption, help: "SigLIP terms SCALE:BIAS, e.g. 10:-10.")
     var siglip: [String] = []
-    @Option(parsing: .unconditional, help: "The k of recall@k, comma-separated.")
-    var k: String = "1,5,10"
+    @Option(parsing: .unconditional, help: "The k of recall@k, comma-separated (default 1,5,10).")
+    var k: String?
     @Option(name: .customLong("top-k"), parsing: .unconditional, help: "Keep the K best candidates per query both ways.")
     var topK: Int?
+    @Flag(name: .customLong("queries-only"), help: "Only x1→x2, unlabelled: each x1 row's --top-k best x2 rows (exact ground truth), with no pairs, no labelled figures and nothing kept per x2 row.")
+    var queriesOnly = false
     @OptionGroup var neighbors: NeighborsOptions
     @Option(name: .customLong("hard-negatives"), parsing: .unconditional, help: "Mine K hard negatives per query both ways (written with --neighbors DIR).")
     var hardNegatives: Int?
@@ -76,13 +78,19 @@ struct EvalCommand: ParsableCommand {
         options.similarity = similarity
         for s in logitScale where !(s > 0) { throw InputError("bad --logit-scale \(s): S must be > 0, as τ = 1/S must be") }
         let taus = tau + logitScale.map { 1 / $0 }
+        if queriesOnly, !taus.isEmpty || k != nil {
+            throw InputError("--tau, --logit-scale and --k cannot go with --queries-only: its queries are unlabelled")
+        }
         if !taus.isEmpty { options.temperatures = taus }
         options.siglip = try siglip.map(SigLIPTerm.init(parsing:))
-        options.recallAt = try k.split(separator: ",", omittingEmptySubsequences: false).map {
-            guard let v = Int($0.trimmingCharacters(in: .whitespaces)) else { throw InputError("bad --k '\(k)': expected numbers such as 1,5,10") }
-            return v
+        if let k {
+            options.recallAt = try k.split(separator: ",", omittingEmptySubsequences: false).map {
+                guard let v = Int($0.trimmingCharacters(in: .whitespaces)) else { throw InputError("bad --k '\(k)': expected numbers such as 1,5,10") }
+                return v
+            }
         }
         options.topK = topK
+        options.queriesOnly = queriesOnly
         options.uniformity = uniformity
         options.perQuery = perQuery != nil || keepPerQuery
         options.health = health

@@ -54,6 +54,9 @@ public struct ReportFile: Sendable {
         guard schema == Report.schema else {
             throw InputError("not a CrossSim report: its schema is \(schema), a report's is \(Report.schema)", file: path)
         }
+        guard json["queries_only"] == nil else {
+            throw InputError("a --queries-only report holds no labelled figures to compare (only top-k lists were computed)", file: path)
+        }
         func missing(_ what: String) -> InputError { InputError("not a CrossSim report: no \(what)", file: path) }
         guard let inputs = json["inputs"], let x1Rows = inputs["x1"]?["rows"]?.integer, let x2Rows = inputs["x2"]?["rows"]?.integer,
               x1Rows > 0, x2Rows > 0

@@ -109,7 +109,7 @@ public struct Evaluation: Sendable {
             tiles += plan.tileCount(rows: rows.count, cols: x1.rows) + plan.tileCount(rows: x2Share.count, cols: x2.rows)
         }
         control.progress?.expect(tiles)
-        let pass = MainPass(plan: plan, options: options, positives: positives, histogramRange: histogramRange,
+        let pass = MainPass(plan: plan, options: options, positives: positives, x2Rows: x2.rows, histogramRange: histogramRange,
                             x2Sum: x2.rowSum(rows: 0..<x2.rows))
         var state = try pass.run(x1: x1, rows: rows, held: held, x2Panels: HeldColumns(x2: x2), control: control)
         if options.uniformity {

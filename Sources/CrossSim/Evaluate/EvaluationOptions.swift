@@ -27,8 +27,11 @@ public struct EvaluationOptions: Sendable, Equatable, Codable {
     public var siglip: [SigLIPTerm] = []
     /// The k of recall@k (and precision/ndcg/map@k with top-k).
     public var recallAt: [Int] = [1, 5, 10]
-    /// Keep the K best candidates per query, both ways.
+    /// Keep the K best candidates per query, both ways (x1→x2 only with `queriesOnly`).
     public var topK: Int?
+    /// Only the x1→x2 direction, unlabelled (docs/definitions.md, "Queries only"): each x1
+    /// row's `topK` best x2 rows and nothing per x2 row, no pairs and no labelled figures.
+    public var queriesOnly = false
     public var uniformity = false
     /// Keep what the per-query results need besides ranks and losses: each query's best
     /// negative.
@@ -61,6 +64,7 @@ public struct EvaluationOptions: Sendable, Equatable, Codable {
         siglip = try c.decodeIfPresent([SigLIPTerm].self, forKey: .siglip) ?? d.siglip
         recallAt = try c.decodeIfPresent([Int].self, forKey: .recallAt) ?? d.recallAt
         topK = try c.decodeIfPresent(Int.self, forKey: .topK)
+        queriesOnly = try c.decodeIfPresent(Bool.self, forKey: .queriesOnly) ?? d.queriesOnly
         uniformity = try c.decodeIfPresent(Bool.self, forKey: .uniformity) ?? d.uniformity
         perQuery = try c.decodeIfPresent(Bool.self, forKey: .perQuery) ?? d.perQuery
         hardNegatives = try c.decodeIfPresent(HardNegativeRule.self, forKey: .hardNegatives)
@@ -100,5 +104,18 @@ public struct EvaluationOptions: Sendable, Equatable, Codable {
         if hubnessK < 1 { throw InputError("bad --hubness-k \(hubnessK): k must be ≥ 1") }
         if let threads { try Self.checkThreads(threads) }
         if let b = histogramBins, b < 1 { throw InputError("bad histogram bins \(b)") }
+        if queriesOnly { try validateQueriesOnly() }
+    }
+
+    /// `queriesOnly` computes each x1 row's top-k list and nothing that needs labels or a
+    /// state per x2 row.
+    private func validateQueriesOnly() throws {
+        guard topK != nil else { throw InputError("--queries-only computes the x1→x2 top-k lists: give --top-k K") }
+        let refused = [("--siglip", !siglip.isEmpty), ("--per-query and --keep-per-query", perQuery),
+                       ("--hard-negatives", hardNegatives != nil), ("--health", health), ("--uniformity", uniformity),
+                       ("--plot and --histogram", histogramBins != nil)]
+        if let (option, _) = refused.first(where: { $0.1 }) {
+            throw InputError("\(option) cannot go with --queries-only: its figures need labels or x2→x1 queries")
+        }
     }
 }

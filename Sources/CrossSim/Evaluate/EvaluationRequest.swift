@@ -34,12 +34,12 @@ public struct EvaluationRequest: Sendable {
         let start = Date()
         let plan = TilePlan(options)
         let state: PartialState, identity: InputIdentity
-        let x1WithoutPositive: Int
+        let checkedPairs: Pairs
         if let memoryLimit {
             let streaming = try StreamingEvaluation(set1: set1, set2: set2, checkedOptions: options, pairs: pairs, plan: plan,
                                                     memoryLimit: memoryLimit)
             (state, identity) = try streaming.run(rows: rows, control: control)
-            x1WithoutPositive = streaming.pairs.x1WithoutPositive
+            checkedPairs = streaming.pairs
         } else {
             let pairs = try InputCheck.pairs(pairs, x1: (set1.rows, set1.dim), x2: (set2.rows, set2.dim), options: options)
             // Of x1 only the rows evaluated (uniformity compares them with all of x1).
@@ -48,7 +48,7 @@ public struct EvaluationRequest: Sendable {
                                                                 keep: options.uniformity ? 0..<set1.rows : rows, options: options,
                                                                 plan: plan)
             state = try evaluation.state(rows: rows, control: control)
-            x1WithoutPositive = pairs.x1WithoutPositive
+            checkedPairs = pairs
         }
         let seconds = Date().timeIntervalSince(start)
         var flops = 2 * Double(rows.count) * Double(set2.rows) * Double(set1.dim)
@@ -57,8 +57,8 @@ public struct EvaluationRequest: Sendable {
             flops += 2 * Double(PartShare(rows: rows, of: set1.rows).scaled(to: set2.rows).count) * Double(set2.rows) * Double(set1.dim)
         }
         let inputs = Report.Inputs(
-            x1: Report.SetInfo(set1), x2: Report.SetInfo(set2), pairsPath: self.pairs, positives: set2.rows,
-            similarity: options.similarity, x1WithoutPositive: x1WithoutPositive, identity: identity)
+            x1: Report.SetInfo(set1), x2: Report.SetInfo(set2), pairsPath: self.pairs, positives: checkedPairs.x2Rows,
+            similarity: options.similarity, x1WithoutPositive: checkedPairs.x1WithoutPositive, identity: identity)
         let engine = Report.Engine(plan: plan, seconds: seconds, flops: flops)
         return (state, inputs, engine)
     }

@@ -10,11 +10,18 @@ enum InputCheck {
             throw InputError("dimension mismatch between sets: x1 has D = \(x1.dim), x2 has D = \(x2.dim)")
         }
         guard x1.rows > 0, x2.rows > 0 else { throw InputError("empty set: x1 has \(x1.rows) rows, x2 \(x2.rows)") }
-        if let k = options.topK, k > min(x1.rows, x2.rows) {
+        // Queries only: x1's rows ask, x2's answer.
+        if let k = options.topK, k > (options.queriesOnly ? x2.rows : min(x1.rows, x2.rows)) {
             throw InputError("--top-k \(k) exceeds the candidates: x1 has \(x1.rows) rows, x2 \(x2.rows)")
         }
         if options.health, options.hubnessK > min(x1.rows, x2.rows) {
             throw InputError("--hubness-k \(options.hubnessK) exceeds the candidates: x1 has \(x1.rows) rows, x2 \(x2.rows)")
+        }
+        if options.queriesOnly {
+            guard pairs == nil else {
+                throw InputError("--queries-only takes no --pairs: its queries are unlabelled (x1→x2 top-k lists only)", file: pairs?.path)
+            }
+            return Pairs.unlabelled(x1Rows: x1.rows)
         }
         guard let pairs else {
             guard x1.rows == x2.rows else {

@@ -5,6 +5,8 @@ struct MainPass {
     let plan: TilePlan
     let options: EvaluationOptions
     let positives: Positives
+    /// x2's rows: the columns of S (its labelled ones are `positives`', none under `--queries-only`).
+    let x2Rows: Int
     let histogramRange: (lower: Float, upper: Float)
     /// Σ_j x2_j in binary64: with the panel's row sums it gives Σ s without a tile pass.
     let x2Sum: [Double]
@@ -13,12 +15,12 @@ struct MainPass {
     /// `x2Panels` hands out (`count` of them, in order).
     func run(x1: Embeddings, rows: Range<Int>, held: Range<Int>, x2Panels: some ColumnPanels,
              control: RunControl) throws -> PartialState {
-        let reducers = ReducerSet(rows: rows, positives: positives, options: options, plan: plan, histogramRange: histogramRange)
+        let reducers = ReducerSet(rows: rows, x2Rows: x2Rows, positives: positives, options: options, plan: plan, histogramRange: histogramRange)
         let engine = TileEngine(plan: plan)
         var geometry = options.health ? SetGeometry(dim: x1.dim) : nil
         geometry?.add(x1, rows: held, toSet: 1, threads: plan.threads)
         // x2's rows in the same share as these x1 rows are of x1's, so that parts add up.
-        let x2Share = PartShare(rows: rows, of: positives.rowCount.count).scaled(to: positives.positiveOf.count)
+        let x2Share = PartShare(rows: rows, of: positives.rowCount.count).scaled(to: x2Rows)
         for _ in 0..<x2Panels.count {
             let (x2, columns) = try x2Panels.next()
             let shared = columns.clamped(to: x2Share)

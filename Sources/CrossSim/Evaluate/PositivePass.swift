@@ -44,11 +44,11 @@ final class PositivePass: @unchecked Sendable {
         squaredDistance = SharedBuffer(repeating: 0, count: owners.count)
     }
 
-    /// The end of a panel of at most `count` columns from `start`: when owners rise, before
-    /// the first column of a row that the next panel would need again.
+    /// The end of a panel of `count` columns from `start` (the caller keeps it inside x2):
+    /// when owners rise, before the first column of a row that the next panel would need again.
     func panelEnd(start: Int, count: Int) -> Int {
         let owners = pairs.positiveOf
-        let end = min(owners.count, start + count)
+        let end = start + count
         guard ownersRise, end < owners.count else { return end }
         var cut = end
         while cut > start && owners[cut - 1] == owners[end] { cut -= 1 }
@@ -57,9 +57,11 @@ final class PositivePass: @unchecked Sendable {
 
     /// Computes the positives of columns `panel`, held in `x2` (its row 0 is column
     /// `panel.lowerBound`). Panels come in increasing order; rows that own no column are read
-    /// too, so that every row is checked, counted in the norm and fingerprinted.
-    func add(_ x2: Embeddings, columns panel: Range<Int>) throws {
+    /// too, so that every row is checked, counted in the norm and fingerprinted. Unlabelled
+    /// (`--queries-only`), no column has a positive: the first panel reads every x1 row.
+    func add(_ x2: Embeddings, columns: Range<Int>) throws {
         let owners = pairs.positiveOf
+        let panel = columns.clamped(to: 0..<owners.count)
         var lower = frontier, upper = panel.upperBound == owners.count ? pairs.x1Rows : 0
         for j in panel {
             lower = min(lower, Int(owners[j]))

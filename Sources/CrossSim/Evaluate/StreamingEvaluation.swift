@@ -53,13 +53,17 @@ public struct StreamingEvaluation: Sendable {
     static func fixedBytes(set1: ShardSet, set2: ShardSet, options: EvaluationOptions, plan: TilePlan) -> Int {
         // Per column: what each section keeps of it (what one more column adds to a state),
         // with room for the merge; the workers' and slots' share is bounded by the panel plan,
-        // whatever the threads.
+        // whatever the threads. Per labelled column, its pair, positive and thresholds: under
+        // `--queries-only` no column holds anything.
+        func shape(columns: Int) -> StateShape {
+            StateShape(x1Rows: 1, x2Rows: columns, dim: set1.dim, rows: 0..<0, options: options)
+        }
         func stateBytes(columns: Int) -> Double {
-            let shape = StateShape(x1Rows: 1, x2Rows: columns, dim: set1.dim, rows: 0..<0, options: options)
-            return PartialState.sectionTypes(for: options).reduce(0) { $0 + $1.encodedBytes(shape) }
+            PartialState.sectionTypes(for: options).reduce(0) { $0 + $1.encodedBytes(shape(columns: columns)) }
         }
         let perColumn = 2 * Int(stateBytes(columns: 2) - stateBytes(columns: 1))
-        return baselineBytes + perColumn * set2.rows + 48 * set2.rows + 32 * set1.rows + TilePlan.panelStateBytes
+        let labelled = shape(columns: set2.rows).labelledColumns
+        return baselineBytes + perColumn * set2.rows + 48 * labelled + 32 * set1.rows + TilePlan.panelStateBytes
             + plan.threads * plan.tile.rows * plan.tile.cols * 4 + TilePlan.defaultThreads * readerBytes
     }
 
@@ -101,7 +105,7 @@ public struct StreamingEvaluation: Sendable {
         let pass = PositivePass(set1: set1, pairs: pairs, similarity: options.similarity, keep: rows.count <= panel1 ? rows : 0..<0)
         let (sumX2, reader2) = try positives(pass, mainPanel: panel2)
         let range = try InputCheck.similarityRange(maxSquaredNorms: (pass.largestSquaredNorm, reader2.largestSquaredNorm), options: options)
-        let main = MainPass(plan: plan, options: options, positives: pass.positives(), histogramRange: range, x2Sum: sumX2)
+        let main = MainPass(plan: plan, options: options, positives: pass.positives(), x2Rows: set2.rows, histogramRange: range, x2Sum: sumX2)
         let x2Tiles = stride(from: 0, to: set2.rows, by: panel2).reduce(0) { $0 + plan.tileCount(rows: 1, cols: min(panel2, set2.rows - $1)) }
         control.progress?.expect(stride(from: 0, to: rows.count, by: panel1).reduce(0) {
             $0 + plan.rowBlocks(for: min(panel1, rows.count - $1)) * x2Tiles
@@ -129,7 +133,7 @@ public struct StreamingEvaluation: Sendable {
         var sum = [Double](repeating: 0, count: set2.dim)
         var start = 0
         while start < set2.rows {
-            let end = pass.panelEnd(start: start, count: x2.rows)
+            let end = pass.panelEnd(start: start, count: min(x2.rows, set2.rows - start))
             try reader.read(start..<end, into: (x2, start))
             for (d, value) in x2.rowSum(rows: 0..<end - start).enumerated() { sum[d] += value }
             try pass.add(x2, columns: start..<end)

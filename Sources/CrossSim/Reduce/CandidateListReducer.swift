@@ -2,7 +2,8 @@ import CCrossSimKernels
 
 /// Each query's k best candidates, both ways (top-k; with positives left out, best
 /// negatives). Row lists are final per row; each worker keeps column lists over the panel,
-/// merged at its end (the best k do not depend on order).
+/// merged at its end (the best k do not depend on order). Under `--queries-only`
+/// (`ReducerRun.keepsColumns` false) there are no column lists, per panel or in total.
 final class CandidateListReducer<Section: CandidateListSection>: Reducer, @unchecked Sendable {
     /// Best-k lists of `count` queries with the Float32 floor of each list's last score.
     struct Lists {
@@ -42,12 +43,13 @@ final class CandidateListReducer<Section: CandidateListSection>: Reducer, @unche
         self.ceilings = ceilings
         k = Section.listLength(run.options)
         rowTop = Lists(k: k, count: run.rows.count)
-        totalTop = TopKLists(k: k, count: run.columns)
+        totalTop = TopKLists(k: k, count: run.keepsColumns ? run.columns : 0)
     }
 
-    var panelBytesPerColumn: (worker: Int, slot: Int) { (k * 12 + 4, 0) }
+    var panelBytesPerColumn: (worker: Int, slot: Int) { (run.keepsColumns ? k * 12 + 4 : 0, 0) }
 
     func prepare(workers count: Int, slots: Int, panelColumns: Int) {
+        guard run.keepsColumns else { return }
         let k = k
         workers = (0..<count).map { _ in Lists(k: k, count: panelColumns) }
     }
@@ -62,11 +64,13 @@ final class CandidateListReducer<Section: CandidateListSection>: Reducer, @unche
     }
 
     func consume(_ strip: Strip, worker: Int, slot: Int) {
-        let (r, local, top) = (strip.row, strip.local, workers[worker])
+        let (r, local) = (strip.row, strip.local)
         let owners = Section.keepsPositives ? nil : strip.owners
         Self.withPointer(to: ceilings?.rows.at(r)) { ceiling in
             cs_topk_rows(strip.tile, owners, ceiling, Int64(k), rowTop.scores.base + r * k, rowTop.indices.base + r * k)
         }
+        guard run.keepsColumns else { return }
+        let top = workers[worker]
         Self.withPointer(to: ceilings?.columns.at(Int(strip.tile.col0))) { ceiling in
             cs_topk_cols(strip.tile, owners, ceiling, Int64(k), top.scores.base + local * k, top.indices.base + local * k,
                          top.floor.base + local)
@@ -113,7 +117,7 @@ extension CandidateListSection {
     public static func encodedBytes(_ shape: StateShape) -> Double { listBytes(shape) }
 
     static func listBytes(_ shape: StateShape) -> Double {
-        Double(12 * listLength(shape.options)) * Double(shape.rows.count + shape.x2Rows)
+        Double(12 * listLength(shape.options)) * Double(shape.rows.count + shape.labelledColumns)
     }
 
     public func encode(into writer: inout BinaryWriter) { encodeLists(into: &writer) }
@@ -133,7 +137,7 @@ extension CandidateListSection {
             TopKLists(k: k, scores: try reader.array(Double.self, count: count * k, what: "candidate scores"),
                       indices: try reader.array(Int32.self, count: count * k, what: "candidate indices"))
         }
-        let section = Self(rows: try lists(shape.rows.count), columns: try lists(shape.x2Rows))
+        let section = Self(rows: try lists(shape.rows.count), columns: try lists(shape.labelledColumns))
         // Lists name candidates, or the empty slot Int32.max where a query has fewer than k (a
         // column's list holds only rows of this part; a row's list of every x2 row is full
         // when positives count): the report indexes with them.

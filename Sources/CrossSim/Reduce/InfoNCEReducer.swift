@@ -54,8 +54,6 @@ final class InfoNCEReducer: Reducer, @unchecked Sendable {
     /// Per slot, per temperature: the current panel's column sums.
     private var slots: [[ColumnSums]] = []
 
-    static func isAsked(by options: EvaluationOptions) -> Bool { !options.temperatures.isEmpty }
-
     init(run: ReducerRun) {
         self.run = run
         let folds = run.options.temperatures.map { Fold(tau: $0, similarity: run.options.similarity) }
@@ -131,7 +129,8 @@ public struct NegativeLogSumExps: StateSection {
     public var columns: [[LogSumExp]]
 
     public static let name = "infonce"
-    public static func isAsked(by options: EvaluationOptions) -> Bool { !options.temperatures.isEmpty }
+    /// Losses need labels: none under `--queries-only`.
+    public static func isAsked(by options: EvaluationOptions) -> Bool { !options.temperatures.isEmpty && !options.queriesOnly }
 
     public mutating func append(_ next: NegativeLogSumExps) {
         for t in rows.indices {

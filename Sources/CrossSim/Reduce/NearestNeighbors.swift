@@ -16,8 +16,9 @@ public struct NearestNeighbors: CandidateListSection {
     static let keepsPositives = true
 
     /// The sentence-transformers metrics at each k ≤ K (the ranks' section has filled in the
-    /// rest of each direction's retrieval).
+    /// rest of each direction's retrieval); none for unlabelled queries (`--queries-only`).
     public func report(into report: inout Report, state: PartialState, options: EvaluationOptions) {
+        guard !options.queriesOnly else { return }
         let p = state.positives
         report.x1ToX2.addListMetrics(rows, ks: options.recallAt, queries: p.rowsWithPositive,
                                      isRelevant: { query, candidate in p.positiveOf[Int(candidate)] == Int32(query) },

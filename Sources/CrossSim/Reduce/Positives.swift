@@ -51,9 +51,10 @@ public struct Positives: Sendable, Equatable {
 
     /// s and squared distance of each pair, from rows in memory.
     public static func compute(x1: Embeddings, x2: Embeddings, pairs: Pairs) -> Positives {
-        let similarity = SharedBuffer<Double>(repeating: 0, count: x2.rows)
+        // Every x2 row has a positive, except under `--queries-only`, where none has.
+        let similarity = SharedBuffer<Double>(repeating: 0, count: pairs.x2Rows)
         let positiveOf = pairs.positiveOf
-        let alignment = RowChunks.sum(x2.rows, dim: 1) { chunk, sum in
+        let alignment = RowChunks.sum(pairs.x2Rows, dim: 1) { chunk, sum in
             for j in chunk {
                 let a = x1.row(Int(positiveOf[j])), b = x2.row(j)
                 similarity[j] = cs_dot_f64(a, b, x1.dim)

@@ -91,7 +91,8 @@ public struct RankCounts: StateSection {
     public var squaredSimilaritySum: Double
 
     public static let name = "ranks"
-    public static func isAsked(by options: EvaluationOptions) -> Bool { true }
+    /// Ranks need labels: every run but `--queries-only` counts them.
+    public static func isAsked(by options: EvaluationOptions) -> Bool { !options.queriesOnly }
 
     public mutating func append(_ next: RankCounts) {
         rowBeaten += next.rowBeaten

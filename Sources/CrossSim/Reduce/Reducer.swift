@@ -28,7 +28,8 @@ struct Strip {
     var row: Int
     /// The first column's offset in the current panel (`tile.col0` is its global index).
     var local: Int
-    /// Each column's positive row (global), from the strip's first column on.
+    /// Each column's positive row (global), from the strip's first column on (none in an
+    /// unlabelled run, whose reducers never read it).
     var positiveOf: UnsafePointer<Int32>
     /// `positiveOf` where a positive pair falls in the strip, else nil: most strips hold none,
     /// and their kernels skip the positive mask.
@@ -39,18 +40,24 @@ struct Strip {
 final class ReducerRun: @unchecked Sendable {
     let options: EvaluationOptions
     let rows: Range<Int>
+    /// x2's rows, the columns of S.
     let columns: Int
+    /// Whether x2's rows are queries too (x2→x1), so that reducers keep state per column:
+    /// not under `--queries-only`, where a reducer makes no column state at all, neither
+    /// totals nor per-panel lists.
+    let keepsColumns: Bool
     let tileColumns: Int
     let histogramRange: (lower: Float, upper: Float)
     let columnThresholds: Thresholds
     let rowThresholds: Thresholds
     fileprivate(set) var panel = 0..<0
 
-    init(rows: Range<Int>, positives: Positives, options: EvaluationOptions, plan: TilePlan,
+    init(rows: Range<Int>, x2Rows: Int, positives: Positives, options: EvaluationOptions, plan: TilePlan,
          histogramRange: (lower: Float, upper: Float)) {
         self.options = options
         self.rows = rows
-        columns = positives.positiveOf.count
+        columns = x2Rows
+        keepsColumns = !options.queriesOnly
         tileColumns = plan.tile.cols
         self.histogramRange = histogramRange
         columnThresholds = Thresholds(exact: positives.similarity, index: positives.positiveOf)
@@ -86,9 +93,9 @@ final class ReducerSet: TileConsumer, @unchecked Sendable {
     let reducers: [any Reducer]
     private var shape: (workers: Int, slots: Int, panelColumns: Int)?
 
-    init(rows: Range<Int>, positives: Positives, options: EvaluationOptions, plan: TilePlan,
+    init(rows: Range<Int>, x2Rows: Int, positives: Positives, options: EvaluationOptions, plan: TilePlan,
          histogramRange: (lower: Float, upper: Float)) {
-        let run = ReducerRun(rows: rows, positives: positives, options: options, plan: plan, histogramRange: histogramRange)
+        let run = ReducerRun(rows: rows, x2Rows: x2Rows, positives: positives, options: options, plan: plan, histogramRange: histogramRange)
         self.run = run
         reducers = Self.registry.filter { $0.isAsked(by: options) }.map { $0.init(run: run) }
     }
@@ -138,8 +145,9 @@ final class ReducerSet: TileConsumer, @unchecked Sendable {
         for r in reducers { r.endPanel() }
     }
 
-    /// Whether a positive pair falls in the tile.
+    /// Whether a positive pair falls in the tile (never in an unlabelled run).
     func holdsPositives(_ tile: cs_tile) -> Bool {
+        guard run.columnThresholds.index.count > 0 else { return false }
         let rows = Int32(tile.row0)..<Int32(tile.row0 + tile.rows)
         return (Int(tile.col0)..<Int(tile.col0 + tile.cols)).contains { rows.contains(run.columnThresholds.index[$0]) }
     }

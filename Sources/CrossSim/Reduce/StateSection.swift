@@ -47,6 +47,10 @@ public struct StateShape: Sendable {
     /// The part's x1 rows.
     public var rows: Range<Int>
     public var options: EvaluationOptions
+
+    /// The x2 rows a state holds anything for (pairs, positives, column figures): all of
+    /// them, none under `--queries-only`.
+    public var labelledColumns: Int { options.queriesOnly ? 0 : x2Rows }
 }
 
 /// A reader's complaint about a section's values.

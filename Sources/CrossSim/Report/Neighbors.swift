@@ -17,7 +17,9 @@ public enum Neighbors {
         guard neighbors != nil || hard != nil else { throw InputError("--neighbors needs --top-k or --hard-negatives") }
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         if let neighbors {
-            for (name, lists) in [("x1_to_x2", neighbors.rows), ("x2_to_x1", neighbors.columns)] {
+            // Under --queries-only x2's rows asked nothing: no x2_to_x1 file.
+            let directions = [("x1_to_x2", neighbors.rows)] + (options.queriesOnly ? [] : [("x2_to_x1", neighbors.columns)])
+            for (name, lists) in directions {
                 let base = (directory as NSString).appendingPathComponent(name)
                 switch format {
                 case .npy: try writeNPY(lists, base: base)

@@ -12,6 +12,7 @@ extension Report {
         let negatives = Double(n1) * Double(n2) - Double(p.similarity.count)
         self.inputs = inputs
         self.engine = engine
+        queriesOnlyK = options.queriesOnly ? options.topK : nil
         infonce = []
         dcl = []
         siglip = []

@@ -45,13 +45,26 @@ extension Report {
         if let identity { pairsFields?.append(("fingerprint", .string(identity.pairsFingerprint))) }
         var build: [(String, JSONValue)] = [("version", .string(provenance.version))]
         if let commit = provenance.commit { build.append(("commit", .string(commit))) }
+        let x1 = set(inputs.x1, fingerprint: identity?.x1Fingerprint), x2 = set(inputs.x2, fingerprint: identity?.x2Fingerprint)
+        if let k = queriesOnlyK {
+            // Unlabelled queries: only what was computed (docs/report.md, "Queries only").
+            var fields: [(String, JSONValue)] = [
+                ("schema", .string(Self.schema)),
+                ("crosssim", .object(build)),
+                ("created", .string(provenance.createdText)),
+                ("inputs", .object([("x1", x1), ("x2", x2), ("similarity", .string(inputs.similarity.rawValue))])),
+                ("queries_only", .object([("queries", .integer(inputs.x1.rows)), ("k", .integer(k))])),
+            ]
+            if let engine = engineJSON { fields.append(("engine", engine)) }
+            fields.append(("machine", machineJSON))
+            return .object(fields)
+        }
         var fields: [(String, JSONValue)] = [
             ("schema", .string(Self.schema)),
             ("crosssim", .object(build)),
             ("created", .string(provenance.createdText)),
             ("inputs", .object([
-                ("x1", set(inputs.x1, fingerprint: identity?.x1Fingerprint)),
-                ("x2", set(inputs.x2, fingerprint: identity?.x2Fingerprint)),
+                ("x1", x1), ("x2", x2),
                 ("pairs", pairsFields.map { .object($0) } ?? .string("identity")),
                 ("similarity", .string(inputs.similarity.rawValue)),
                 ("x1_without_positive", .integer(inputs.x1WithoutPositive)),
@@ -87,25 +100,36 @@ extension Report {
             ])))
         }
         if let path = perQueryPath { fields.append(("per_query", .object([("path", .string(path))]))) }
+        if let engine = engineJSON { fields.append(("engine", engine)) }
+        fields.append(("machine", machineJSON))
+        return .object(fields)
+    }
+
+    /// The process's engine, or a merged run's parts.
+    private var engineJSON: JSONValue? {
         if let e = engine {
-            fields.append(("engine", .object([
+            return .object([
                 ("backend", .string(e.backend)), ("threads", .integer(e.threads)),
                 ("tile", .array([.integer(e.tile.rows), .integer(e.tile.cols)])),
                 ("seconds", .number(e.seconds)), ("gflops", .number(e.gflops)),
                 ("peak_rss_bytes", .integer(e.peakRSSBytes)),
-            ])))
+            ])
         } else if let p = parts {
-            fields.append(("engine", .object([
+            return .object([
                 ("backend", .string(p.backend)), ("parts", .integer(p.count)), ("cpu_seconds", .number(p.cpuSeconds)),
                 ("slowest_part_seconds", .number(p.slowestPartSeconds)), ("peak_rss_bytes", .integer(p.peakRSSBytes)),
-            ])))
+            ])
         }
+        return nil
+    }
+
+    /// The machine that made the report.
+    private var machineJSON: JSONValue {
         let machine = provenance.machine
-        fields.append(("machine", .object([
+        return .object([
             ("cpu", .string(machine.cpu)), ("vector_level", .integer(machine.vectorLevel)), ("blas", .string(machine.blas)),
             ("threads", .integer(engine?.threads ?? TilePlan.defaultThreads)),
-        ])))
-        return .object(fields)
+        ])
     }
 }
 

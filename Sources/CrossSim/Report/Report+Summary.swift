@@ -8,6 +8,11 @@ extension Report {
         var lines: [String] = []
         lines.append("x1: \(set(inputs.x1))")
         lines.append("x2: \(set(inputs.x2))")
+        if let k = queriesOnlyK {
+            lines.append("queries only: the \(k) best x2 rows of each of \(inputs.x1.rows) x1 rows; similarity: \(inputs.similarity.rawValue)")
+            if let engine = engineLine { lines.append(engine) }
+            return lines.joined(separator: "\n")
+        }
         let pairs = inputs.pairsPath.map { "\($0) (\(inputs.positives) positives, \(inputs.x1WithoutPositive) x1 rows without one)" } ?? "identity"
         lines.append("pairs: \(pairs); similarity: \(inputs.similarity.rawValue)")
         lines.append("")
@@ -37,14 +42,19 @@ extension Report {
         if let u1 = d.uniformityX1, let u2 = d.uniformityX2 { diag += "; uniformity x1 \(f(u1)), x2 \(f(u2))" }
         lines.append(diag)
         if let h = health { lines += h.readings(dim: inputs.x1.dim, rows: (inputs.x1.rows, inputs.x2.rows)) }
-        if let e = engine {
-            lines.append(String(format: "engine: %@, %d threads, tile %@, %.2f s, %.1f GFLOP/s, peak RSS %.0f MiB",
-                                e.backend, e.threads, e.tile.description, e.seconds, e.gflops, Double(e.peakRSSBytes) / 1_048_576))
-        } else if let p = parts {
-            lines.append(String(format: "engine: %@, %d parts, %.1f CPU-seconds, slowest part %.2f s, peak RSS %.0f MiB",
-                                p.backend, p.count, p.cpuSeconds, p.slowestPartSeconds, Double(p.peakRSSBytes) / 1_048_576))
-        }
+        if let engine = engineLine { lines.append(engine) }
         return lines.joined(separator: "\n")
+    }
+
+    private var engineLine: String? {
+        if let e = engine {
+            return String(format: "engine: %@, %d threads, tile %@, %.2f s, %.1f GFLOP/s, peak RSS %.0f MiB",
+                          e.backend, e.threads, e.tile.description, e.seconds, e.gflops, Double(e.peakRSSBytes) / 1_048_576)
+        } else if let p = parts {
+            return String(format: "engine: %@, %d parts, %.1f CPU-seconds, slowest part %.2f s, peak RSS %.0f MiB",
+                          p.backend, p.count, p.cpuSeconds, p.slowestPartSeconds, Double(p.peakRSSBytes) / 1_048_576)
+        }
+        return nil
     }
 }
 

@@ -141,6 +141,10 @@ public struct Report: Sendable {
     }
 
     public var inputs: Inputs
+    /// `--queries-only`: the run computed each x1 row's K best x2 rows (K here) and nothing
+    /// else, so the labelled figures below (losses, retrieval, diagnostics) are not in its
+    /// JSON or summary.
+    public var queriesOnlyK: Int?
     public var infonce: [InfoNCE]
     /// The decoupled contrastive loss at each τ of `infonce`, in the same shape.
     public var dcl: [InfoNCE]

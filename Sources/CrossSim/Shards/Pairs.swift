@@ -17,6 +17,12 @@ public struct Pairs: Sendable, Equatable {
         Pairs(positiveOf: (0..<rows).map { Int32($0) }, x1Rows: rows, path: nil)
     }
 
+    /// No pairs at all: `--queries-only`, whose x1 rows are unlabelled queries and whose x2
+    /// rows hold nothing.
+    public static func unlabelled(x1Rows: Int) -> Pairs {
+        Pairs(positiveOf: [Int32](), x1Rows: x1Rows, path: nil)
+    }
+
     /// Checks that every entry names an x1 row.
     public init(positiveOf: [Int], x1Rows: Int, path: String? = nil) throws {
         for (j, i) in positiveOf.enumerated() where i < 0 || i >= x1Rows {

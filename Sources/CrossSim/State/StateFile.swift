@@ -133,7 +133,8 @@ public struct StateFile: Sendable {
         }
         let k = header.options.topK ?? 0
         let dim = header.inputs.x1.dim
-        guard header.options.temperatures.count <= 1024, header.options.siglip.count <= 1024, k <= n1 && k <= n2,
+        guard header.options.temperatures.count <= 1024, header.options.siglip.count <= 1024,
+              k <= n2 && (k <= n1 || header.options.queriesOnly),
               !header.options.health || header.options.hubnessK <= min(n1, n2),
               header.options.histogramBins ?? 0 <= 1 << 20, 1 <= dim && dim <= 1 << 20
         else { throw bad("inconsistent options in the header") }
@@ -141,13 +142,14 @@ public struct StateFile: Sendable {
         let sectionTypes = PartialState.sectionTypes(for: header.options)
         // Everything the header promises must fit in what the zstd frames can decode to
         // (in binary64: k·(rows + n2) can exceed Int.max).
-        let promised = Double(12 * n2 + 16 + 2 * magic.count)
+        let columns = shape.labelledColumns
+        let promised = Double(12 * columns + 16 + 2 * magic.count)
             + sectionTypes.reduce(0.0) { $0 + Double(4 + $1.name.utf8.count) + $1.encodedBytes(shape) }
         guard promised <= Double(capacity) else { throw bad("the header promises more data than the file holds") }
 
-        let positiveOf = try r.array(Int32.self, count: n2, what: "the pairs")
+        let positiveOf = try r.array(Int32.self, count: columns, what: "the pairs")
         guard positiveOf.allSatisfy({ $0 >= 0 && Int($0) < n1 }) else { throw bad("pairs out of range") }
-        let positives = Positives(positiveOf: positiveOf, similarity: try r.array(Double.self, count: n2, what: "the positives"),
+        let positives = Positives(positiveOf: positiveOf, similarity: try r.array(Double.self, count: columns, what: "the positives"),
                                   alignmentSum: try r.scalar(Double.self, what: "the alignment"), x1Rows: n1)
         var state = PartialState(x1Rows: n1, x2Rows: n2, rows: shape.rows, positives: positives,
                                  similaritySum: try r.scalar(Double.self, what: "sums"))

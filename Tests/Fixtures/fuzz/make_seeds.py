@@ -132,6 +132,7 @@ def main():
                            "--uniformity", "--histogram", "--k", "1,2", "--keep-per-query", "--health", "--hubness-k", "2",
                            "--hard-negatives", "2", "--margin", "0.01"],
             "dot": [x1, x2, "--part", "0/1", "--similarity", "dot"],
+            "queries": [f"{work}/c/x1", f"{work}/c/x2", "--part", "0/1", "--queries-only", "--top-k", "3"],
             "pairs": [f"{work}/c/x1", f"{work}/c/x2", "--pairs", f"{work}/c/pairs.npy", "--part", "0/1", "--top-k", "1"],
             "half0": [x1, x2, "--part", "0/2", "--top-k", "2", "--histogram"],
             "half1": [x1, x2, "--part", "1/2", "--top-k", "2", "--histogram"],
@@ -142,7 +143,7 @@ def main():
             run("eval", *args, "--state", path, "--quiet")
             with open(path, "rb") as f:
                 states[name] = f.read()
-        for name in ["plain", "everything", "dot", "pairs"]:
+        for name in ["plain", "everything", "dot", "pairs", "queries"]:
             seeds["state"][f"raw_{name}"] = b"\x00" + states[name]
             seeds["state"][f"inner_{name}"] = b"\x01" + unzstd(states[name])
         a, b = unzstd(states["half0"]), unzstd(states["half1"])
