@@ -106,7 +106,7 @@ extension Evaluation {
     func stateAndGradient(rows: Range<Int>, weights: TileWeights, dx1: Embeddings, dx2: Embeddings,
                           control: RunControl) throws -> PartialState {
         precondition(x1Rows == rows && !options.uniformity)
-        let figures = ReducerSet(rows: rows, positives: positives, options: options, plan: plan, histogramRange: histogramRange)
+        let figures = ReducerSet(rows: rows, x2Rows: x2.rows, positives: positives, options: options, plan: plan, histogramRange: histogramRange)
         try GradientPass(plan: plan, weights: weights, figures: figures)
             .run(x1: x1, rows: rows, held: 0..<rows.count, x2Panels: HeldColumns(x2: x2), dx1: dx1, dx2: dx2, control: control)
         let similaritySum = zip(x1.rowSum(rows: 0..<rows.count), x2.rowSum(rows: 0..<x2.rows)).reduce(0) { $0 + $1.0 * $1.1 }
