@@ -19,8 +19,8 @@
 /// with room for B's vectors. AVX-512 (32 registers): 12×32 is 24 accumulators, 2 of B and
 /// the broadcast folded into the FMA, with 24 independent FMAs to cover their latency (4
 /// cycles on 2 ports needs 8); AVX2+FMA (16 registers): 6×16 is 12 + 2 + 1. The baseline
-/// (SSE2's 16 registers, no FMA: a product needs a register of its own) takes 4×8, each vector
-/// of 8 lanes being two registers.
+/// takes 4×8 for x86-64's SSE2 (16 registers, two per vector of 8 lanes, and no FMA: a product
+/// needs a register of its own).
 #if LANES == 16
 #define GEMM_MR 12
 #define GEMM_NR 32

@@ -41,6 +41,9 @@ public struct Benchmark: Sendable {
         /// The median over rounds of this run over the defaults run of its round (nil for the
         /// defaults): what an extra τ or SigLIP term, or reading from .zst, adds.
         public var ratioToDefaults: Double?
+        /// The same median of the process's CPU seconds (user + sys): on a machine shared with
+        /// other work, the cost of the run's own work, which waiting for a core does not add to.
+        public var cpuRatioToDefaults: Double?
         /// Shares of the fastest run's thread-seconds (threads × seconds) spent in the tiles'
         /// sgemm and in their epilogue; the rest went to reading, setup and the report.
         public var sgemmShare: Double
@@ -54,7 +57,7 @@ public struct Benchmark: Sendable {
         public var backend: String
         /// The fastest round's.
         public var gflops: Double
-        /// The median over rounds of this GEMM's seconds over the BLAS's in the same round.
+        /// The median over rounds of this GEMM's CPU seconds over the BLAS's in the same round.
         public var ratioToBLAS: Double
     }
 
@@ -112,7 +115,7 @@ public struct Benchmark: Sendable {
         progress(String(format: "whole-matrix sgemm: %.3f s, %.1f GFLOP/s", sgemm, flops / sgemm / 1e9))
         let tileGEMMs = timeTileGEMMs(x1: x1, x2: x2)
         for t in tileGEMMs {
-            progress(String(format: "one %@x%d tile, one thread, %@: %.1f GFLOP/s, %.3f × the BLAS's time",
+            progress(String(format: "one %@x%d tile, one thread, %@: %.1f GFLOP/s, %.3f × the BLAS's CPU time",
                             TileShape.default.description, dim, t.backend, t.gflops, t.ratioToBLAS))
         }
         var table: [Row] = []
@@ -140,7 +143,7 @@ public struct Benchmark: Sendable {
                 // further along each round so that no workload always runs first or last. A ratio
                 // is the median over rounds of a run over a neighbour in its round: on a shared
                 // machine the clock rate drifts between runs, and neighbours share most of it.
-                var runs = [[(seconds: Double, timing: TileTiming)]](repeating: [], count: workloads.count)
+                var runs = [[(seconds: Double, cpuSeconds: Double, timing: TileTiming)]](repeating: [], count: workloads.count)
                 var references: [Double] = []
                 for round in 0..<repeats {
                     references.append(time(wholeSgemm))
@@ -148,6 +151,7 @@ public struct Benchmark: Sendable {
                         let (name, workload) = workloads[w]
                         let timing = TileTiming()
                         let control = RunControl(timing: timing)
+                        let cpuStart = processCPUSeconds()
                         let elapsed = try time {
                             if name == "from .zst" {
                                 _ = try EvaluationRequest(x1: folder + "/x1", x2: folder + "/x2", options: workload).run(control: control)
@@ -155,7 +159,7 @@ public struct Benchmark: Sendable {
                                 _ = try Evaluation(x1: x1, x2: x2, pairs: pairs, options: workload).state(control: control)
                             }
                         }
-                        runs[w].append((elapsed, timing))
+                        runs[w].append((elapsed, processCPUSeconds() - cpuStart, timing))
                     }
                 }
                 for (w, (name, _)) in workloads.enumerated() {
@@ -165,6 +169,7 @@ public struct Benchmark: Sendable {
                                   gflops: flops / fastest.seconds / 1e9,
                                   ratio: Self.median(zip(runs[w], references).map { $0.seconds / $1 }),
                                   ratioToDefaults: w == 0 ? nil : Self.median(zip(runs[w], runs[0]).map { $0.seconds / $1.seconds }),
+                                  cpuRatioToDefaults: w == 0 ? nil : Self.median(zip(runs[w], runs[0]).map { $0.cpuSeconds / $1.cpuSeconds }),
                                   sgemmShare: fastest.timing.sgemmSeconds / threadSeconds,
                                   epilogueShare: fastest.timing.epilogueSeconds / threadSeconds)
                     table.append(row)
@@ -177,7 +182,8 @@ public struct Benchmark: Sendable {
     }
 
     /// Each GEMM on one thread over one default tile (clipped to the sets), in rounds that
-    /// alternate them: 5 × `repeats` rounds, a tile taking milliseconds.
+    /// alternate them: 5 × `repeats` rounds, a tile taking milliseconds. Timed in this thread's
+    /// CPU time, which time spent waiting for a core on a shared machine does not inflate.
     func timeTileGEMMs(x1: Embeddings, x2: Embeddings) -> [TileGEMM] {
         let m = min(TileShape.default.rows, rows), n = min(TileShape.default.cols, rows)
         let product = UnsafeMutablePointer<Float>.allocate(capacity: m * n)
@@ -189,7 +195,7 @@ public struct Benchmark: Sendable {
         BLAS.withThreads(1) {
             for _ in 0..<(5 * repeats) {
                 for (g, gemm) in gemms.enumerated() {
-                    seconds[g].append(time {
+                    seconds[g].append(threadCPUTime {
                         gemm.multiplyTransposed(x1.baseAddress, x2.baseAddress, into: product, m: m, n: n, k: dim, ldc: n,
                                                 workspace: workspace[g])
                     })
@@ -205,6 +211,17 @@ public struct Benchmark: Sendable {
     }
 
     static func median(_ values: [Double]) -> Double { values.sorted()[values.count / 2] }
+
+    func threadCPUTime(_ body: () -> Void) -> Double {
+        func now() -> Double {
+            var t = timespec()
+            clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t)
+            return Double(t.tv_sec) + Double(t.tv_nsec) / 1e9
+        }
+        let start = now()
+        body()
+        return now() - start
+    }
 
     /// Reads every row of `set` into one reused buffer, a batch at a time as the reader checks
     /// and normalises them: each batch inside one compressed shard decodes on this thread (a
@@ -223,7 +240,7 @@ public struct Benchmark: Sendable {
         return String(format: "%@ %2d  %@ %7.3f s %6.1f GFLOP/s  sgemm %5.1f %%  epilogue %5.1f %%  other %5.1f %%  ratio %.3f",
                padded(r.tile.description), r.threads, padded(r.workload), r.seconds, r.gflops,
                100 * r.sgemmShare, 100 * r.epilogueShare, 100 * (1 - r.sgemmShare - r.epilogueShare), r.ratio)
-            + (r.ratioToDefaults.map { String(format: "  (defaults × %.3f)", $0) } ?? "")
+            + (r.ratioToDefaults.map { String(format: "  (defaults × %.3f, CPU × %.3f)", $0, r.cpuRatioToDefaults ?? .nan) } ?? "")
     }
 }
 
@@ -250,6 +267,7 @@ extension Benchmark.Row {
             ("sgemm_share", .number(sgemmShare)), ("epilogue_share", .number(epilogueShare)), ("ratio", .number(ratio)),
         ]
         if let ratioToDefaults { fields.append(("ratio_to_defaults", .number(ratioToDefaults))) }
+        if let cpuRatioToDefaults { fields.append(("cpu_ratio_to_defaults", .number(cpuRatioToDefaults))) }
         return .object(fields)
     }
 }
