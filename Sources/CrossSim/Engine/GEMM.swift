@@ -7,9 +7,11 @@ import CCrossSimKernels
 public enum GEMM: String, Sendable, Codable, CaseIterable, CustomStringConvertible {
     case own, blas
 
-    /// The BLAS: on the development VM (an AVX-512 Xeon, OpenBLAS 0.3.21's SkylakeX kernels)
-    /// the own GEMM multiplied a 1024×2048 tile at 0.95–1.02 × sgemm's time, one thread, and
-    /// the whole evaluation ran at the same speed within the noise (README, "Speed"): not faster.
+    /// The BLAS, measured by `crosssim bench` on the development VM (a Sapphire Rapids Xeon,
+    /// OpenBLAS 0.3.21): on one 1024×2048 tile the own GEMM took 0.93–0.96 × the CPU time of
+    /// the SkylakeX kernels (AVX-512), 1.02–1.05 × the Haswell kernels' (AVX2) and 1.16–1.20 ×
+    /// the Prescott kernels' (baseline), and the whole evaluation with it took 0.99–1.04 × as
+    /// long at AVX-512: not faster at any level (README, "Speed").
     public static let `default`: GEMM = .blas
 
     public var description: String { rawValue }

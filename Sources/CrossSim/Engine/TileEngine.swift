@@ -117,10 +117,10 @@ final class RowBlockQueue: @unchecked Sendable {
     }
 }
 
-/// The block loop: computes S = rows·columnsᵀ tile by tile on all workers, each tile one GEMM
-/// call (the plan's) into the worker's own scratch, and hands every tile to the consumer. Row blocks go to
-/// whichever worker is free, so a core slowed by other work on the machine does fewer of
-/// them; the slots keep every sum independent of who did what.
+/// The block loop: computes S = rows·columnsᵀ tile by tile on all workers, each tile one call
+/// of the plan's GEMM into the worker's own scratch, and hands every tile to the consumer. Row
+/// blocks go to whichever worker is free, so a core slowed by other work on the machine does
+/// fewer of them; the slots keep every sum independent of who did what.
 struct TileEngine {
     let plan: TilePlan
     /// Rows and columns index one set (row i is column i) and only the cells above the
