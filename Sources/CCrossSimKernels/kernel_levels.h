@@ -65,7 +65,13 @@
     V(cs_siglip_weights,                                                                        \
       (cs_tile t, const int32_t *positive_of_col, float scale, float bias, float negative_weight, \
        const float *positive_weight, float *w, int64_t ldw),                                    \
-      (t, positive_of_col, scale, bias, negative_weight, positive_weight, w, ldw))
+      (t, positive_of_col, scale, bias, negative_weight, positive_weight, w, ldw))                \
+    R(cs_gemm_blocks, cs_gemm_blocks_for, (int64_t k), (k))                                      \
+    R(size_t, cs_gemm_workspace_floats, (int64_t m, int64_t n, int64_t k), (m, n, k))            \
+    V(cs_gemm_abt,                                                                              \
+      (const float *a, const float *b, float *c, int64_t m, int64_t n, int64_t k, int64_t ldc,    \
+       float *workspace),                                                                       \
+      (a, b, c, m, n, k, ldc, workspace))
 
 #define CS_DECLARE_VOID(name, parameters, arguments) void CS_LEVEL_NAME(name) parameters;
 #define CS_DECLARE_RESULT(type, name, parameters, arguments) type CS_LEVEL_NAME(name) parameters;

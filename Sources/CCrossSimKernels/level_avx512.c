@@ -13,5 +13,6 @@
 #include "epilogue_kernels.h"
 #include "threshold_kernels.h"
 #include "gradient_kernels.h"
+#include "gemm_kernels.h"
 #pragma clang attribute pop
 #endif

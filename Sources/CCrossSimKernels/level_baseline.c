@@ -8,3 +8,4 @@
 #include "epilogue_kernels.h"
 #include "threshold_kernels.h"
 #include "gradient_kernels.h"
+#include "gemm_kernels.h"

@@ -3,21 +3,24 @@ import CrossSimSynthetic
 import Foundation
 
 /// `crosssim bench`: the whole evaluation against OpenBLAS sgemm alone, on synthetic data in
-/// memory, over tile shapes and thread counts (docs/performance.md).
+/// memory, over tile shapes and thread counts, and the two GEMMs on one tile (docs/performance.md).
 public struct Benchmark: Sendable {
     public var rows: Int
     public var dim: Int
     public var tiles: [TileShape]
     public var threads: [Int]
     public var repeats: Int
+    /// The GEMM of the evaluations; the default tile also runs the other one.
+    public var gemm: GEMM
 
     public init(rows: Int = 16384, dim: Int = 768, tiles: [TileShape] = Benchmark.defaultTiles,
-                threads: [Int]? = nil, repeats: Int = 2) {
+                threads: [Int]? = nil, repeats: Int = 2, gemm: GEMM = .default) {
         self.rows = rows
         self.dim = dim
         self.tiles = tiles
         self.threads = threads ?? [ProcessInfo.processInfo.activeProcessorCount]
         self.repeats = repeats
+        self.gemm = gemm
     }
 
     public static let defaultTiles = [
@@ -28,7 +31,8 @@ public struct Benchmark: Sendable {
     public struct Row: Sendable {
         public var tile: TileShape
         public var threads: Int
-        /// What was run: "defaults", "+1 τ", "+τ 0.01", "+SigLIP", "from .zst".
+        /// What was run: "defaults", "+1 τ", "+τ 0.01", "+SigLIP", "from .zst", "gemm own" (or
+        /// "gemm blas": the GEMM the others do not use).
         public var workload: String
         public var seconds: Double
         public var gflops: Double
@@ -37,10 +41,24 @@ public struct Benchmark: Sendable {
         /// The median over rounds of this run over the defaults run of its round (nil for the
         /// defaults): what an extra τ or SigLIP term, or reading from .zst, adds.
         public var ratioToDefaults: Double?
+        /// The same median of the process's CPU seconds (user + sys): on a machine shared with
+        /// other work, the cost of the run's own work, which waiting for a core does not add to.
+        public var cpuRatioToDefaults: Double?
         /// Shares of the fastest run's thread-seconds (threads × seconds) spent in the tiles'
         /// sgemm and in their epilogue; the rest went to reading, setup and the report.
         public var sgemmShare: Double
         public var epilogueShare: Double
+    }
+
+    /// One GEMM on one thread over one default tile of the synthetic sets (TileShape.default
+    /// rows of x1 against as many rows of x2, at the benchmark's D).
+    public struct TileGEMM: Sendable {
+        public var gemm: GEMM
+        public var backend: String
+        /// The fastest round's.
+        public var gflops: Double
+        /// The median over rounds of this GEMM's CPU seconds over the BLAS's in the same round.
+        public var ratioToBLAS: Double
     }
 
     public struct Result: Sendable {
@@ -49,6 +67,7 @@ public struct Benchmark: Sendable {
         public var backend: String
         /// One sgemm over the whole x1·x2ᵀ with the BLAS on all threads.
         public var sgemmSeconds: Double
+        public var tileGEMMs: [TileGEMM]
         public var table: [Row]
         /// Decoded Float32 bytes per second reading float16 .npy.zst shards: on one core into a
         /// reused buffer (decoding, conversion and normalisation alone), and on all cores into a
@@ -94,12 +113,18 @@ public struct Benchmark: Sendable {
         }
         let sgemm = best(wholeSgemm)
         progress(String(format: "whole-matrix sgemm: %.3f s, %.1f GFLOP/s", sgemm, flops / sgemm / 1e9))
+        let tileGEMMs = timeTileGEMMs(x1: x1, x2: x2)
+        for t in tileGEMMs {
+            progress(String(format: "one %@x%d tile, one thread, %@: %.1f GFLOP/s, %.3f × the BLAS's CPU time",
+                            TileShape.default.description, dim, t.backend, t.gflops, t.ratioToBLAS))
+        }
         var table: [Row] = []
         for threadCount in threads {
             for tile in tiles {
                 var options = EvaluationOptions()
                 options.tile = tile
                 options.threads = threadCount
+                options.gemm = gemm
                 var workloads = [("defaults", options)]
                 if tile == TileShape.default {
                     var twoTaus = options
@@ -109,13 +134,16 @@ public struct Benchmark: Sendable {
                     smallTau.temperatures = [0.05, 0.01]
                     var siglip = options
                     siglip.siglip = [SigLIPTerm(scale: 10, bias: -10)]
-                    workloads += [("+1 τ", twoTaus), ("+τ 0.01", smallTau), ("+SigLIP", siglip), ("from .zst", options)]
+                    var otherGEMM = options
+                    otherGEMM.gemm = gemm == .own ? .blas : .own
+                    workloads += [("+1 τ", twoTaus), ("+τ 0.01", smallTau), ("+SigLIP", siglip), ("from .zst", options),
+                                  ("gemm \(otherGEMM.gemm!)", otherGEMM)]
                 }
                 // Runs go in rounds: a whole-matrix sgemm, then each workload once, starting one
                 // further along each round so that no workload always runs first or last. A ratio
                 // is the median over rounds of a run over a neighbour in its round: on a shared
                 // machine the clock rate drifts between runs, and neighbours share most of it.
-                var runs = [[(seconds: Double, timing: TileTiming)]](repeating: [], count: workloads.count)
+                var runs = [[(seconds: Double, cpuSeconds: Double, timing: TileTiming)]](repeating: [], count: workloads.count)
                 var references: [Double] = []
                 for round in 0..<repeats {
                     references.append(time(wholeSgemm))
@@ -123,6 +151,7 @@ public struct Benchmark: Sendable {
                         let (name, workload) = workloads[w]
                         let timing = TileTiming()
                         let control = RunControl(timing: timing)
+                        let cpuStart = processCPUSeconds()
                         let elapsed = try time {
                             if name == "from .zst" {
                                 _ = try EvaluationRequest(x1: folder + "/x1", x2: folder + "/x2", options: workload).run(control: control)
@@ -130,17 +159,17 @@ public struct Benchmark: Sendable {
                                 _ = try Evaluation(x1: x1, x2: x2, pairs: pairs, options: workload).state(control: control)
                             }
                         }
-                        runs[w].append((elapsed, timing))
+                        runs[w].append((elapsed, processCPUSeconds() - cpuStart, timing))
                     }
                 }
-                func median(_ values: [Double]) -> Double { values.sorted()[values.count / 2] }
                 for (w, (name, _)) in workloads.enumerated() {
                     let fastest = runs[w].min { $0.seconds < $1.seconds }!
                     let threadSeconds = fastest.seconds * Double(threadCount)
                     let row = Row(tile: tile, threads: threadCount, workload: name, seconds: fastest.seconds,
                                   gflops: flops / fastest.seconds / 1e9,
-                                  ratio: median(zip(runs[w], references).map { $0.seconds / $1 }),
-                                  ratioToDefaults: w == 0 ? nil : median(zip(runs[w], runs[0]).map { $0.seconds / $1.seconds }),
+                                  ratio: Self.median(zip(runs[w], references).map { $0.seconds / $1 }),
+                                  ratioToDefaults: w == 0 ? nil : Self.median(zip(runs[w], runs[0]).map { $0.seconds / $1.seconds }),
+                                  cpuRatioToDefaults: w == 0 ? nil : Self.median(zip(runs[w], runs[0]).map { $0.cpuSeconds / $1.cpuSeconds }),
                                   sgemmShare: fastest.timing.sgemmSeconds / threadSeconds,
                                   epilogueShare: fastest.timing.epilogueSeconds / threadSeconds)
                     table.append(row)
@@ -148,8 +177,50 @@ public struct Benchmark: Sendable {
                 }
             }
         }
-        return Result(rows: rows, dim: dim, backend: BLAS.name, sgemmSeconds: sgemm, table: table,
+        return Result(rows: rows, dim: dim, backend: BLAS.name, sgemmSeconds: sgemm, tileGEMMs: tileGEMMs, table: table,
                       readerBytesPerSecondPerCore: perCore, readerBytesPerSecond: readerRate)
+    }
+
+    /// Each GEMM on one thread over one default tile (clipped to the sets), in rounds that
+    /// alternate them: 5 × `repeats` rounds, a tile taking milliseconds. Timed in this thread's
+    /// CPU time, which time spent waiting for a core on a shared machine does not inflate.
+    func timeTileGEMMs(x1: Embeddings, x2: Embeddings) -> [TileGEMM] {
+        let m = min(TileShape.default.rows, rows), n = min(TileShape.default.cols, rows)
+        let product = UnsafeMutablePointer<Float>.allocate(capacity: m * n)
+        defer { product.deallocate() }
+        let gemms = GEMM.allCases
+        let workspace = gemms.map { UnsafeMutablePointer<Float>.allocate(capacity: max(1, $0.workspaceFloats(rows: m, cols: n, dim: dim))) }
+        defer { workspace.forEach { $0.deallocate() } }
+        var seconds = [[Double]](repeating: [], count: gemms.count)
+        BLAS.withThreads(1) {
+            for _ in 0..<(5 * repeats) {
+                for (g, gemm) in gemms.enumerated() {
+                    seconds[g].append(threadCPUTime {
+                        gemm.multiplyTransposed(x1.baseAddress, x2.baseAddress, into: product, m: m, n: n, k: dim, ldc: n,
+                                                workspace: workspace[g])
+                    })
+                }
+            }
+        }
+        let blas = seconds[gemms.firstIndex(of: .blas)!]
+        let flops = 2 * Double(m) * Double(n) * Double(dim)
+        return gemms.enumerated().map { g, gemm in
+            TileGEMM(gemm: gemm, backend: gemm.backendName, gflops: flops / seconds[g].min()! / 1e9,
+                     ratioToBLAS: Self.median(zip(seconds[g], blas).map { $0 / $1 }))
+        }
+    }
+
+    static func median(_ values: [Double]) -> Double { values.sorted()[values.count / 2] }
+
+    func threadCPUTime(_ body: () -> Void) -> Double {
+        func now() -> Double {
+            var t = timespec()
+            clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t)
+            return Double(t.tv_sec) + Double(t.tv_nsec) / 1e9
+        }
+        let start = now()
+        body()
+        return now() - start
     }
 
     /// Reads every row of `set` into one reused buffer, a batch at a time as the reader checks
@@ -169,7 +240,7 @@ public struct Benchmark: Sendable {
         return String(format: "%@ %2d  %@ %7.3f s %6.1f GFLOP/s  sgemm %5.1f %%  epilogue %5.1f %%  other %5.1f %%  ratio %.3f",
                padded(r.tile.description), r.threads, padded(r.workload), r.seconds, r.gflops,
                100 * r.sgemmShare, 100 * r.epilogueShare, 100 * (1 - r.sgemmShare - r.epilogueShare), r.ratio)
-            + (r.ratioToDefaults.map { String(format: "  (defaults × %.3f)", $0) } ?? "")
+            + (r.ratioToDefaults.map { String(format: "  (defaults × %.3f, CPU × %.3f)", $0, r.cpuRatioToDefaults ?? .nan) } ?? "")
     }
 }
 
@@ -179,6 +250,10 @@ extension Benchmark.Result {
             ("n", .integer(rows)), ("dim", .integer(dim)), ("backend", .string(backend)),
             ("sgemm_seconds", .number(sgemmSeconds)), ("reader_bytes_per_second_per_core", .number(readerBytesPerSecondPerCore)),
             ("reader_bytes_per_second", .number(readerBytesPerSecond)),
+            ("tile_gemm", .array(tileGEMMs.map {
+                .object([("gemm", .string($0.gemm.rawValue)), ("backend", .string($0.backend)),
+                         ("gflops", .number($0.gflops)), ("ratio_to_blas", .number($0.ratioToBLAS))])
+            })),
             ("tiles", .array(table.map(\.json))),
         ])
     }
@@ -192,6 +267,7 @@ extension Benchmark.Row {
             ("sgemm_share", .number(sgemmShare)), ("epilogue_share", .number(epilogueShare)), ("ratio", .number(ratio)),
         ]
         if let ratioToDefaults { fields.append(("ratio_to_defaults", .number(ratioToDefaults))) }
+        if let cpuRatioToDefaults { fields.append(("cpu_ratio_to_defaults", .number(cpuRatioToDefaults))) }
         return .object(fields)
     }
 }

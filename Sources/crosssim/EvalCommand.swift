@@ -59,6 +59,8 @@ struct EvalCommand: ParsableCommand {
     var tile: String?
     @Option(parsing: .unconditional, help: "Worker threads (default: all cores).")
     var threads: Int?
+    @Option(help: "The tiles' matrix product: own (CrossSim's packed GEMM) or blas (default: \(GEMM.default)).")
+    var gemm: GEMM?
     @Option(name: .customLong("memory-limit"), parsing: .unconditional, help: "Hold at most this much (e.g. 2G): x1 in panels, x2 streamed from its shards.")
     var memoryLimit: String?
     @Option(parsing: .unconditional, help: "Compute only the I-th of K equal ranges of x1 rows (0-based) and write its state.")
@@ -107,6 +109,7 @@ struct EvalCommand: ParsableCommand {
         options.histogramBins = histogram || plot != nil ? SummaryPlot.histogramBins : nil
         options.tile = try tile.map(TileShape.init(parsing:))
         options.threads = threads
+        options.gemm = gemm
         return options
     }
 

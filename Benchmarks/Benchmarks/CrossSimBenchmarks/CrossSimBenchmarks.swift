@@ -23,14 +23,11 @@ let benchmarks: @Sendable () -> Void = {
     let gflopsMetric = BenchmarkMetric.custom("GFLOP/s", polarity: .prefersLarger, useScalingFactor: false)
     let decodedMetric = BenchmarkMetric.custom("decoded MB/s", polarity: .prefersLarger, useScalingFactor: false)
 
-    // The tile sweep: the whole evaluation (one τ, ranks both ways, diagnostics) per tile
-    // shape, the default 1024x2048 among them, with its rate in GFLOP/s (2·N²·D per run).
+    // The whole evaluation (one τ, ranks both ways, diagnostics) with its rate in GFLOP/s
+    // (2·N²·D per run).
     let flops = 2 * Double(rows) * Double(rows) * Double(dim)
-    for tile in ["128x128", "256x512", "512x1024", "1024x1024", "1024x2048", "2048x2048"] {
-        Benchmark("Evaluation tile \(tile) N=\(rows) D=\(dim)",
-                  configuration: .init(metrics: [.wallClock, .peakMemoryResident, gflopsMetric])) { benchmark in
-            var options = EvaluationOptions()
-            options.tile = try TileShape(parsing: tile)
+    func evaluation(_ name: String, _ options: EvaluationOptions) {
+        Benchmark(name, configuration: .init(metrics: [.wallClock, .peakMemoryResident, gflopsMetric])) { benchmark in
             for _ in benchmark.scaledIterations {
                 let start = ContinuousClock.now
                 blackHole(try Evaluation(x1: sample.x1, x2: sample.x2, options: options).state())
@@ -38,6 +35,18 @@ let benchmarks: @Sendable () -> Void = {
                 benchmark.measurement(gflopsMetric, Int(flops / seconds / 1e9))
             }
         }
+    }
+    // The tile sweep, the default 1024x2048 among them.
+    for tile in ["128x128", "256x512", "512x1024", "1024x1024", "1024x2048", "2048x2048"] {
+        var options = EvaluationOptions()
+        options.tile = try! TileShape(parsing: tile)
+        evaluation("Evaluation tile \(tile) N=\(rows) D=\(dim)", options)
+    }
+    // The tiles' two matrix products (`--gemm`) at the default tile.
+    for gemm in GEMM.allCases {
+        var options = EvaluationOptions()
+        options.gemm = gemm
+        evaluation("Evaluation --gemm \(gemm) N=\(rows) D=\(dim)", options)
     }
 
     // The reader (shards decode on all cores): decoded Float32 MB/s from float16 .npy.zst shards

@@ -63,6 +63,28 @@ void cs_f32_bounds(const double *x, size_t n, float *lower, float *upper);
 /// rounding of the bound itself.
 float cs_dot_error_bound(int64_t dim);
 
+// MARK: Matrix product
+
+/// Data cache sizes in bytes, read once from /sys (Linux), else sysconf, else assumed (32 KiB
+/// and 512 KiB): L1 data and L2 of one core, and one CPU's share of L3 (its size over the CPUs
+/// that share it; L2 when that is less, or when there is no L3).
+typedef struct { int64_t l1, l2, l3_per_core; } cs_cache_sizes;
+cs_cache_sizes cs_cache_sizes_of_this_cpu(void);
+
+/// The blocking of cs_gemm_abt at the level in force: micro-tiles of mr rows × nr columns,
+/// depth blocks of kc, nc rows of a and mc rows of b packed at a time.
+typedef struct { int64_t mr, nr, kc, mc, nc; } cs_gemm_blocks;
+cs_gemm_blocks cs_gemm_blocks_for(int64_t k);
+/// Floats of workspace that cs_gemm_abt needs for m rows of a, n rows of b and depth k (at the
+/// level in force: query again after cs_use_vector_level). Larger m or n never need less.
+size_t cs_gemm_workspace_floats(int64_t m, int64_t n, int64_t k);
+/// c[m×n, row stride ldc] = a[m×k]·b[n×k]ᵀ, a and b row-major with row stride k: CrossSim's
+/// own packed GEMM, one thread, Float32 FMA accumulation. The same inputs give the same bits at
+/// a given level and blocking, whatever the thread or the place of the tile. `workspace` holds
+/// cs_gemm_workspace_floats(m, n, k) floats, any alignment.
+void cs_gemm_abt(const float *a, const float *b, float *c, int64_t m, int64_t n, int64_t k, int64_t ldc,
+                 float *workspace);
+
 // MARK: Tile epilogue
 
 /// One tile of S = a·bᵀ: `rows`×`cols` Float32 values, row stride `ld`, whose first element is

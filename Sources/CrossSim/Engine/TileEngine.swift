@@ -117,10 +117,10 @@ final class RowBlockQueue: @unchecked Sendable {
     }
 }
 
-/// The block loop: computes S = rows·columnsᵀ tile by tile on all workers, each tile one sgemm
-/// into the worker's own scratch, and hands every tile to the consumer. Row blocks go to
-/// whichever worker is free, so a core slowed by other work on the machine does fewer of
-/// them; the slots keep every sum independent of who did what.
+/// The block loop: computes S = rows·columnsᵀ tile by tile on all workers, each tile one call
+/// of the plan's GEMM into the worker's own scratch, and hands every tile to the consumer. Row
+/// blocks go to whichever worker is free, so a core slowed by other work on the machine does
+/// fewer of them; the slots keep every sum independent of who did what.
 struct TileEngine {
     let plan: TilePlan
     /// Rows and columns index one set (row i is column i) and only the cells above the
@@ -142,6 +142,9 @@ struct TileEngine {
         let rowNorms = rows.norms(), columnNorms = columns.norms()
         let gamma = cs_dot_error_bound(Int64(rows.dim))
         let scratch = (0..<workers).map { _ in SharedBuffer<Float>(uninitializedCount: rowBlock * colBlock) }
+        let workspaceFloats = plan.gemm.workspaceFloats(rows: rowBlock, cols: colBlock, dim: rows.dim)
+        let workspace = (0..<workers).map { _ in SharedBuffer<Float>(uninitializedCount: workspaceFloats) }
+        let gemm = plan.gemm
         let cancellation = control.cancellation
         let progress = control.progress
         let timing = control.timing
@@ -151,7 +154,7 @@ struct TileEngine {
                 consumer.beginPanel((columns.firstIndex + panelColumns.lowerBound)..<(columns.firstIndex + panelColumns.upperBound))
                 let queue = RowBlockQueue(blocks: rowBlocks, slots: slots)
                 DispatchQueue.concurrentPerform(iterations: workers) { worker in
-                    let scratch = scratch[worker].base
+                    let scratch = scratch[worker].base, workspace = workspace[worker].base
                     var sgemmNanoseconds: UInt64 = 0, epilogueNanoseconds: UInt64 = 0
                     defer { timing?.add(sgemm: sgemmNanoseconds, epilogue: epilogueNanoseconds) }
                     while let (block, slot) = queue.next() {
@@ -171,7 +174,7 @@ struct TileEngine {
                             let n = end - first
                             let a = rows.base + r0 * rows.dim, b = columns.base + first * columns.dim
                             let start = timing == nil ? 0 : DispatchTime.now().uptimeNanoseconds
-                            BLAS.multiplyTransposed(a, b, into: scratch, m: m, n: n, k: rows.dim, ldc: colBlock)
+                            gemm.multiplyTransposed(a, b, into: scratch, m: m, n: n, k: rows.dim, ldc: colBlock, workspace: workspace)
                             let tile = cs_tile(
                                 data: scratch, rows: Int64(m), cols: Int64(n), ld: Int64(colBlock),
                                 row0: Int64(rows.firstIndex + r0), col0: Int64(columns.firstIndex + first),

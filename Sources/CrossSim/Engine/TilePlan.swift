@@ -34,6 +34,7 @@ public struct TileShape: Sendable, Equatable, Codable, CustomStringConvertible {
 struct TilePlan: Sendable {
     var tile: TileShape
     var threads: Int
+    var gemm: GEMM
 
     static var defaultThreads: Int { ProcessInfo.processInfo.activeProcessorCount }
 
@@ -41,14 +42,21 @@ struct TilePlan: Sendable {
     /// wide as this allows (at least one tile), so the state does not grow with the threads.
     static let panelStateBytes = 64 << 20
 
-    init(tile: TileShape?, threads: Int?) {
+    init(tile: TileShape?, threads: Int?, gemm: GEMM? = nil) {
         self.tile = tile ?? .default
         self.threads = max(1, threads ?? Self.defaultThreads)
+        self.gemm = gemm ?? .default
     }
 
     /// The plan a run's options ask for: made once where a run starts, then handed down.
     init(_ options: EvaluationOptions) {
-        self.init(tile: options.tile, threads: options.threads)
+        self.init(tile: options.tile, threads: options.threads, gemm: options.gemm)
+    }
+
+    /// What each worker holds while it runs: one tile of Float32 scratch and the GEMM's
+    /// packing workspace (none for the BLAS, which keeps its own).
+    func workerScratchBytes(dim: Int) -> Int {
+        (tile.rows * tile.cols + gemm.workspaceFloats(rows: tile.rows, cols: tile.cols, dim: dim)) * 4
     }
 
     /// Rows per block: the tile's rows, or fewer when that leaves fewer than 8 blocks, so

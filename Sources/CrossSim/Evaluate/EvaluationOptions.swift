@@ -46,6 +46,8 @@ public struct EvaluationOptions: Sendable, Equatable, Codable {
     public var histogramBins: Int?
     public var tile: TileShape?
     public var threads: Int?
+    /// The tiles' matrix product; nil is `GEMM.default`.
+    public var gemm: GEMM?
 
     /// Worker threads a run may ask for. Each worker costs memory before it has work, so a
     /// typo such as `--threads 100000` would exhaust the machine rather than run; 4096 is
@@ -73,6 +75,7 @@ public struct EvaluationOptions: Sendable, Equatable, Codable {
         histogramBins = try c.decodeIfPresent(Int.self, forKey: .histogramBins)
         tile = try c.decodeIfPresent(TileShape.self, forKey: .tile)
         threads = try c.decodeIfPresent(Int.self, forKey: .threads)
+        gemm = try c.decodeIfPresent(GEMM.self, forKey: .gemm)
     }
 
     /// Refuses a thread count outside `threadLimit`.

@@ -99,7 +99,7 @@ extension Evaluation {
 extension Report.Engine {
     /// This process's engine, a run of `flops` floating-point operations in `seconds`.
     init(plan: TilePlan, seconds: Double, flops: Double) {
-        self.init(backend: BLAS.name, threads: plan.threads, tile: plan.tile, seconds: seconds,
+        self.init(backend: plan.gemm.backendName, threads: plan.threads, tile: plan.tile, seconds: seconds,
                   gflops: flops / max(seconds, 1e-9) / 1e9, peakRSSBytes: peakResidentBytes(), cpuSeconds: processCPUSeconds())
     }
 }

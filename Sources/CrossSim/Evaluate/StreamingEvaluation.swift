@@ -45,7 +45,8 @@ public struct StreamingEvaluation: Sendable {
     }
 
     /// What a run needs besides its panels: the process allowance, per-worker and merged
-    /// column state, the positives, the workers' tile scratch and the decoders' buffers.
+    /// column state, the positives, the workers' tile scratch and packing workspace, and the
+    /// decoders' buffers.
     public static func fixedBytes(set1: ShardSet, set2: ShardSet, options: EvaluationOptions) -> Int {
         fixedBytes(set1: set1, set2: set2, options: options, plan: TilePlan(options))
     }
@@ -64,7 +65,7 @@ public struct StreamingEvaluation: Sendable {
         let perColumn = 2 * Int(stateBytes(columns: 2) - stateBytes(columns: 1))
         let labelled = shape(columns: set2.rows).labelledColumns
         return baselineBytes + perColumn * set2.rows + 48 * labelled + 32 * set1.rows + TilePlan.panelStateBytes
-            + plan.threads * plan.tile.rows * plan.tile.cols * 4 + TilePlan.defaultThreads * readerBytes
+            + plan.threads * plan.workerScratchBytes(dim: set1.dim) + TilePlan.defaultThreads * readerBytes
     }
 
     /// This run's fixed bytes.

@@ -98,10 +98,11 @@ public struct MergedRun: Sendable {
         }
     }
 
-    /// Tile and threads may differ between parts (results agree within docs/accuracy.md); nothing else.
+    /// Tile, threads and GEMM may differ between parts (results agree within docs/accuracy.md);
+    /// nothing else.
     static func sameOptions(_ a: EvaluationOptions, _ b: EvaluationOptions) -> Bool {
         var x = a, y = b
-        x.tile = nil; y.tile = nil; x.threads = nil; y.threads = nil
+        x.tile = nil; y.tile = nil; x.threads = nil; y.threads = nil; x.gemm = nil; y.gemm = nil
         return x == y
     }
 }

@@ -1,0 +1,47 @@
+import CCrossSimKernels
+
+/// The matrix product that computes each tile (`--gemm own|blas`): CrossSim's own packed GEMM
+/// (cs_gemm_abt, built per vector level) or the BLAS's sgemm. Both accumulate in Float32, so
+/// both are within the error bound the tie rule allows for (docs/definitions.md, Ranks), and
+/// either gives every figure within docs/accuracy.md.
+public enum GEMM: String, Sendable, Codable, CaseIterable, CustomStringConvertible {
+    case own, blas
+
+    /// The BLAS, measured by `crosssim bench` on the development VM (a Sapphire Rapids Xeon,
+    /// OpenBLAS 0.3.21): on one 1024×2048 tile the own GEMM took 0.93–0.96 × the CPU time of
+    /// the SkylakeX kernels (AVX-512), 1.02–1.05 × the Haswell kernels' (AVX2) and 1.16–1.20 ×
+    /// the Prescott kernels' (baseline), and the whole evaluation with it took 0.99–1.04 × as
+    /// long at AVX-512: not faster at any level (README, "Speed").
+    public static let `default`: GEMM = .blas
+
+    public var description: String { rawValue }
+
+    /// What `engine.backend` says: the BLAS and its kernels, or the own GEMM's vector level
+    /// and micro-tile.
+    public var backendName: String {
+        switch self {
+        case .blas: return BLAS.name
+        case .own:
+            let blocks = cs_gemm_blocks_for(1)
+            let level = ["baseline", "avx2", "avx512"][Int(cs_cpu_vector_level())]
+            return "crosssim gemm (\(level), \(blocks.mr)x\(blocks.nr))"
+        }
+    }
+
+    /// Floats of workspace one worker needs for tiles of up to `rows`×`cols` at depth `dim`.
+    package func workspaceFloats(rows: Int, cols: Int, dim: Int) -> Int {
+        self == .own ? cs_gemm_workspace_floats(Int64(rows), Int64(cols), Int64(dim)) : 0
+    }
+
+    /// c[m×n, row stride ldc] = a[m×k]·b[n×k]ᵀ, with a and b rows of stride k; `workspace`
+    /// holds `workspaceFloats` for the largest tile.
+    package func multiplyTransposed(
+        _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, into c: UnsafeMutablePointer<Float>,
+        m: Int, n: Int, k: Int, ldc: Int, workspace: UnsafeMutablePointer<Float>
+    ) {
+        switch self {
+        case .blas: BLAS.multiplyTransposed(a, b, into: c, m: m, n: n, k: k, ldc: ldc)
+        case .own: cs_gemm_abt(a, b, c, Int64(m), Int64(n), Int64(k), Int64(ldc), workspace)
+        }
+    }
+}

@@ -1,0 +1,5 @@
+import ArgumentParser
+import CrossSim
+
+/// `--gemm own|blas` on `eval` and `bench`.
+extension GEMM: ExpressibleByArgument {}
