@@ -30,6 +30,8 @@ class SetInfo:
     dim: int
     shards: int
     dtype: str
+    #: ``xxh64:HEX`` of the set's content, where it was read from files (docs/report.md).
+    fingerprint: Optional[str] = None
 
 
 @dataclass(frozen=True)
@@ -38,6 +40,8 @@ class PairsInfo:
 
     path: str
     positives: int
+    #: ``xxh64:HEX`` of the pairs, where they were read from a file.
+    fingerprint: Optional[str] = None
 
 
 @dataclass(frozen=True)
@@ -186,6 +190,11 @@ class Report:
     notes: Tuple[str, ...] = ()
     #: With ``top_k``, from ``evaluate`` and ``evaluate_files`` (not ``merge``).
     neighbors: Optional[Neighbors] = None
+    #: Provenance (docs/report.md): the CrossSim that made the report, when (ISO 8601, UTC),
+    #: and on what machine.
+    crosssim: Optional[Mapping[str, str]] = None
+    created: Optional[str] = None
+    machine: Optional[Mapping[str, Any]] = None
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON report as plain dicts and lists, keys in the report's order (a new copy each call)."""
@@ -235,7 +244,9 @@ class Report:
             engine=MergedEngine(**engine) if "parts" in engine else Engine(
                 backend=engine["backend"], threads=int(engine["threads"]), tile=tuple(engine["tile"]),
                 seconds=float(engine["seconds"]), gflops=float(engine["gflops"]), peak_rss_bytes=int(engine["peak_rss_bytes"])),
-            json=text, summary=summary, notes=notes, neighbors=neighbors)
+            json=text, summary=summary, notes=notes, neighbors=neighbors,
+            crosssim=MappingProxyType(d["crosssim"]) if "crosssim" in d else None, created=d.get("created"),
+            machine=MappingProxyType(d["machine"]) if "machine" in d else None)
 
 
 def _float_or_none(value: Any) -> Optional[float]:

@@ -42,8 +42,13 @@ def cli_report(cli: Path, tmp_path: Path, *arguments: Any) -> str:
 
 
 def without_engine(report: dict[str, Any]) -> dict[str, Any]:
-    """The report less what describes the process (its time, rate and memory)."""
-    return {key: value for key, value in report.items() if key != "engine"}
+    """The report less what describes the process (its time, rate and memory) and when it ran."""
+    return {key: value for key, value in report.items() if key not in ("engine", "created")}
+
+
+def without_created(text: str) -> str:
+    """A report's text less the line that says when it was made."""
+    return "".join(line for line in text.splitlines(keepends=True) if '"created":' not in line)
 
 
 def pairs_of_sets(n: int, dim: int, noise: float, seed: int, dtype: Any = np.float32) -> tuple[np.ndarray, np.ndarray]:
