@@ -58,12 +58,7 @@ final class ThresholdConsumer: TileConsumer, @unchecked Sendable {
         let cells = scratch[worker]
         let stripRows = max(1, Self.stripCells / Int(max(tile.cols, 1)))
         for first in stride(from: 0, to: Int(tile.rows), by: stripRows) {
-            var strip = tile
-            strip.data = tile.data + first * Int(tile.ld)
-            strip.a = tile.a + first * Int(tile.dim)
-            strip.a_norms = tile.a_norms + first
-            strip.rows = min(Int64(stripRows), tile.rows - Int64(first))
-            strip.row0 = tile.row0 + Int64(first)
+            let strip = tile.strip(fromRow: first, count: stripRows)
             let count = Int(cs_threshold_cells(strip, threshold, upperOnly ? 1 : 0, cells.rows.base, cells.columns.base, cells.scores.base))
             guard count > 0 else { continue }
             let records = (0..<count).map {

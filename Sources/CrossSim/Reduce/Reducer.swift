@@ -125,12 +125,7 @@ final class ReducerSet: TileConsumer, @unchecked Sendable {
         let c = Int(tile.col0)
         let positiveOf = UnsafePointer(run.columnThresholds.index.base + c)
         for first in stride(from: 0, to: Int(tile.rows), by: rows) {
-            var part = tile
-            part.data = tile.data + first * Int(tile.ld)
-            part.a = tile.a + first * Int(tile.dim)
-            part.a_norms = tile.a_norms + first
-            part.rows = min(Int64(rows), tile.rows - Int64(first))
-            part.row0 = tile.row0 + Int64(first)
+            let part = tile.strip(fromRow: first, count: rows)
             let strip = Strip(tile: part, row: Int(part.row0) - run.rows.lowerBound, local: c - run.panel.lowerBound,
                               positiveOf: positiveOf, owners: holdsPositives(part) ? positiveOf : nil)
             for r in reducers { r.consume(strip, worker: worker, slot: slot) }
