@@ -13,6 +13,8 @@ import Synchronization
 public final class AtomicFile {
     public let path: String
     let temporaryPath: String
+    /// The directory the file is renamed in ("" for the working directory), with its slash.
+    private let directory: String
     private var descriptor: Int32
     private var committed = false
 
@@ -22,7 +24,7 @@ public final class AtomicFile {
         // Split by hand: Foundation's NSString.deletingLastPathComponent (swift-corelibs, 6.3)
         // traps on a one-character name such as `--json r`.
         let slash = path.lastIndex(of: "/")
-        let directory = slash.map { String(path[...$0]) } ?? ""  // with its slash
+        directory = slash.map { String(path[...$0]) } ?? ""
         let name = slash.map { String(path[path.index(after: $0)...]) } ?? path
         temporaryPath = directory + ".\(name).tmp-\(getpid())"
         descriptor = open(temporaryPath, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
@@ -60,7 +62,8 @@ public final class AtomicFile {
     public func write(_ bytes: [UInt8]) throws { try bytes.withUnsafeBytes { try write($0) } }
     public func write(_ text: String) throws { try write(Array(text.utf8)) }
 
-    /// Flushes and renames the file into place.
+    /// Flushes and renames the file into place, then flushes the directory, so that after a
+    /// crash the name holds the new file rather than the old one or none.
     public func commit() throws {
         guard fsync(descriptor) == 0 else {
             throw InternalError("cannot write \(path): \(String(cString: strerror(errno)))")
@@ -78,6 +81,19 @@ public final class AtomicFile {
         }
         committed = true
         Self.pending.remove(temporaryPath)
+        try flushDirectory()
+    }
+
+    /// fsync on the directory makes the rename durable. File systems that cannot flush a
+    /// directory say EINVAL (the rename is then as durable as they make it); an I/O error
+    /// means the new name may not survive a crash, and is reported.
+    private func flushDirectory() throws {
+        let directoryDescriptor = open(directory.isEmpty ? "." : directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard directoryDescriptor >= 0 else { return }
+        defer { close(directoryDescriptor) }
+        if fsync(directoryDescriptor) != 0 && errno == EIO {
+            throw InternalError("cannot write \(path): \(String(cString: strerror(errno)))")
+        }
     }
 
     /// Writes `text` to `path` atomically.
