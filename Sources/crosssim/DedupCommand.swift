@@ -29,6 +29,8 @@ struct DedupCommand: ParsableCommand {
     var tile: String?
     @Option(parsing: .unconditional, help: "Worker threads (default: all cores).")
     var threads: Int?
+    @Option(name: .customLong("memory-limit"), parsing: .unconditional, help: "Hold at most this much (e.g. 2G): SET's rows in panels, the columns streamed from their shards.")
+    var memoryLimit: String?
     @Flag(help: "No progress bar.")
     var quiet = false
 
@@ -50,6 +52,7 @@ struct DedupCommand: ParsableCommand {
                                              environment: part == nil && parts == nil ? [:] : ProcessInfo.processInfo.environment)
         request.tile = try tile.map(TileShape.init(parsing:))
         request.threads = threads
+        request.memoryLimit = try memoryLimit.map(ByteSize.parse)
         let result = try withRunControl(quiet: quiet) { try request.run(control: $0) }
         print(result.summary)
     }

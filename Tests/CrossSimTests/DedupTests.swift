@@ -1,4 +1,4 @@
-import CrossSim
+@testable import CrossSim
 import Foundation
 import XCTest
 
@@ -180,6 +180,33 @@ final class DedupTests: XCTestCase {
         let cuts = (0..<4).map { try! DedupRequest.rows(of: PartIndex(index: $0, count: 4), total: 300, triangle: true) }
         XCTAssertEqual(cuts.map(\.lowerBound), [0, 41, 88, 150])
         XCTAssertEqual(cuts.last?.upperBound, 300)
+    }
+
+    /// Under a memory limit that holds about a third of the set, the rows go in panels and the
+    /// columns stream past them: every file is the in-memory run's, within the set, against
+    /// OTHER and for a part; a limit below the run's own buffers is refused.
+    func testMemoryLimitStreamsTheColumnsAndWritesTheSameFiles() throws {
+        let dir = try temporaryDirectory(self)
+        try Self.plantedSet().writeNPY(to: dir + "/x.npy")
+        try TestMatrix.gaussian(rows: 150, dim: 24, seed: 6).writeNPY(to: dir + "/y.npy")
+        let plan = TilePlan(tile: TileShape(rows: 16, cols: 32), threads: 2)
+        let limit = DedupPass.fixedBytes(plan: plan, dim: 24) + 100 * 24 * 4
+        let common = ["--threshold", "0.99", "--tile", "16x32", "--threads", "2"]
+        for (name, extra) in [("within", []), ("against", ["--against", dir + "/y.npy"]), ("part", ["--part", "1/3"])] {
+            _ = try dedup([dir + "/x.npy", "--out", dir + "/\(name)-memory"] + common + extra)
+            _ = try dedup([dir + "/x.npy", "--out", dir + "/\(name)-limit", "--memory-limit", "\(limit)"] + common + extra)
+            let files = try FileManager.default.contentsOfDirectory(atPath: dir + "/\(name)-memory").sorted()
+            XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: dir + "/\(name)-limit").sorted(), files, name)
+            for file in files {
+                XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: dir + "/\(name)-limit/" + file)),
+                               try Data(contentsOf: URL(fileURLWithPath: dir + "/\(name)-memory/" + file)), "\(name): \(file)")
+            }
+        }
+        try FileManager.default.moveItem(atPath: dir + "/within-limit", toPath: dir + "/out")
+        XCTAssertEqual(try assertMatchesNumpy(dir, similarity: "cosine", threshold: "0.99"), 18)
+        let small = try runCrossSim(["dedup", dir + "/x.npy", "--out", dir + "/small", "--memory-limit", "1M"] + common)
+        XCTAssertEqual(small.status, 2, small.stderr)
+        XCTAssertTrue(small.stderr.contains("--memory-limit 1 MiB is too small"), small.stderr)
     }
 
     func testMergeRefusesIncompleteOrForeignParts() throws {

@@ -44,6 +44,9 @@ public struct DedupRequest: Sendable {
     public var part: PartIndex?
     public var tile: TileShape?
     public var threads: Int?
+    /// `--memory-limit`: where the sets do not fit, SET's rows are held in panels and the
+    /// columns streamed past them from their shards.
+    public var memoryLimit: Int?
     public var directory: String
 
     public init(set: String, against: String? = nil, threshold: Double, directory: String) {
@@ -58,52 +61,49 @@ public struct DedupRequest: Sendable {
         guard threshold.isFinite else { throw InputError("bad --threshold \(threshold): it must be a finite number") }
         if let maxPairs, maxPairs < 0 { throw InputError("bad --max-pairs \(maxPairs): it must be ≥ 0") }
         let plan = TilePlan(tile: tile, threads: threads)
-        let (x, xIdentity) = try Self.read(set, similarity: similarity)
-        let other = try against.map { try Self.read($0, similarity: similarity) }
-        if let other, other.matrix.dim != x.dim {
-            throw InputError("dimension mismatch between sets: SET has D = \(x.dim), OTHER has D = \(other.matrix.dim)", file: against)
+        let xSet = try ShardSet.open(set)
+        let otherSet = try against.map { try ShardSet.open($0) }
+        if let otherSet, otherSet.dim != xSet.dim {
+            throw InputError("dimension mismatch between sets: SET has D = \(xSet.dim), OTHER has D = \(otherSet.dim)", file: against)
         }
-        let rows = part.map { Self.rows(of: $0, total: x.rows, triangle: other == nil) } ?? 0..<x.rows
-        let columns = other?.matrix ?? x
+        let rows = part.map { Self.rows(of: $0, total: xSet.rows, triangle: otherSet == nil) } ?? 0..<xSet.rows
         let cancellation = control.cancellation ?? CancellationFlag()
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        let consumer = try ThresholdConsumer(threshold: threshold, upperOnly: other == nil, maxPairs: maxPairs,
+        let consumer = try ThresholdConsumer(threshold: threshold, upperOnly: otherSet == nil, maxPairs: maxPairs,
                                              cancellation: cancellation, spillDirectory: directory)
-        let engine = TileEngine(plan: plan, upperTriangle: other == nil)
-        control.progress?.expect(plan.tileCount(rows: rows.count, cols: columns.rows))
+        let pass = DedupPass(plan: plan, consumer: consumer, rows: rows, set: xSet, other: otherSet, similarity: similarity,
+                             control: RunControl(progress: control.progress, cancellation: cancellation, timing: control.timing))
+        let identities: (set: DedupPartHeader.SetIdentity, other: DedupPartHeader.SetIdentity?)
         do {
-            try engine.run(rows: RowPanel(x, rows: rows), columns: RowPanel(columns, rows: 0..<columns.rows), consumer: consumer,
-                           control: RunControl(progress: control.progress, cancellation: cancellation, timing: control.timing))
+            let held = (xSet.rows + (otherSet?.rows ?? 0)) * xSet.dim * MemoryLayout<Float>.stride
+            if let memoryLimit, DedupPass.fixedBytes(plan: plan, dim: xSet.dim) + held > memoryLimit {
+                identities = try pass.streaming(memoryLimit: memoryLimit, paths: (set, against))
+            } else {
+                identities = try pass.held(paths: (set, against))
+            }
         } catch is InterruptedError where consumer.exceededMaxPairs || consumer.error != nil {
             if let error = consumer.error { throw error }
             throw InputError("more than --max-pairs \(maxPairs!) pairs reach the threshold \(threshold): raise the threshold or --max-pairs; nothing was written")
         }
         let count = consumer.sorted.count
-        let merge = { (body: (UnsafeBufferPointer<PairRecord>) throws -> Void) in try consumer.sorted.merge(consumer.panelRuns, body) }
-        var result = DedupResult(counts: nil, pairs: count, rows: x.rows, part: part, directory: directory, seconds: 0)
+        // Each group of runs holds rows below the next group's: merged group by group, the pairs
+        // come out in order with one read buffer per run of a group only.
+        let merge = { (body: (UnsafeBufferPointer<PairRecord>) throws -> Void) in
+            for group in pass.runGroups { try consumer.sorted.merge(Array(consumer.panelRuns[group]), body) }
+        }
+        var result = DedupResult(counts: nil, pairs: count, rows: xSet.rows, part: part, directory: directory, seconds: 0)
         if let part {
-            let header = DedupPartHeader(part: part, rows: [rows.lowerBound, rows.upperBound], set: xIdentity,
-                                         against: other?.identity, similarity: similarity, threshold: threshold, pairs: count)
+            let header = DedupPartHeader(part: part, rows: [rows.lowerBound, rows.upperBound], set: identities.set,
+                                         against: identities.other, similarity: similarity, threshold: threshold, pairs: count)
             let files = try PairFiles(directory: directory, count: count)
             try merge(files.write)
             try header.write(to: directory)
             try files.commit()
         } else {
-            result.counts = try DedupOutput.write(directory: directory, rows: x.rows, against: other != nil, pairs: count, source: merge)
+            result.counts = try DedupOutput.write(directory: directory, rows: xSet.rows, against: otherSet != nil, pairs: count, source: merge)
         }
         result.seconds = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9
         return result
-    }
-
-    /// A whole set in memory, read on all cores, with what identifies it.
-    static func read(_ path: String, similarity: Similarity) throws -> (matrix: Embeddings, identity: DedupPartHeader.SetIdentity) {
-        let set = try ShardSet.open(path)
-        let reader = SetReader(set: set, similarity: similarity, fingerprints: true)
-        let matrix = Embeddings(rows: set.rows, dim: set.dim)
-        try reader.read(0..<set.rows, into: (matrix, 0))
-        matrix.source = set
-        return (matrix, DedupPartHeader.SetIdentity(path: path, rows: set.rows, dim: set.dim, dtype: set.dtype,
-                                                    shards: reader.fingerprints!))
     }
 
     /// The rows of part I of K. Within a set each row i meets the N − 1 − i rows after it, so the

@@ -72,13 +72,20 @@ public struct StreamingEvaluation: Sendable {
     var fixedBytes: Int { Self.fixedBytes(set1: set1, set2: set2, options: options, plan: plan) }
 
     /// Panel sizes (rows of x1 held at once, rows of x2 per streamed panel) that keep a run of
-    /// `rows` x1 rows inside the limit: x1 gets one buffer with most of what the fixed part
-    /// leaves, x2 two buffers (double buffered) of at least one tile's columns.
+    /// `rows` x1 rows inside the limit.
     public func panels(rows: Int) throws -> (x1: Int, x2: Int) {
-        let rowBytes = set1.dim * 4
-        let fixed = fixedBytes
+        try Self.panels(rows: rows, columns: set2.rows, dim: set1.dim, fixedBytes: fixedBytes, memoryLimit: memoryLimit,
+                        tileColumns: plan.tile.cols)
+    }
+
+    /// Panel sizes for `rows` rows against `columns` streamed columns of dimension `dim`, with
+    /// `fixedBytes` held besides: the rows get one buffer with most of what the fixed part leaves,
+    /// the columns two buffers (double buffered) of at least one tile's columns.
+    static func panels(rows: Int, columns: Int, dim: Int, fixedBytes fixed: Int, memoryLimit: Int,
+                       tileColumns: Int) throws -> (x1: Int, x2: Int) {
+        let rowBytes = dim * 4
         let left = memoryLimit - fixed
-        let x2 = min(set2.rows, max(plan.tile.cols, left / 8 / rowBytes))
+        let x2 = max(1, min(columns, max(tileColumns, left / 8 / rowBytes)))
         let x1 = min(rows, (left - 2 * x2 * rowBytes) / rowBytes)
         guard left > 0, x1 >= 1 else {
             throw InputError("--memory-limit \(ByteSize.text(memoryLimit)) is too small for these sets: the column state and "
