@@ -385,27 +385,37 @@ final class GradientTests: XCTestCase {
                                           + (flags[0] == "--siglip" ? flags : []))
                 XCTAssertEqual(run.status, 0, run.stderr)
             }
-            // Stage two: three gradient parts, merged out of order.
-            var parts: [String] = []
-            for i in 0..<3 {
-                parts.append(dir + "/grad-\(i).part")
-                let run = try runCrossSim(["grad"] + sets + flags + ["--part", "\(i)/3", "--columns"] + columns
-                                          + ["--state", parts[i], "--quiet", "--threads", "\(1 + i)"])
-                XCTAssertEqual(run.status, 0, run.stderr)
+            // Stage two: three gradient parts, merged out of order; again under a memory limit
+            // that streams x2 past panels of the part's rows.
+            var options = GradientOptions()
+            options.tile = TileShape(rows: 16, cols: 32)
+            options.threads = 3   // the most a part below takes
+            let limit = StreamingEvaluation.fixedBytes(set1: try ShardSet.open(sets[0]), set2: try ShardSet.open(sets[1]),
+                                                       options: options.evaluation) + 2 * x2.values.count * 4 + 2 * 16 * 32 * 4
+            for (merged, limited) in [("merged", []), ("merged-limit", ["--memory-limit", "\(limit)", "--tile", "16x32"])] {
+                var parts: [String] = []
+                for i in 0..<3 {
+                    parts.append(dir + "/\(merged)-\(i).part")
+                    let run = try runCrossSim(["grad"] + sets + flags + ["--part", "\(i)/3", "--columns"] + columns
+                                              + ["--state", parts[i], "--quiet", "--threads", "\(1 + i)"] + limited)
+                    XCTAssertEqual(run.status, 0, run.stderr)
+                }
+                let merge = try runCrossSim(["merge", parts[2], parts[0], parts[1], "--out", dir + "/" + merged])
+                XCTAssertEqual(merge.status, 0, merge.stderr)
             }
-            let merge = try runCrossSim(["merge", parts[2], parts[0], parts[1], "--out", dir + "/merged"])
-            XCTAssertEqual(merge.status, 0, merge.stderr)
             let whole = try runCrossSim(["grad"] + sets + flags + ["--out", dir + "/whole", "--quiet"])
             XCTAssertEqual(whole.status, 0, whole.stderr)
             let expected = reference(Case(x1: x1, x2: x2, similarity: .cosine, loss: loss)).gradient(x1.values.map(Double.init), x2.values.map(Double.init))
             for (name, wanted) in [("x1", expected.dx1), ("x2", expected.dx2)] {
-                let merged = try readGradient(dir + "/merged/\(name).grad.npy").values
-                let single = try readGradient(dir + "/whole/\(name).grad.npy").values
-                XCTAssertLessThanOrEqual(relativeFrobenius(merged, wanted), gradientTolerance(loss), "\(loss) \(name), merged")
-                XCTAssertLessThanOrEqual(relativeFrobenius(single, wanted), gradientTolerance(loss), "\(loss) \(name), whole")
+                for run in ["merged", "merged-limit", "whole"] {
+                    let values = try readGradient(dir + "/\(run)/\(name).grad.npy").values
+                    XCTAssertLessThanOrEqual(relativeFrobenius(values, wanted), gradientTolerance(loss), "\(loss) \(name), \(run)")
+                }
             }
-            assertClose(try reportedLoss(dir + "/merged/report.json", loss), try reportedLoss(dir + "/whole/report.json", loss),
-                        relative: 1e-5, "\(loss)")
+            for run in ["merged", "merged-limit"] {
+                assertClose(try reportedLoss(dir + "/\(run)/report.json", loss), try reportedLoss(dir + "/whole/report.json", loss),
+                            relative: 1e-5, "\(loss), \(run)")
+            }
         }
     }
 

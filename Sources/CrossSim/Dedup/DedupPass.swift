@@ -100,17 +100,15 @@ final class DedupPass {
         let matrix = Embeddings(rows: set.rows, dim: set.dim)
         try reader.read(0..<set.rows, into: (matrix, 0))
         matrix.source = set
-        return (matrix, identity(of: set, path: path, reader: reader))
+        return (matrix, identity(of: set, path: path, shards: reader.fingerprints!))
     }
 
-    /// What identifies a set, from one pass that reads (and checks) every row and keeps none.
+    /// What identifies a set, from a reading pass of its own.
     static func identity(_ set: ShardSet, path: String, similarity: Similarity) throws -> DedupPartHeader.SetIdentity {
-        let reader = SetReader(set: set, similarity: similarity, fingerprints: true)
-        try reader.read(0..<set.rows, into: nil) { _ in }
-        return identity(of: set, path: path, reader: reader)
+        identity(of: set, path: path, shards: try SetReader.fingerprints(of: set, similarity: similarity))
     }
 
-    private static func identity(of set: ShardSet, path: String, reader: SetReader) -> DedupPartHeader.SetIdentity {
-        DedupPartHeader.SetIdentity(path: path, rows: set.rows, dim: set.dim, dtype: set.dtype, shards: reader.fingerprints!)
+    private static func identity(of set: ShardSet, path: String, shards: [ShardFingerprint]) -> DedupPartHeader.SetIdentity {
+        DedupPartHeader.SetIdentity(path: path, rows: set.rows, dim: set.dim, dtype: set.dtype, shards: shards)
     }
 }

@@ -36,9 +36,6 @@ public struct GradientRequest: Sendable {
             throw InputError("--part needs --columns: a part's gradient needs the column log-sum-exps of every x1 row, "
                                 + "from `crosssim eval` (its parts, or one whole run) with --state")
         }
-        if memoryLimit != nil && !columns.isEmpty {
-            throw InputError("--memory-limit is not supported with --columns or --part yet: give the part's run its memory")
-        }
         let evaluationOptions = options.evaluation
         let set1 = try ShardSet.open(x1), set2 = try ShardSet.open(x2)
         let loaded = try self.pairs.map { try Pairs.load(path: $0, x1Rows: set1.rows, x2Rows: set2.rows) }
@@ -75,9 +72,21 @@ public struct GradientRequest: Sendable {
             }
             let streaming = try StreamingEvaluation(set1: set1, set2: set2, checkedOptions: evaluationOptions, pairs: pairs, plan: plan,
                                                     memoryLimit: memoryLimit - passTwoBytes)
-            let (state, identity) = try streaming.run(rows: rows, control: control)
-            let run = report(state, inputs(identity))
-            let output = try output(run.inputs, run)
+            let run: Report, weights: TileWeights, identity: InputIdentity
+            if columns.isEmpty {
+                let state: PartialState
+                (state, identity) = try streaming.run(rows: rows, control: control)
+                run = report(state, inputs(identity))
+                weights = TileWeights(loss: options.loss, state: state, options: evaluationOptions)
+            } else {
+                // Pass one is in the files; the inputs they name are checked against a reading pass.
+                identity = InputIdentity(x1: try SetReader.fingerprints(of: set1, similarity: options.similarity),
+                                         x2: try SetReader.fingerprints(of: set2, similarity: options.similarity), pairs: pairs)
+                let merged = try columnState(inputs: inputs(identity))
+                run = merged.report
+                weights = TileWeights(loss: options.loss, state: merged.state, options: merged.options)
+            }
+            let output = try output(inputs(identity), run)
             // Each x1 row held twice: the rows and their gradient.
             let panels = try streaming.panels(rows: rows.count)
             let panel1 = max(1, panels.x1 / 2), panel2 = panels.x2
@@ -86,7 +95,7 @@ public struct GradientRequest: Sendable {
             control.progress?.expect(stride(from: 0, to: rows.count, by: panel1).reduce(0) {
                 $0 + plan.rowBlocks(for: min(panel1, rows.count - $1)) * x2Tiles
             })
-            let pass = GradientPass(plan: plan, weights: TileWeights(loss: options.loss, state: state, options: evaluationOptions))
+            let pass = GradientPass(plan: plan, weights: weights)
             let x1Panels = PanelReader(set: set1, rows: rows, panelRows: panel1, similarity: options.similarity, depth: 1)
             let dx1 = Embeddings(rows: panel1, dim: set1.dim)
             for _ in 0..<x1Panels.count {

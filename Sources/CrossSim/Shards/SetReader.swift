@@ -58,6 +58,14 @@ package final class SetReader: Sendable {
         }
     }
 
+    /// Each shard's fingerprint, from one pass that reads (and checks) every row of `set` and
+    /// keeps none.
+    static func fingerprints(of set: ShardSet, similarity: Similarity) throws -> [ShardFingerprint] {
+        let reader = SetReader(set: set, similarity: similarity, fingerprints: true)
+        try reader.read(0..<set.rows, into: nil) { _ in }
+        return reader.fingerprints!
+    }
+
     /// The largest squared norm of the rows read (which bounds dot similarities); 1 under
     /// cosine, whose rows are unit length.
     var largestSquaredNorm: Float { similarity == .cosine ? 1 : largestNorm.withLock { $0 } }
