@@ -1,19 +1,19 @@
 #!/usr/bin/env bash
 # Quick start, part 2: installs what the tests need and runs them all. With a one-node Slurm
 # cluster (started here, when Debian's packages can be installed) the array-job test
-# submits real jobs; everything else needs only the Swift toolchain, two libraries and numpy
-# (the compare tests hold the bootstrap to numpy's).
+# submits real jobs; everything else needs only the Swift toolchain, two libraries, numpy
+# (the compare tests hold the bootstrap to numpy's) and PyYAML (the Kubernetes manifest's test).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
-if ! python3 -c 'import numpy' 2>/dev/null; then
+if ! python3 -c 'import numpy, yaml' 2>/dev/null; then
     if [[ "$(uname)" == Darwin ]]; then
-        python3 -m pip install --quiet --user numpy
+        python3 -m pip install --quiet --user numpy pyyaml
     else
         sudo=""
         [[ $(id -u) -eq 0 ]] || sudo="sudo"
         $sudo env DEBIAN_FRONTEND=noninteractive apt-get update -qq
-        $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-numpy >/dev/null
+        $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-numpy python3-yaml >/dev/null
     fi
 fi
 if [[ "$(uname)" != Darwin && "${CROSSSIM_SKIP_SLURM:-0}" != 1 ]]; then
