@@ -55,16 +55,45 @@ public struct DedupRequest: Sendable {
 
     public func run(control: RunControl = RunControl()) throws -> DedupResult {
         let started = DispatchTime.now().uptimeNanoseconds
-        guard threshold.isFinite else { throw InputError("bad --threshold \(threshold): it must be a finite number") }
-        if let maxPairs, maxPairs < 0 { throw InputError("bad --max-pairs \(maxPairs): it must be ≥ 0") }
-        let plan = TilePlan(tile: tile, threads: threads)
+        try validate()
         let (x, xIdentity) = try Self.read(set, similarity: similarity)
         let other = try against.map { try Self.read($0, similarity: similarity) }
-        if let other, other.matrix.dim != x.dim {
-            throw InputError("dimension mismatch between sets: SET has D = \(x.dim), OTHER has D = \(other.matrix.dim)", file: against)
-        }
         let rows = part.map { Self.rows(of: $0, total: x.rows, triangle: other == nil) } ?? 0..<x.rows
-        let columns = other?.matrix ?? x
+        let header = part.map {
+            DedupPartHeader(part: $0, rows: [rows.lowerBound, rows.upperBound], set: xIdentity, against: other?.identity,
+                            similarity: similarity, threshold: threshold, pairs: 0)
+        }
+        return try run(x: x, rows: rows, other: other?.matrix, partHeader: header, started: started, control: control)
+    }
+
+    /// The same run over matrices in memory, which stay the caller's: rows checked as files'
+    /// rows are (docs/inputs.md) and, under cosine, normalised into copies unless they are
+    /// unit length already. `set` and `against` are the names messages give them; a part
+    /// needs files (its header records their fingerprints).
+    public func run(x: Embeddings, against other: Embeddings?, control: RunControl = RunControl()) throws -> DedupResult {
+        let started = DispatchTime.now().uptimeNanoseconds
+        try validate()
+        guard part == nil else { throw InputError("a dedup part reads its set from files: give a path for --part") }
+        guard x.rows > 0 else { throw InputError("empty set: it has no rows", file: set) }
+        let prepared = try x.prepared(for: similarity, name: set).matrix
+        let preparedOther = try other.map { try $0.prepared(for: similarity, name: against ?? "against").matrix }
+        return try run(x: prepared, rows: 0..<x.rows, other: preparedOther, partHeader: nil, started: started, control: control)
+    }
+
+    private func validate() throws {
+        guard threshold.isFinite else { throw InputError("bad --threshold \(threshold): it must be a finite number") }
+        if let maxPairs, maxPairs < 0 { throw InputError("bad --max-pairs \(maxPairs): it must be ≥ 0") }
+    }
+
+    /// Rows `rows` of the prepared `x` against `other` (or x's own later rows): a part's files
+    /// with `partHeader`, else the whole run's.
+    private func run(x: Embeddings, rows: Range<Int>, other: Embeddings?, partHeader: DedupPartHeader?, started: UInt64,
+                     control: RunControl) throws -> DedupResult {
+        if let other, other.dim != x.dim {
+            throw InputError("dimension mismatch between sets: SET has D = \(x.dim), OTHER has D = \(other.dim)", file: against)
+        }
+        let plan = TilePlan(tile: tile, threads: threads)
+        let columns = other ?? x
         let cancellation = control.cancellation ?? CancellationFlag()
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         let consumer = try ThresholdConsumer(threshold: threshold, upperOnly: other == nil, maxPairs: maxPairs,
@@ -81,9 +110,8 @@ public struct DedupRequest: Sendable {
         let count = consumer.sorted.count
         let merge = { (body: (UnsafeBufferPointer<PairRecord>) throws -> Void) in try consumer.sorted.merge(consumer.panelRuns, body) }
         var result = DedupResult(counts: nil, pairs: count, rows: x.rows, part: part, directory: directory, seconds: 0)
-        if let part {
-            let header = DedupPartHeader(part: part, rows: [rows.lowerBound, rows.upperBound], set: xIdentity,
-                                         against: other?.identity, similarity: similarity, threshold: threshold, pairs: count)
+        if var header = partHeader {
+            header.pairs = count
             let files = try PairFiles(directory: directory, count: count)
             try merge(files.write)
             try header.write(to: directory)
