@@ -371,7 +371,7 @@ public func crosssim_evaluate_files(
         if let part, statePath == nil { throw InputError("part \(part) needs a state path: a part's result is a state to merge") }
         if part != nil, fields.plot != nil || fields.perQuery != nil {
             throw InputError("a part writes only its state; the plot and the per-query files come from the merge "
-                             + "(give parts keep_per_query for its per-query results)")
+                             + "(of parts that kept their per-query results)")
         }
         if let statePath { try OutputPath.checkFile(statePath, option: "state") }
         try checkOutputs(fields)

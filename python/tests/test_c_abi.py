@@ -22,7 +22,7 @@ int main(void) {
     float x2[4 * 3] = {1, 0.1f, 0,  0, 1, 0.1f,  0.1f, 0, 1,  1, 1, 0.1f};
     crosssim_result *result = NULL;
     char *error = NULL;
-    if (crosssim_abi_version() != 1) return 10;
+    if (crosssim_abi_version() != 2) return 10;
     crosssim_run *run = crosssim_run_new();
     int32_t code = crosssim_evaluate(x1, 4, x2, 4, 3, NULL, "{\"top_k\": 2, \"k\": [1]}", run, &result, &error);
     int64_t done = 0, total = 0;
