@@ -428,12 +428,51 @@ public func crosssim_compare(
     _ out: UnsafeMutablePointer<OpaquePointer?>, _ error: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?
 ) -> Int32 {
     guarded(error) {
-        let fields = try CompareFields.parse(String(cString: request), allowed: CompareFields.keys)
-        if let plot = fields.plot { try OutputPath.checkFile(plot, option: "plot") }
-        let comparison = try Comparison(base: String(cString: base), new: String(cString: new), options: fields.options)
-        let value = try CallResult(json: comparison.json, summary: comparison.table, notes: comparison.notes)
-        if let plot = fields.plot { try AtomicFile.write(ComparisonPlot.svg(comparison), to: plot) }
-        hand(value, to: out)
+        hand(try compared(request) { try Comparison(base: String(cString: base), new: String(cString: new), options: $0) }, to: out)
+    }
+}
+
+/// The result of a comparison `make` makes with the request's options, and its plot.
+private func compared(_ request: UnsafePointer<CChar>, _ make: (Comparison.Options) throws -> Comparison) throws -> CallResult {
+    let fields = try CompareFields.parse(String(cString: request), allowed: CompareFields.keys)
+    if let plot = fields.plot { try OutputPath.checkFile(plot, option: "plot") }
+    let comparison = try make(fields.options)
+    let value = try CallResult(json: comparison.json, summary: comparison.table, notes: comparison.notes)
+    if let plot = fields.plot { try AtomicFile.write(ComparisonPlot.svg(comparison), to: plot) }
+    return value
+}
+
+/// Compares two reports given as their text, with their per-query columns in memory (as
+/// `crosssim_result_per_query` gives them) in place of the files of `per_query.path`; they are
+/// named "base" and "new" in the result and in messages. `rank[d]` points to the report's
+/// queries of direction d (N1, then N2) ranks, `infonce[d]` to queries × T terms (T the
+/// report's temperatures). `request` as for `crosssim_compare`.
+@_cdecl("crosssim_compare_reports")
+public func crosssim_compare_reports(
+    _ baseJSON: UnsafePointer<CChar>, _ baseRank: UnsafePointer<UnsafePointer<Int64>?>,
+    _ baseInfonce: UnsafePointer<UnsafePointer<Double>?>, _ newJSON: UnsafePointer<CChar>,
+    _ newRank: UnsafePointer<UnsafePointer<Int64>?>, _ newInfonce: UnsafePointer<UnsafePointer<Double>?>,
+    _ request: UnsafePointer<CChar>, _ out: UnsafeMutablePointer<OpaquePointer?>,
+    _ error: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?
+) -> Int32 {
+    guarded(error) {
+        func report(_ json: UnsafePointer<CChar>, _ rank: UnsafePointer<UnsafePointer<Int64>?>,
+                    _ infonce: UnsafePointer<UnsafePointer<Double>?>, name: String) throws -> (ReportFile, Comparison.Columns) {
+            guard let value = try? JSONValue(parsing: Data(String(cString: json).utf8)) else {
+                throw InputError("not a CrossSim report: not a JSON object", file: name)
+            }
+            let file = try ReportFile(path: name, json: value)
+            func direction(_ d: Int, queries: Int) throws -> Comparison.Columns.Direction {
+                guard let ranks = rank[d], let terms = infonce[d] else { throw InputError("per-query columns missing (NULL)", file: name) }
+                return .init(rank: Array(UnsafeBufferPointer(start: ranks, count: queries)),
+                             infonce: Array(UnsafeBufferPointer(start: terms, count: queries * file.temperatures.count)))
+            }
+            return (file, Comparison.Columns(x1ToX2: try direction(0, queries: file.x1Rows), x2ToX1: try direction(1, queries: file.x2Rows)))
+        }
+        let (base, baseColumns) = try report(baseJSON, baseRank, baseInfonce, name: "base")
+        let (new, newColumns) = try report(newJSON, newRank, newInfonce, name: "new")
+        hand(try compared(request) { try Comparison(base: base, baseColumns: baseColumns, new: new, newColumns: newColumns, options: $0) },
+             to: out)
     }
 }
 

@@ -43,7 +43,7 @@
  *   "part": "3/16"                          --part (needs "state"; no report)
  *   "state": "F.state"                      --state
  * crosssim_merge takes "plot", "per_query" and "keep_per_query".
- * crosssim_compare takes
+ * crosssim_compare and crosssim_compare_reports take
  *   "bootstrap": B, "confidence": C, "seed": S, "tolerance": X, "plot": "F.svg"
  *                                           --bootstrap, --confidence, --seed, --tolerance,
  *                                           --plot
@@ -113,6 +113,15 @@ int32_t crosssim_merge(const char *const *paths, int64_t count, const char *requ
  * (schema crosssim.compare/1), its summary the table compare prints. Not cancellable. */
 int32_t crosssim_compare(const char *base_path, const char *new_path, const char *request,
                          crosssim_result **result, char **error);
+
+/* The same of two reports given as their text, each with its per-query columns in memory in
+ * place of the files of its per_query.path: rank[d] of direction d (0: N1 queries, 1: N2) and
+ * infonce[d] (queries x T, the report's temperatures), as crosssim_result_per_query gives
+ * them. The reports are named "base" and "new". */
+int32_t crosssim_compare_reports(const char *base_json, const int64_t *const base_rank[2],
+                                 const double *const base_infonce[2], const char *new_json,
+                                 const int64_t *const new_rank[2], const double *const new_infonce[2],
+                                 const char *request, crosssim_result **result, char **error);
 
 /* `crosssim dedup` of x [rows, dim] in memory, read in place (never written), within itself,
  * or against another matrix [against_rows, dim] (NULL: within x). The files go to the
