@@ -242,7 +242,7 @@ def merge(states: Iterable[PathLike], *, per_query: Union[bool, PathLike] = Fals
     return _report(lib, result)
 
 
-def compare(base: PathLike, new: PathLike, *,
+def compare(base: Union[PathLike, Report], new: Union[PathLike, Report], *,
             bootstrap: int = 10_000,
             confidence: float = 0.95,
             seed: int = 0,
@@ -250,18 +250,27 @@ def compare(base: PathLike, new: PathLike, *,
             threads: Optional[int] = None,
             plot: Optional[PathLike] = None) -> Comparison:
     """Compares two reports of the same queries, as ``crosssim compare BASE NEW`` does
-    (docs/command-line.md): each a report file whose per-query results were written
-    (``evaluate(..., per_query=DIR)`` and the report's ``json`` saved, or ``crosssim eval
-    --per-query DIR --json F``). Per metric: base, new, the difference, its paired bootstrap
-    interval (``bootstrap`` resamples, ``confidence``, ``seed``) and a verdict that needs the
-    whole interval beyond ±``tolerance``. ``plot`` writes the differences as SVG.
+    (docs/command-line.md): two report files whose per-query results were written (``crosssim
+    eval --per-query DIR --json F``, or ``evaluate(..., per_query=DIR)`` and its ``json``
+    saved), or two ``Report`` objects with per-query columns (``evaluate(..., per_query=True)``),
+    named "base" and "new" in the result. Per metric: base, new, the difference, its paired
+    bootstrap interval (``bootstrap`` resamples, ``confidence``, ``seed``) and a verdict that
+    needs the whole interval beyond ±``tolerance``. ``plot`` writes the differences as SVG.
     ``comparison.regressed`` names the metrics that regressed."""
     lib = _native.library()
     request = _native.encode_request({
         "bootstrap": _integer(bootstrap, "bootstrap"), "confidence": float(confidence), "seed": _integer(seed, "seed"),
         "tolerance": float(tolerance), "threads": None if threads is None else _integer(threads, "threads"),
         "plot": None if plot is None else os.fspath(plot)})
-    result = _native.call(lib.crosssim_compare, _path(base), _path(new), request, cancellable=False)
+    if isinstance(base, Report) and isinstance(new, Report):
+        base_rank, base_infonce, base_arrays = _columns(base, "base")
+        new_rank, new_infonce, new_arrays = _columns(new, "new")
+        result = _native.call(lib.crosssim_compare_reports, base.json.encode(), base_rank, base_infonce, new.json.encode(),
+                              new_rank, new_infonce, request, keep=(*base_arrays, *new_arrays), cancellable=False)
+    elif isinstance(base, Report) or isinstance(new, Report):
+        raise TypeError("compare takes two report files or two Reports, not one of each")
+    else:
+        result = _native.call(lib.crosssim_compare, _path(base), _path(new), request, cancellable=False)
     try:
         text = _native.text(lib.crosssim_result_json(result))
         assert text is not None, "a comparison has its JSON"
@@ -513,6 +522,22 @@ def _per_query(lib: ctypes.CDLL, result: c_void_p) -> Optional[PerQuery]:
         _read_only(rank, best_positive, best_negative, best_negative_index, infonce)
         columns.append(PerQueryColumns(rank, best_positive, best_negative, best_negative_index, infonce))
     return PerQuery(*columns)
+
+
+def _columns(report: Report, name: str) -> Tuple[Any, Any, Tuple[np.ndarray, ...]]:
+    """A report's per-query ranks and InfoNCE terms, both directions, as arrays of two pointers,
+    and the arrays they point into (the report's own, when int64 and float64 C-contiguous)."""
+    if report.per_query is None:
+        raise InputError(f"{name}: no per-query results in this report: evaluate with per_query=True")
+    directions = ((report.per_query.x1_to_x2, report.inputs.x1.rows), (report.per_query.x2_to_x1, report.inputs.x2.rows))
+    for columns, queries in directions:
+        if columns.rank.shape != (queries,) or columns.infonce.shape != (queries, len(report.infonce)):
+            raise InputError(f"{name}: per-query columns of shapes {columns.rank.shape} and {columns.infonce.shape} do not fit "
+                             f"the report's {queries} queries and {len(report.infonce)} temperatures")
+    ranks = [np.require(columns.rank, dtype=np.int64, requirements=["C", "A"]) for columns, _ in directions]
+    terms = [np.require(columns.infonce, dtype=np.float64, requirements=["C", "A"]) for columns, _ in directions]
+    return ((c_void_p * 2)(*(a.ctypes.data for a in ranks)), (c_void_p * 2)(*(a.ctypes.data for a in terms)),
+            tuple(ranks + terms))
 
 
 def _dedup(lib: ctypes.CDLL, run: Any, threshold: float, similarity: str, max_pairs: Optional[int], threads: Optional[int],

@@ -109,6 +109,8 @@ def _declare(lib: ctypes.CDLL) -> ctypes.CDLL:
         "crosssim_evaluate_files": (c_int32, [c_char_p, c_char_p, c_char_p, c_char_p, c_void_p, result_p, error_p]),
         "crosssim_merge": (c_int32, [POINTER(c_char_p), c_int64, c_char_p, result_p, error_p]),
         "crosssim_compare": (c_int32, [c_char_p, c_char_p, c_char_p, result_p, error_p]),
+        "crosssim_compare_reports": (c_int32, [c_char_p, POINTER(c_void_p), POINTER(c_void_p), c_char_p, POINTER(c_void_p),
+                                               POINTER(c_void_p), c_char_p, result_p, error_p]),
         "crosssim_dedup": (c_int32, [c_void_p, c_int64, c_void_p, c_int64, c_int64, c_char_p, c_void_p, result_p, error_p]),
         "crosssim_dedup_files": (c_int32, [c_char_p, c_char_p, c_char_p, c_void_p, result_p, error_p]),
         "crosssim_gradient": (c_int32, [c_void_p, c_int64, c_void_p, c_int64, c_int64, c_void_p, c_char_p, c_void_p, c_void_p,

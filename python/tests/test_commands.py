@@ -78,6 +78,30 @@ def test_reports_from_python_compare_as_the_cli_reports(cli: Path, tmp_path: Pat
     assert ours.largest_changes == theirs.largest_changes
 
 
+def test_reports_in_memory_compare_as_their_files(cli: Path, tmp_path: Path) -> None:
+    files = two_models(tmp_path)
+    x1 = np.load(files["x1"])
+    reports = {}
+    for model in ("old", "new"):
+        reports[model] = crosssim.evaluate(x1, np.load(files[model]), tau=(0.05, 0.1), per_query=True)
+        run_cli(cli, "eval", files["x1"], files[model], "--tau", "0.05", "0.1", "--per-query", tmp_path / f"{model}-pq",
+                "--json", tmp_path / f"{model}.json", "--quiet")
+    out = tmp_path / "cli-compare.json"
+    stdout = run_cli(cli, "compare", tmp_path / "old.json", tmp_path / "new.json", "--bootstrap", "800", "--seed", "5",
+                     "--json", out).stdout
+    comparison = crosssim.compare(reports["old"], reports["new"], bootstrap=800, seed=5)
+    expected = json.loads(out.read_text())
+    # The same figures, intervals and verdicts; the reports are named "base" and "new".
+    assert comparison.to_dict() == {**expected, "base": "base", "new": "new"}
+    assert comparison.summary.splitlines()[2:] == stdout.splitlines()[2:]
+    with pytest.raises(crosssim.InputError, match=r"^new: no per-query results in this report: evaluate with per_query=True$"):
+        crosssim.compare(reports["old"], crosssim.evaluate(x1, np.load(files["new"])))
+    with pytest.raises(crosssim.InputError, match=r"^new: not the same queries as base: x1 has 399 rows here, 400 there$"):
+        crosssim.compare(reports["old"], crosssim.evaluate(x1[:399], np.load(files["new"])[:399], per_query=True))
+    with pytest.raises(TypeError, match="two report files or two Reports"):
+        crosssim.compare(reports["old"], tmp_path / "new.json")
+
+
 def test_compare_refuses_what_the_cli_refuses(cli: Path, tmp_path: Path) -> None:
     files = two_models(tmp_path)
     run_cli(cli, "eval", files["x1"], files["old"], "--json", tmp_path / "plain.json", "--quiet")
