@@ -96,21 +96,22 @@ public func crosssim_run_free(_ run: OpaquePointer?) {
 // MARK: - Results
 
 /// Candidate lists of one direction, [queries, k] row-major, best first, as `--neighbors`
-/// writes them: indices (−1 in an empty slot) and exact similarities rounded to Float32 (NaN
-/// there).
+/// writes them: indices and exact similarities rounded to Float32.
 struct CandidateLists {
     let queries: Int
     let k: Int
     let indices: [Int64]
     let scores: [Float]
 
+    /// Top-k lists (full: K is at most the candidates).
     init(_ lists: TopKLists) {
         queries = lists.count
         k = lists.k
-        indices = lists.indices.map { $0 == .max ? -1 : Int64($0) }
-        scores = lists.scores.map { $0 == -.infinity ? .nan : Float($0) }
+        indices = lists.indices.map { Int64($0) }
+        scores = lists.scores.map { Float($0) }
     }
 
+    /// Hard negatives, −1 and NaN where a query has fewer than k.
     init(queries: Int, k: Int, selected: (scores: [Double], indices: [Int64])) {
         self.queries = queries
         self.k = k
