@@ -125,6 +125,20 @@ def test_queries_only_gives_the_cli_report_and_only_x1_lists(cli: Path, tmp_path
     assert not (tmp_path / "nn" / "x2_to_x1.indices.npy").exists()
 
 
+def test_queries_only_parts_merge_as_the_cli_merges(cli: Path, tmp_path: Path) -> None:
+    rng = np.random.default_rng(36)
+    files = save_sets(tmp_path, x1=rng.standard_normal((30, 8)).astype(np.float32),
+                      x2=rng.standard_normal((90, 8)).astype(np.float32))
+    states = [tmp_path / f"{i}.state" for i in range(3)]
+    for i, state in enumerate(states):
+        crosssim.evaluate_files(files["x1"], files["x2"], queries_only=True, top_k=40, part=f"{i}/3", state=state)
+    merged = crosssim.merge(states)
+    run_cli(cli, "merge", *states, "--neighbors", tmp_path / "nn", "--json", tmp_path / "cli.json")
+    assert without_engine(merged.to_dict()) == without_engine(json.loads((tmp_path / "cli.json").read_text()))
+    assert merged.neighbors is not None and merged.neighbors.x2_to_x1 is None and merged.retrieval is None
+    same_bits(merged.neighbors.x1_to_x2.indices, tmp_path / "nn" / "x1_to_x2.indices.npy")
+
+
 @pytest.mark.parametrize("options, arguments", [
     (dict(queries_only=True, top_k=3, tau=0.1), ["--queries-only", "--top-k", "3", "--tau", "0.1"]),
     (dict(queries_only=True), ["--queries-only"]),
