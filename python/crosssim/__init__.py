@@ -507,7 +507,7 @@ def _lists(lib: ctypes.CDLL, result: c_void_p, shape: Any, copy: Any) -> Optiona
 
 
 def _per_query(lib: ctypes.CDLL, result: c_void_p) -> Optional[PerQuery]:
-    columns = []
+    columns: list[PerQueryColumns] = []
     for direction in (0, 1):
         queries, temperatures = c_int64(), c_int64()
         if lib.crosssim_result_per_query_shape(result, direction, byref(queries), byref(temperatures)) != 0:
@@ -521,7 +521,7 @@ def _per_query(lib: ctypes.CDLL, result: c_void_p) -> Optional[PerQuery]:
             raise CrossSimError(1, "internal error: the per-query columns changed shape")
         _read_only(rank, best_positive, best_negative, best_negative_index, infonce)
         columns.append(PerQueryColumns(rank, best_positive, best_negative, best_negative_index, infonce))
-    return PerQuery(*columns)
+    return PerQuery(columns[0], columns[1])
 
 
 def _columns(report: Report, name: str) -> Tuple[Any, Any, Tuple[np.ndarray, ...]]:
