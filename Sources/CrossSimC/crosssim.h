@@ -62,7 +62,8 @@
  * (they share the cores); their reports are those of the same calls one by one. A running
  * call is watched and stopped through its run handle from another thread:
  * crosssim_run_cancel makes it return 130 at its next tile, having written nothing (a run
- * still reading its sets from disk stops once the reading is done).
+ * still reading its sets from disk stops once the reading is done). crosssim_merge and the
+ * compare functions take no run handle: they run to their end.
  */
 #ifndef CROSSSIM_H
 #define CROSSSIM_H
