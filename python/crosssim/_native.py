@@ -14,7 +14,7 @@ from ctypes import POINTER, byref, c_char_p, c_float, c_int32, c_int64, c_void_p
 from pathlib import Path
 from typing import Callable, Optional, Tuple
 
-ABI_VERSION = 1
+ABI_VERSION = 2
 LIBRARY_NAME = "libCrossSimC.so"
 
 #: Exit codes of the command line (docs/command-line.md), which the library returns.
@@ -108,11 +108,23 @@ def _declare(lib: ctypes.CDLL) -> ctypes.CDLL:
                                         result_p, error_p]),
         "crosssim_evaluate_files": (c_int32, [c_char_p, c_char_p, c_char_p, c_char_p, c_void_p, result_p, error_p]),
         "crosssim_merge": (c_int32, [POINTER(c_char_p), c_int64, c_char_p, result_p, error_p]),
+        "crosssim_compare": (c_int32, [c_char_p, c_char_p, c_char_p, result_p, error_p]),
+        "crosssim_compare_reports": (c_int32, [c_char_p, POINTER(c_void_p), POINTER(c_void_p), c_char_p, POINTER(c_void_p),
+                                               POINTER(c_void_p), c_char_p, result_p, error_p]),
+        "crosssim_dedup": (c_int32, [c_void_p, c_int64, c_void_p, c_int64, c_int64, c_char_p, c_void_p, result_p, error_p]),
+        "crosssim_dedup_files": (c_int32, [c_char_p, c_char_p, c_char_p, c_void_p, result_p, error_p]),
+        "crosssim_gradient": (c_int32, [c_void_p, c_int64, c_void_p, c_int64, c_int64, c_void_p, c_char_p, c_void_p, c_void_p,
+                                        c_void_p, result_p, error_p]),
         "crosssim_result_json": (c_void_p, [c_void_p]),
         "crosssim_result_summary": (c_void_p, [c_void_p]),
         "crosssim_result_notes": (c_void_p, [c_void_p]),
         "crosssim_result_neighbors_shape": (c_int32, [c_void_p, c_int32, POINTER(c_int64), POINTER(c_int64)]),
         "crosssim_result_neighbors": (c_int32, [c_void_p, c_int32, c_int64, c_int64, c_void_p, POINTER(c_float)]),
+        "crosssim_result_hard_negatives_shape": (c_int32, [c_void_p, c_int32, POINTER(c_int64), POINTER(c_int64)]),
+        "crosssim_result_hard_negatives": (c_int32, [c_void_p, c_int32, c_int64, c_int64, c_void_p, POINTER(c_float)]),
+        "crosssim_result_per_query_shape": (c_int32, [c_void_p, c_int32, POINTER(c_int64), POINTER(c_int64)]),
+        "crosssim_result_per_query": (c_int32, [c_void_p, c_int32, c_int64, c_int64, c_void_p, c_void_p, c_void_p, c_void_p,
+                                                c_void_p]),
         "crosssim_result_free": (None, [c_void_p]),
     }
     for name, (restype, argtypes) in signatures.items():

@@ -23,7 +23,7 @@ def named_as_in_memory(report: dict, x1: str, x2: str) -> dict:
     content fingerprint (that is taken while files are read)."""
     report = without_engine(report)
     report["inputs"]["x1"]["path"], report["inputs"]["x2"]["path"] = x1, x2
-    for inputs in (report["inputs"]["x1"], report["inputs"]["x2"], report["inputs"]["pairs"]):
+    for inputs in (report["inputs"]["x1"], report["inputs"]["x2"], report["inputs"].get("pairs")):
         if isinstance(inputs, dict):
             inputs.pop("fingerprint", None)
     return report
@@ -112,6 +112,7 @@ def test_parts_merge_as_the_cli_merges(cli: Path, tmp_path: Path) -> None:
         states.append(state)
     states.reverse()  # any order
     merged = crosssim.merge(states, plot=tmp_path / "merged.svg")
+    assert merged.per_query is None
     out = tmp_path / "cli-merged.json"
     run_cli(cli, "merge", *states, "--json", out, "--plot", tmp_path / "cli-merged.svg")
     # A merged report's engine holds the parts' figures: the same but for when it was made.

@@ -79,6 +79,38 @@ def test_ctrl_c_cancels_the_run() -> None:
     assert lines[2:] == ["after", "1.0"]
 
 
+INTERRUPT_COMMANDS = """
+import os, signal, sys, threading, time
+import numpy as np, crosssim
+x = np.random.default_rng(25).standard_normal((24000, 256), dtype=np.float32)
+small = x[:100].copy()
+crosssim.dedup(small, threshold=0.9)  # the library loaded
+out = sys.argv[1]
+for name, run in (("dedup", lambda: crosssim.dedup(x, threshold=0.5, out=out, threads=1, tile=(256, 512))),
+                  ("grad", lambda: crosssim.grad(x, x, tau=0.05, threads=1, tile=(256, 512)))):
+    timer = threading.Timer(1.0, os.kill, (os.getpid(), signal.SIGINT))
+    timer.start()
+    start = time.monotonic()
+    try:
+        run()
+        print(name, "finished")
+    except KeyboardInterrupt:
+        print(name, "interrupted", round(time.monotonic() - start, 2))
+print("files", len(os.listdir(out)) if os.path.exists(out) else 0)
+"""
+
+
+def test_ctrl_c_cancels_dedup_and_grad(tmp_path: Path) -> None:
+    process = subprocess.run([sys.executable, "-c", INTERRUPT_COMMANDS, str(tmp_path / "out")], capture_output=True,
+                             text=True, timeout=300, cwd=PACKAGE_PARENT)
+    assert process.returncode == 0, process.stderr
+    lines = [line.split() for line in process.stdout.splitlines()]
+    for (name, outcome, seconds), expected in zip(lines, ("dedup", "grad")):
+        assert (name, outcome) == (expected, "interrupted") and float(seconds) < 2.5, process.stdout
+    # dedup wrote nothing: its temporary spill files are removed too.
+    assert lines[2] == ["files", "0"], process.stdout
+
+
 ZERO_COPY = """
 import resource, numpy as np, crosssim
 rows, dim = 1 << 20, 256                     # 1 GiB of float32, unit rows (as a normalising model gives)

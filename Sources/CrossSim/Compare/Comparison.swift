@@ -85,10 +85,48 @@ public struct Comparison: Sendable {
         try self.init(base: ReportFile(path: basePath), new: ReportFile(path: newPath), options: options)
     }
 
+    /// A report's per-query ranks and InfoNCE terms in memory (docs/report.md, "Per-query
+    /// results"), in place of the files its `per_query.path` names.
+    public struct Columns: Sendable {
+        public struct Direction: Sendable {
+            /// [queries]: the best positive's rank, 0 for a query without a positive.
+            public var rank: [Int64]
+            /// [queries × T]: the query's InfoNCE term at each τ of the report, in report order.
+            public var infonce: [Double]
+
+            public init(rank: [Int64], infonce: [Double]) {
+                self.rank = rank
+                self.infonce = infonce
+            }
+        }
+
+        public var x1ToX2: Direction
+        public var x2ToX1: Direction
+
+        public init(x1ToX2: Direction, x2ToX1: Direction) {
+            self.x1ToX2 = x1ToX2
+            self.x2ToX1 = x2ToX1
+        }
+
+        func direction(_ direction: ReportMetric.Direction) -> Direction { direction == .x1ToX2 ? x1ToX2 : x2ToX1 }
+    }
+
     public init(base: ReportFile, new: ReportFile, options: Options = .init()) throws {
+        try self.init(base: base, baseColumns: nil, new: new, newColumns: nil, options: options)
+    }
+
+    /// Reports whose per-query results are in memory (`baseColumns`, `newColumns`) rather than
+    /// in the files their `per_query.path` names (nil: read those).
+    public init(base: ReportFile, baseColumns: Columns?, new: ReportFile, newColumns: Columns?, options: Options = .init()) throws {
         try options.validate()
         try Self.checkSameQueries(base, new)
-        let baseDirectory = try Self.perQueryDirectory(of: base), newDirectory = try Self.perQueryDirectory(of: new)
+        // Each report's per-query results: in memory, or the directory its per_query.path names.
+        func source(_ report: ReportFile, _ columns: Columns?) throws -> (name: String, columns: Columns?) {
+            if let columns { return ("\(report.path): per-query columns in memory", columns) }
+            return (try Self.perQueryDirectory(of: report), nil)
+        }
+        let baseSource = try source(base, baseColumns), newSource = try source(new, newColumns)
+        let (baseDirectory, newDirectory) = (baseSource.name, newSource.name)
         var notes: [String] = []
         let temperatures = base.temperatures.filter(new.temperatures.contains)
         for (report, other) in [(base, new), (new, base)] {
@@ -115,10 +153,15 @@ public struct Comparison: Sendable {
         var rankChanges: [(ReportMetric.Direction, RankChanges)] = []
         for direction in directions {
             let (count, candidates) = direction == .x1ToX2 ? (base.x1Rows, base.x2Rows) : (base.x2Rows, base.x1Rows)
-            let b = try PerQueryResults(directory: baseDirectory, direction: direction, queries: count, candidates: candidates,
-                                        temperatures: base.temperatures.count)
-            let n = try PerQueryResults(directory: newDirectory, direction: direction, queries: count, candidates: candidates,
-                                        temperatures: new.temperatures.count)
+            func load(_ source: (name: String, columns: Columns?), _ report: ReportFile) throws -> PerQueryResults {
+                if let columns = source.columns?.direction(direction) {
+                    return try PerQueryResults(columns: columns, name: "\(source.name), \(direction.rawValue)", queries: count,
+                                               candidates: candidates, temperatures: report.temperatures.count)
+                }
+                return try PerQueryResults(directory: source.name, direction: direction, queries: count, candidates: candidates,
+                                           temperatures: report.temperatures.count)
+            }
+            let b = try load(baseSource, base), n = try load(newSource, new)
             if let row = b.ranks.indices.first(where: { (b.ranks[$0] == 0) != (n.ranks[$0] == 0) }) {
                 throw InputError("\(direction.rawValue) query \(row) has a positive in one report's per-query results and not in the "
                                  + "other's (\(baseDirectory), \(newDirectory)): not the same pairs", file: new.path)

@@ -1,4 +1,5 @@
-/// One direction's per-query results, as `--per-query DIR` writes them (docs/report.md):
+/// One direction's per-query results, as `--per-query DIR` writes them (docs/report.md), or
+/// the same columns in memory:
 /// `DIR/D.rank.npy` (int64 [queries]: the best positive's rank, 0 for a query without a
 /// positive) and `DIR/D.infonce.npy` (float64 [queries, T]: the query's InfoNCE term at each τ
 /// of the report, in report order). Every value is checked: a rank beyond the candidates, or a
@@ -13,18 +14,34 @@ struct PerQueryResults {
         let base = (directory.hasSuffix("/") ? directory : directory + "/") + direction.rawValue
         let rankPath = base + ".rank.npy", infoncePath = base + ".infonce.npy"
         let rankBits = try Self.read(rankPath, kind: "i", shape: [queries])
-        ranks = rankBits.map { Int(Int64(bitPattern: $0)) }
+        let infonce = try Self.read(infoncePath, kind: "f", shape: [queries, temperatures]).map { Double(bitPattern: $0) }
+        try self.init(ranks: rankBits.map { Int(Int64(bitPattern: $0)) }, infonce: infonce, temperatures: temperatures,
+                      candidates: candidates, rankName: rankPath, infonceName: infoncePath)
+    }
+
+    /// The same columns in memory, checked the same way; `name` stands for the files in errors.
+    init(columns: Comparison.Columns.Direction, name: String, queries: Int, candidates: Int, temperatures: Int) throws {
+        guard columns.rank.count == queries, columns.infonce.count == queries * temperatures else {
+            throw InputError("\(columns.rank.count) ranks and \(columns.infonce.count) InfoNCE terms: the report's queries need "
+                             + "\(queries) and \(queries) × \(temperatures)", file: name)
+        }
+        try self.init(ranks: columns.rank.map { Int($0) }, infonce: columns.infonce, temperatures: temperatures,
+                      candidates: candidates, rankName: name + " rank", infonceName: name + " infonce")
+    }
+
+    private init(ranks: [Int], infonce: [Double], temperatures: Int, candidates: Int, rankName: String, infonceName: String) throws {
         for (row, rank) in ranks.enumerated() where rank < 0 || rank > candidates {
             throw InputError("rank \(rank) is outside 0…\(candidates) (0: no positive; else 1 to the \(candidates) candidates)",
-                             file: rankPath, row: row)
+                             file: rankName, row: row)
         }
-        infonce = try Self.read(infoncePath, kind: "f", shape: [queries, temperatures]).map { Double(bitPattern: $0) }
         for (row, rank) in ranks.enumerated() where rank > 0 {
             for t in 0..<temperatures where !infonce[row * temperatures + t].isFinite {
                 throw InputError("the InfoNCE term at τ number \(t + 1) is \(infonce[row * temperatures + t]) for a query with a positive",
-                                 file: infoncePath, row: row)
+                                 file: infonceName, row: row)
             }
         }
+        self.ranks = ranks
+        self.infonce = infonce
         self.temperatures = temperatures
     }
 

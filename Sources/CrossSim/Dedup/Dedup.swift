@@ -58,29 +58,68 @@ public struct DedupRequest: Sendable {
 
     public func run(control: RunControl = RunControl()) throws -> DedupResult {
         let started = DispatchTime.now().uptimeNanoseconds
-        guard threshold.isFinite else { throw InputError("bad --threshold \(threshold): it must be a finite number") }
-        if let maxPairs, maxPairs < 0 { throw InputError("bad --max-pairs \(maxPairs): it must be ≥ 0") }
-        let plan = TilePlan(tile: tile, threads: threads)
+        try validate()
         let xSet = try ShardSet.open(set)
         let otherSet = try against.map { try ShardSet.open($0) }
-        if let otherSet, otherSet.dim != xSet.dim {
-            throw InputError("dimension mismatch between sets: SET has D = \(xSet.dim), OTHER has D = \(otherSet.dim)", file: against)
-        }
+        try checkDimensions(xSet.dim, otherSet?.dim)
         let rows = part.map { Self.rows(of: $0, total: xSet.rows, triangle: otherSet == nil) } ?? 0..<xSet.rows
+        return try search(rows: rows, setRows: xSet.rows, against: otherSet != nil, started: started, control: control) { pass in
+            let held = (xSet.rows + (otherSet?.rows ?? 0)) * xSet.dim * MemoryLayout<Float>.stride
+            let identities = if let memoryLimit, DedupPass.fixedBytes(plan: pass.plan, dim: xSet.dim) + held > memoryLimit {
+                try pass.streaming(set: xSet, other: otherSet, paths: (set, against), memoryLimit: memoryLimit)
+            } else {
+                try pass.read(set: xSet, other: otherSet, paths: (set, against))
+            }
+            return part.map {
+                DedupPartHeader(part: $0, rows: [rows.lowerBound, rows.upperBound], set: identities.set, against: identities.other,
+                                similarity: similarity, threshold: threshold, pairs: 0)
+            }
+        }
+    }
+
+    /// The same run over matrices in memory, which stay the caller's: rows checked as files'
+    /// rows are (docs/inputs.md) and, under cosine, normalised into copies unless they are
+    /// unit length already. `set` and `against` are the names messages give them; a part
+    /// needs files (its header records their fingerprints).
+    public func run(x: Embeddings, against other: Embeddings?, control: RunControl = RunControl()) throws -> DedupResult {
+        let started = DispatchTime.now().uptimeNanoseconds
+        try validate()
+        guard part == nil else { throw InputError("a dedup part reads its set from files: give a path for --part") }
+        guard x.rows > 0 else { throw InputError("empty set: it has no rows", file: set) }
+        let prepared = try x.prepared(for: similarity, name: set).matrix
+        let preparedOther = try other.map { try $0.prepared(for: similarity, name: against ?? "against").matrix }
+        try checkDimensions(x.dim, other?.dim)
+        return try search(rows: 0..<x.rows, setRows: x.rows, against: other != nil, started: started, control: control) { pass in
+            try pass.held(x: prepared, other: preparedOther)
+            return nil
+        }
+    }
+
+    private func validate() throws {
+        guard threshold.isFinite else { throw InputError("bad --threshold \(threshold): it must be a finite number") }
+        if let maxPairs, maxPairs < 0 { throw InputError("bad --max-pairs \(maxPairs): it must be ≥ 0") }
+    }
+
+    private func checkDimensions(_ dim: Int, _ otherDim: Int?) throws {
+        if let otherDim, otherDim != dim {
+            throw InputError("dimension mismatch between sets: SET has D = \(dim), OTHER has D = \(otherDim)", file: against)
+        }
+    }
+
+    /// Rows `rows` of SET (of `setRows`) against OTHER or SET's own later rows: `tiles` runs the
+    /// pass's tiles and returns a part's header (else nil); the pairs become a part's files
+    /// with it, else the whole run's.
+    private func search(rows: Range<Int>, setRows: Int, against: Bool, started: UInt64, control: RunControl,
+                        tiles: (DedupPass) throws -> DedupPartHeader?) throws -> DedupResult {
         let cancellation = control.cancellation ?? CancellationFlag()
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        let consumer = try ThresholdConsumer(threshold: threshold, upperOnly: otherSet == nil, maxPairs: maxPairs,
+        let consumer = try ThresholdConsumer(threshold: threshold, upperOnly: !against, maxPairs: maxPairs,
                                              cancellation: cancellation, spillDirectory: directory)
-        let pass = DedupPass(plan: plan, consumer: consumer, rows: rows, set: xSet, other: otherSet, similarity: similarity,
+        let pass = DedupPass(plan: TilePlan(tile: tile, threads: threads), consumer: consumer, rows: rows, similarity: similarity,
                              control: RunControl(progress: control.progress, cancellation: cancellation, timing: control.timing))
-        let identities: (set: DedupPartHeader.SetIdentity, other: DedupPartHeader.SetIdentity?)
+        let partHeader: DedupPartHeader?
         do {
-            let held = (xSet.rows + (otherSet?.rows ?? 0)) * xSet.dim * MemoryLayout<Float>.stride
-            if let memoryLimit, DedupPass.fixedBytes(plan: plan, dim: xSet.dim) + held > memoryLimit {
-                identities = try pass.streaming(memoryLimit: memoryLimit, paths: (set, against))
-            } else {
-                identities = try pass.held(paths: (set, against))
-            }
+            partHeader = try tiles(pass)
         } catch is InterruptedError where consumer.exceededMaxPairs || consumer.error != nil {
             if let error = consumer.error { throw error }
             throw InputError("more than --max-pairs \(maxPairs!) pairs reach the threshold \(threshold): raise the threshold or --max-pairs; nothing was written")
@@ -91,16 +130,15 @@ public struct DedupRequest: Sendable {
         let merge = { (body: (UnsafeBufferPointer<PairRecord>) throws -> Void) in
             for group in pass.runGroups { try consumer.sorted.merge(Array(consumer.panelRuns[group]), body) }
         }
-        var result = DedupResult(counts: nil, pairs: count, rows: xSet.rows, part: part, directory: directory, seconds: 0)
-        if let part {
-            let header = DedupPartHeader(part: part, rows: [rows.lowerBound, rows.upperBound], set: identities.set,
-                                         against: identities.other, similarity: similarity, threshold: threshold, pairs: count)
+        var result = DedupResult(counts: nil, pairs: count, rows: setRows, part: part, directory: directory, seconds: 0)
+        if var header = partHeader {
+            header.pairs = count
             let files = try PairFiles(directory: directory, count: count)
             try merge(files.write)
             try header.write(to: directory)
             try files.commit()
         } else {
-            result.counts = try DedupOutput.write(directory: directory, rows: xSet.rows, against: otherSet != nil, pairs: count, source: merge)
+            result.counts = try DedupOutput.write(directory: directory, rows: setRows, against: against, pairs: count, source: merge)
         }
         result.seconds = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9
         return result

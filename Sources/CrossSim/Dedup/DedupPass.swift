@@ -1,39 +1,31 @@
 import Foundation
 
 /// The tiles of one dedup run (docs/dedup.md): SET's rows `rows` against the columns (SET
-/// itself above the diagonal, or OTHER), either with both sets held in memory or, under
-/// `--memory-limit`, with the rows held in panels and the columns streamed past each panel
-/// from their shards. Pairs go to the consumer's spill either way, in the same cells.
+/// itself above the diagonal, or OTHER), with both sets in memory (the caller's matrices, or
+/// read whole from their shards) or, under `--memory-limit`, with the rows held in panels and
+/// the columns streamed past each panel from their shards. Pairs go to the consumer's spill
+/// either way, in the same cells.
 final class DedupPass {
     let plan: TilePlan
     let consumer: ThresholdConsumer
     let rows: Range<Int>
-    let set: ShardSet
-    let other: ShardSet?
     let similarity: Similarity
     let control: RunControl
     /// The consumer's runs of each row panel, in row order: every pair of a group has a lower
     /// row than every pair of the next.
     private(set) var runGroups: [Range<Int>] = []
 
-    init(plan: TilePlan, consumer: ThresholdConsumer, rows: Range<Int>, set: ShardSet, other: ShardSet?,
-         similarity: Similarity, control: RunControl) {
+    typealias Identities = (set: DedupPartHeader.SetIdentity, other: DedupPartHeader.SetIdentity?)
+
+    init(plan: TilePlan, consumer: ThresholdConsumer, rows: Range<Int>, similarity: Similarity, control: RunControl) {
         self.plan = plan
         self.consumer = consumer
         self.rows = rows
-        self.set = set
-        self.other = other
         self.similarity = similarity
         self.control = control
     }
 
-    private var engine: TileEngine { TileEngine(plan: plan, upperTriangle: other == nil) }
-
-    /// The columns row panel `panel` meets: SET's rows from the panel's first on (the cells
-    /// above the diagonal), or all of OTHER.
-    private func columns(of panel: Range<Int>) -> Range<Int> {
-        other.map { 0..<$0.rows } ?? panel.lowerBound..<set.rows
-    }
+    private var engine: TileEngine { TileEngine(plan: plan, upperTriangle: consumer.upperOnly) }
 
     /// What a streaming run holds besides its panels: the process allowance, the workers' tile
     /// scratch and cell lists, the slots' pair buffers (their arrays may double once) and the
@@ -45,25 +37,32 @@ final class DedupPass {
             + TilePlan.defaultThreads * StreamingEvaluation.readerBytes
     }
 
-    /// Both sets read whole on all cores, then one pass of the engine.
-    func held(paths: (set: String, other: String?)) throws -> (set: DedupPartHeader.SetIdentity, other: DedupPartHeader.SetIdentity?) {
-        let (x, setIdentity) = try Self.read(set, path: paths.set, similarity: similarity)
-        let columnSet = try other.map { try Self.read($0, path: paths.other!, similarity: similarity) }
-        let columns = columnSet?.matrix ?? x
+    /// Rows `rows` of `x` (checked and prepared) against `other`, or x's own later rows: one
+    /// pass of the engine.
+    func held(x: Embeddings, other: Embeddings?) throws {
+        let columns = other ?? x
         control.progress?.expect(plan.tileCount(rows: rows.count, cols: columns.rows))
         let start = consumer.panelRuns.count
         try engine.run(rows: RowPanel(x, rows: rows), columns: RowPanel(columns, rows: 0..<columns.rows), consumer: consumer,
                        control: control)
         runGroups.append(start..<consumer.panelRuns.count)
+    }
+
+    /// Both sets read whole on all cores, then `held`.
+    func read(set: ShardSet, other: ShardSet?, paths: (set: String, other: String?)) throws -> Identities {
+        let (x, setIdentity) = try Self.read(set, path: paths.set, similarity: similarity)
+        let columnSet = try other.map { try Self.read($0, path: paths.other!, similarity: similarity) }
+        try held(x: x, other: columnSet?.matrix)
         return (setIdentity, columnSet?.identity)
     }
 
-    /// SET's rows in panels of what the limit allows, each met by its columns streamed in
-    /// double-buffered panels. The sets' fingerprints take one reading pass of their own first.
-    func streaming(memoryLimit: Int, paths: (set: String, other: String?))
-        throws -> (set: DedupPartHeader.SetIdentity, other: DedupPartHeader.SetIdentity?) {
+    /// SET's rows in panels of what the limit allows, each met by the columns it needs (SET from
+    /// the panel's first row on, or all of OTHER) streamed in double-buffered panels. The sets'
+    /// fingerprints take one reading pass of their own first.
+    func streaming(set: ShardSet, other: ShardSet?, paths: (set: String, other: String?), memoryLimit: Int) throws -> Identities {
         let identities = (try Self.identity(set, path: paths.set, similarity: similarity),
                           try other.map { try Self.identity($0, path: paths.other!, similarity: similarity) })
+        func columns(of panel: Range<Int>) -> Range<Int> { other.map { 0..<$0.rows } ?? panel.lowerBound..<set.rows }
         let panels = try StreamingEvaluation.panels(
             rows: rows.count, columns: other?.rows ?? set.rows, dim: set.dim, fixedBytes: Self.fixedBytes(plan: plan, dim: set.dim),
             memoryLimit: memoryLimit, tileColumns: plan.tile.cols)
@@ -77,8 +76,7 @@ final class DedupPass {
         let rowReader = PanelReader(set: set, rows: rows, panelRows: panels.x1, similarity: similarity, depth: 1)
         for _ in rowPanels {
             let (x, xRows) = try rowReader.next()
-            let columns = columns(of: xRows)
-            let columnReader = PanelReader(set: other ?? set, rows: columns, panelRows: panels.x2, similarity: similarity)
+            let columnReader = PanelReader(set: other ?? set, rows: columns(of: xRows), panelRows: panels.x2, similarity: similarity)
             let start = consumer.panelRuns.count
             for _ in 0..<columnReader.count {
                 let (y, yRows) = try columnReader.next()
