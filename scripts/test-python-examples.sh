@@ -110,7 +110,8 @@ for part in set(range(16)) - {3}:
 if with_torch:
     import torch
     torch.set_num_threads(1)  # the model's: on a shared machine more threads spin rather than help
-    image_embeddings, text_embeddings = torch.from_numpy(x1[:1000].astype(np.float32)), torch.from_numpy(x2[:1000].astype(np.float32))
+    image_embeddings = torch.from_numpy(x1[:1000].astype(np.float32))
+    text_embeddings = torch.from_numpy(x2[:1000].astype(np.float32))
 else:
     image_embeddings, text_embeddings = x1[:1000], x2[:1000]
 names = dict(glob=glob, x1=x1, x2=x2, signatures=signatures, docstrings=docstrings,
@@ -139,7 +140,9 @@ if "validate" in names:
         "README.md's validate() differs from python/examples/validation_hook.py's"
     logged = {}
     names["validate"](1, image_embeddings, text_embeddings, lambda name, value, epoch: logged.__setitem__(name, value))
-    assert len(logged) == 7 and all(np.isfinite(v) for v in logged.values()), logged
+    promised = {f"val/infonce@{tau}" for tau in (0.01, 0.05, 0.1)} | {"val/siglip"} | \
+        {f"val/image_to_text_recall@{k}" for k in (1, 5, 10)}
+    assert set(logged) == promised and all(np.isfinite(v) for v in logged.values()), logged
     print(f"  validate(): logged {', '.join(sorted(logged))}")
 if skipped:
     print(f"  SKIPPED (no torch): block {', '.join(map(str, skipped))}", file=sys.stderr)
