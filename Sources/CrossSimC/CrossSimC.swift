@@ -507,7 +507,7 @@ public func crosssim_dedup_files(
     _ out: UnsafeMutablePointer<OpaquePointer?>, _ error: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?
 ) -> Int32 {
     guarded(error) {
-        let fields = try DedupFields.parse(String(cString: request), allowed: DedupFields.keys)
+        let fields = try DedupFields.parse(String(cString: request), allowed: DedupFields.fileKeys)
         let dedup = try fields.request(set: String(cString: set), against: against.map { String(cString: $0) })
         let outcome = try dedup.run(control: runHandle(run)?.control ?? RunControl())
         hand(try CallResult(json: nil, summary: outcome.summary, notes: []), to: out)

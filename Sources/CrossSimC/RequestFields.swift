@@ -165,13 +165,16 @@ struct DedupFields: RequestObject {
     var maxPairs: Int?
     var tile: String?
     var threads: Int?
+    var memoryLimit: String?
 
     enum CodingKeys: String, CodingKey {
         case threshold, out, similarity, tile, threads
-        case maxPairs = "max_pairs"
+        case maxPairs = "max_pairs", memoryLimit = "memory_limit"
     }
 
     static let keys: Set<String> = ["threshold", "out", "similarity", "max_pairs", "tile", "threads"]
+    /// Sets on disk may also be held in panels (`--memory-limit`).
+    static let fileKeys = keys.union(["memory_limit"])
 
     /// The request over sets named `set` and `against` (their paths, or the names messages give
     /// matrices in memory), checked as `crosssim dedup` checks its options.
@@ -184,6 +187,7 @@ struct DedupFields: RequestObject {
         request.maxPairs = maxPairs
         request.tile = try tile.map(TileShape.init(parsing:))
         request.threads = threads
+        request.memoryLimit = try memoryLimit.map(ByteSize.parse)
         return request
     }
 }

@@ -52,6 +52,8 @@
  *   "threshold": T                          --threshold (required)
  *   "out": "DIR"                            --out (required: the pairs go to disk as found)
  *   "similarity", "max_pairs": P, "tile", "threads"   --similarity, --max-pairs, --tile, --threads
+ * and crosssim_dedup_files also
+ *   "memory_limit": "8G"                    --memory-limit (SET's rows in panels, columns streamed)
  * crosssim_gradient takes the loss, one of
  *   "tau": T                                --tau (the symmetric InfoNCE)
  *   "siglip": [scale, bias]                 --siglip SCALE:BIAS

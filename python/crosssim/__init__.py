@@ -17,7 +17,7 @@ import json
 import os
 import tempfile
 from ctypes import byref, c_char_p, c_float, c_int64, c_void_p
-from typing import Any, Iterable, Optional, Sequence, Tuple, Union, overload
+from typing import Any, Dict, Iterable, Optional, Sequence, Tuple, Union, overload
 
 import numpy as np
 
@@ -301,9 +301,9 @@ def dedup(x: Any, *,
         raise InputError(f"against: dimension mismatch between sets: SET has D = {a.shape[1]}, OTHER has D = {other.shape[1]}")
     lib = _native.library()
 
-    def run(request: bytes) -> c_void_p:
+    def run(request: Dict[str, Any]) -> c_void_p:
         return _native.call(lib.crosssim_dedup, a.ctypes.data, a.shape[0], None if other is None else other.ctypes.data,
-                            0 if other is None else other.shape[0], a.shape[1], request, keep=(a, other),
+                            0 if other is None else other.shape[0], a.shape[1], _native.encode_request(request), keep=(a, other),
                             progress=progress)
 
     return _dedup(lib, run, threshold, similarity, max_pairs, threads, tile, out, against=other is not None)
@@ -317,14 +317,18 @@ def dedup_files(set: PathLike, *,
                 threads: Optional[int] = None,
                 tile: Tile = None,
                 out: Optional[PathLike] = None,
+                memory_limit: Optional[str] = None,
                 progress: Optional[Progress] = None) -> Dedup:
     """``crosssim dedup SET [--against OTHER]`` of sets on disk (read as ``evaluate_files``
-    reads them), with the options and result of ``dedup``."""
+    reads them), with the options and result of ``dedup``. ``memory_limit="8G"`` is
+    ``--memory-limit``: SET's rows are held in panels and the columns streamed past them."""
     lib = _native.library()
 
-    def run(request: bytes) -> c_void_p:
-        return _native.call(lib.crosssim_dedup_files, _path(set), None if against is None else _path(against), request,
-                            progress=progress)
+    def run(request: Dict[str, Any]) -> c_void_p:
+        if memory_limit is not None:
+            request["memory_limit"] = memory_limit
+        return _native.call(lib.crosssim_dedup_files, _path(set), None if against is None else _path(against),
+                            _native.encode_request(request), progress=progress)
 
     return _dedup(lib, run, threshold, similarity, max_pairs, threads, tile, out, against=against is not None)
 
@@ -544,10 +548,10 @@ def _dedup(lib: ctypes.CDLL, run: Any, threshold: float, similarity: str, max_pa
            tile: Tile, out: Optional[PathLike], *, against: bool) -> Dedup:
     """Runs a dedup into ``out`` (or a temporary directory, removed after) and reads its files."""
     def load(directory: str) -> Dedup:
-        result = run(_native.encode_request({
+        result = run({
             "threshold": float(threshold), "out": directory, "similarity": similarity,
             "max_pairs": None if max_pairs is None else _integer(max_pairs, "max_pairs"),
-            "threads": None if threads is None else _integer(threads, "threads"), "tile": _tile(tile)}))
+            "threads": None if threads is None else _integer(threads, "threads"), "tile": _tile(tile)})
         try:
             summary = _native.text(lib.crosssim_result_summary(result)) or ""
         finally:

@@ -156,6 +156,12 @@ def test_dedup_gives_the_cli_files(cli: Path, tmp_path: Path, similarity: str) -
     for name in ("pairs", "similarity", "cluster", "keep"):
         assert (tmp_path / "py" / f"{name}.npy").read_bytes() == (tmp_path / "cli" / f"{name}.npy").read_bytes()
     assert kept.out == str(tmp_path / "py")
+    # --memory-limit reaches the library: a limit below the run's buffers is the CLI's error.
+    check_dedup(crosssim.dedup_files(files["x"], threshold=float(threshold), similarity=similarity, memory_limit="4G"),
+                tmp_path / "cli", against=False)
+    raises_message(cli_message(cli, "dedup", files["x"], "--threshold", threshold, "--similarity", similarity,
+                               "--memory-limit", "1M", "--out", tmp_path / "small"),
+                   crosssim.dedup_files, files["x"], threshold=float(threshold), similarity=similarity, memory_limit="1M")
 
     run_cli(cli, "dedup", files["x"], "--against", files["other"], "--threshold", threshold, "--similarity", similarity,
             "--out", tmp_path / "cli-against", "--quiet")
