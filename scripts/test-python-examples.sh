@@ -107,6 +107,13 @@ signatures, docstrings = [r[1] for r in rows], [r[2] for r in rows]
 os.mkdir("parts")
 for part in set(range(16)) - {3}:
     crosssim.evaluate_files("x1/", "x2/", part=f"{part}/16", state=f"parts/{part}.state")
+# Last night's run, which a block compares with: the same queries against a degraded x2.
+noisy = x2.astype(np.float32) + 0.05 * np.random.default_rng(0).standard_normal(x2.shape, dtype=np.float32)
+os.mkdir("runs")
+with open("runs/old.json", "w") as f:
+    f.write(crosssim.evaluate(x1, noisy, per_query="runs/old-pq", health=True, hard_negatives=5, top_k=10).json)
+old_report = crosssim.evaluate(x1, noisy, per_query=True)
+new_report = crosssim.evaluate(x1, x2, per_query=True)
 if with_torch:
     import torch
     torch.set_num_threads(1)  # the model's: on a shared machine more threads spin rather than help
@@ -115,7 +122,8 @@ if with_torch:
 else:
     image_embeddings, text_embeddings = x1[:1000], x2[:1000]
 names = dict(glob=glob, x1=x1, x2=x2, signatures=signatures, docstrings=docstrings,
-             image_embeddings=image_embeddings, text_embeddings=text_embeddings)
+             image_embeddings=image_embeddings, text_embeddings=text_embeddings,
+             old_report=old_report, new_report=new_report, x=x2, train=x1, test=x2)
 
 def files_like(match):
     """`["parts/0.state", ...]` in a block stands for every file like the first one, when the

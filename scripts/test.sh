@@ -39,3 +39,11 @@ while read -r level coretype; do
         swift test --skip-build --disable-swift-testing --filter "$suites"
 done < <(scripts/kernel-paths.sh)
 scripts/test-python.sh   # the Python package (python/), in venvs it creates
+# The Python examples with real torch and a real model need the local CPU torch wheel; a
+# machine without it runs the README blocks that need neither, and says so.
+if compgen -G "${CROSSSIM_TORCH_WHEELS:-/opt/wheels}/torch-2.13.0+cpu-*.whl" >/dev/null; then
+    scripts/test-python-examples.sh
+else
+    echo "test.sh: NO local torch wheel: the torch examples are skipped (see scripts/test-python-examples.sh)" >&2
+    CROSSSIM_SKIP_TORCH=1 scripts/test-python-examples.sh
+fi
