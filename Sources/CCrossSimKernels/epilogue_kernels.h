@@ -427,9 +427,9 @@ void CS_LEVEL_NAME(cs_topk)(cs_tile t, const int32_t *positive_of_col, const cs_
     for (int64_t r = 0; r < t.rows; r++) a_max = fmaxf(a_max, t.a_norms[r]);
     topk_row x = {t, positive_of_col, row_ceiling, col_ceiling, k, NULL, col_scores, NULL, col_indices,
                   col_floor, col_gate, t.gamma * a_max * 1.000001f, 0, -INFINITY, INFINITY};
-    // One compare per cell against the lower of the row's gate and the column's: the gates
-    // stay in L1 for the strip's rows, and only the cells that pass one (a few per row once
-    // the lists have filled) are recomputed exactly and offered.
+    // Each cell is compared with its row's gate and its column's (the column gates stay in L1
+    // for the strip's rows); only the cells that pass one (a few per row once the lists have
+    // filled) are recomputed exactly and offered.
     if (col_scores) {
         for (int64_t c = 0; c < t.cols; c++)
             col_gate[c] = column_gate(load_floor(col_floor + c), x.col_error, t.b_norms[c]);
