@@ -318,74 +318,166 @@ static inline void offer(double *scores, int32_t *indices, int64_t k, double sco
     indices[p] = index;
 }
 
-/// A Float32 value no greater than a list's last score: a cell whose upper bound is below it
-/// cannot enter the list.
-static inline float list_floor(const double *scores, int64_t k) {
-    return float_below(scores[k - 1]);
-}
-
 /// Lanes of chunk c whose cell is a candidate: every lane, or with `owners` (positive_of_col)
 /// those whose column is not the row's positive.
 #define CANDIDATES(owners, c, n, row) \
     ((owners) ? VI_LOAD_N((owners) + (c), n, -1) != (row) : VI_SPLAT(-1))
 
-void CS_LEVEL_NAME(cs_topk_rows)(cs_tile t, const int32_t *positive_of_col, const cs_thresholds *ceiling, int64_t k,
-                                 double *scores, int32_t *indices) {
+/// Column floors may be shared by threads that fill other rows' lists of the same columns:
+/// each reads and raises them with relaxed atomics (any value read is a lower bound).
+static inline float load_floor(const float *floor) {
+    float value;
+    __atomic_load(floor, &value, __ATOMIC_RELAXED);
+    return value;
+}
+static inline void store_floor(float *floor, float value) {
+    __atomic_store(floor, &value, __ATOMIC_RELAXED);
+}
+
+/// The gate of a column for a strip: a cell of any of its rows whose value is below it cannot
+/// reach the column's floor, whatever its rounding error (at most error·‖b‖, error being
+/// gamma·max‖a‖ with a margin for its own rounding; the bound's room covers the rounding of
+/// the difference, as in cs_count_ranks).
+static inline float column_gate(float floor, float error, float b_norm) {
+    return floor - error * b_norm;
+}
+
+/// One row of a strip as cs_topk sees it: its list, and the lists of the strip's columns.
+typedef struct {
+    cs_tile t;
+    const int32_t *owners;
+    const cs_thresholds *row_ceiling, *col_ceiling;
+    int64_t k;
+    double *row_scores, *col_scores;
+    int32_t *row_indices, *col_indices;
+    float *col_floor, *col_gate;
+    float col_error;
+    double row_error;
+    /// A lower bound of the row's k-th best exact similarity known besides its list (−∞ if none).
+    double row_floor;
+    float row_top;
+} topk_row;
+
+/// Whether a cell of Float32 value `value` may enter the row's list: its exact similarity may
+/// reach the list's last score and the row's floor.
+static inline int may_enter_row(const topk_row *x, float value) {
+    return (double)value >= fmax(x->row_scores[x->k - 1], x->row_floor) - x->row_error && value <= x->row_top;
+}
+
+/// The row's gate: a cell below it cannot enter the row's list.
+static inline float row_gate(const topk_row *x) {
+    return float_below(fmax(x->row_scores[x->k - 1], x->row_floor) - x->row_error);
+}
+
+/// The k-th largest of top[0 ..< LANES] (k ≤ LANES), which it reorders.
+static inline float kth_largest(float *top, int64_t k) {
+    for (int64_t p = 0; p < k; p++) {
+        for (int64_t q = p + 1; q < LANES; q++) {
+            if (top[q] > top[p]) { const float swap = top[p]; top[p] = top[q]; top[q] = swap; }
+        }
+    }
+    return top[k - 1];
+}
+
+/// Offers the cells of row r at columns c + (each set bit of `lanes`) that may enter the row's
+/// list or their column's: each is recomputed exactly once for both. Returns the row's new
+/// gate. Kept out of line so that the filtering loop, which rarely calls it, keeps its registers.
+static __attribute__((noinline)) float offer_cells(const topk_row *x, int64_t r, int64_t c, uint32_t lanes) {
+    const cs_tile t = x->t;
+    const float *s_row = t.data + r * t.ld;
+    const int32_t i = (int32_t)(t.row0 + r);
+    const int64_t k = x->k;
+    // The exact similarities need the columns' rows of b, which the strips streaming through
+    // the cache have often pushed out by now.
+    for (uint32_t l = lanes; l; l &= l - 1) {
+        const float *b_row = t.b + (c + __builtin_ctz(l)) * t.dim;
+        __builtin_prefetch(b_row);
+        __builtin_prefetch(b_row + t.dim - 1);
+    }
+    for (; lanes; lanes &= lanes - 1) {
+        const int64_t j = c + __builtin_ctz(lanes);
+        const float value = s_row[j];
+        const int for_row = may_enter_row(x, value);
+        const int for_column = x->col_scores && value >= x->col_gate[j];
+        if (!for_row && !for_column) continue;
+        const double exact = dot_f64(t.a + r * t.dim, t.b + j * t.dim, (size_t)t.dim);
+        const int32_t col_index = (int32_t)(t.col0 + j);
+        const cs_thresholds *ceiling = x->row_ceiling;
+        if (for_row && !(ceiling && beats(exact, col_index, ceiling->exact[r], ceiling->index[r])))
+            offer(x->row_scores, x->row_indices, k, exact, col_index);
+        ceiling = x->col_ceiling;
+        if (for_column && !(ceiling && beats(exact, i, ceiling->exact[j], ceiling->index[j]))) {
+            double *scores = x->col_scores + j * k;
+            offer(scores, x->col_indices + j * k, k, exact, i);
+            // Another thread may raise the floor meanwhile: whichever value stays is a lower
+            // bound still.
+            const float floor = fmaxf(load_floor(x->col_floor + j), float_below(scores[k - 1]));
+            store_floor(x->col_floor + j, floor);
+            x->col_gate[j] = column_gate(floor, x->col_error, t.b_norms[j]);
+        }
+    }
+    return row_gate(x);
+}
+
+void CS_LEVEL_NAME(cs_topk)(cs_tile t, const int32_t *positive_of_col, const cs_thresholds *row_ceiling,
+                            const cs_thresholds *col_ceiling, int64_t k, double *row_scores, int32_t *row_indices,
+                            double *col_scores, int32_t *col_indices, float *col_floor, float *col_gate) {
     const float b_max = largest_b_norm(t);
+    float a_max = 0;
+    for (int64_t r = 0; r < t.rows; r++) a_max = fmaxf(a_max, t.a_norms[r]);
+    topk_row x = {t, positive_of_col, row_ceiling, col_ceiling, k, NULL, col_scores, NULL, col_indices,
+                  col_floor, col_gate, t.gamma * a_max * 1.000001f, 0, -INFINITY, INFINITY};
+    // Each cell is compared with its row's gate and its column's (the column gates stay in L1
+    // for the strip's rows); only the cells that pass one (a few per row once the lists have
+    // filled) are recomputed exactly and offered.
+    if (col_scores) {
+        for (int64_t c = 0; c < t.cols; c++)
+            col_gate[c] = column_gate(load_floor(col_floor + c), x.col_error, t.b_norms[c]);
+    }
     WITH_AND_WITHOUT(positive_of_col, owners,
+    WITH_AND_WITHOUT(row_ceiling, ceiling,
+    WITH_AND_WITHOUT(col_scores, columns,
     for (int64_t r = 0; r < t.rows; r++) {
         const float *s_row = t.data + r * t.ld;
         const vi row = VI_SPLAT((int32_t)(t.row0 + r));
-        double *row_scores = scores + r * k;
-        int32_t *row_indices = indices + r * k;
-        // A cell can enter only if s + gamma·‖a‖·‖b‖ reaches the list's last score, and (with
-        // a ceiling) only if s − gamma·‖a‖·‖b‖ does not surely beat the row's ceiling.
-        const float error = error_bound(t.gamma, t.a_norms[r], b_max);
-        vf floor = VF_SPLAT(float_below(row_scores[k - 1] - (double)error));
-        const vf top = VF_SPLAT(ceiling ? float_above(ceiling->exact[r] + (double)error) : INFINITY);
+        x.row_scores = row_scores + r * k;
+        x.row_indices = row_indices + r * k;
+        // A cell can enter the row's list only if s + gamma·‖a‖·‖b‖ reaches its last score,
+        // and (with a ceiling) only if s − gamma·‖a‖·‖b‖ does not surely beat the row's ceiling.
+        x.row_error = (double)error_bound(t.gamma, t.a_norms[r], b_max);
+        if (ceiling) x.row_top = float_above(ceiling->exact[r] + x.row_error);
+        x.row_floor = -INFINITY;
+        if (!ceiling && k <= LANES && x.row_scores[k - 1] == -INFINITY) {
+            // The row's first tile: its empty list would take in some k·ln(cols/k) cells on
+            // the way to its best k. The k-th largest of the lanes' maxima is the value of k
+            // distinct candidates, each within row_error of its exact similarity: the row's
+            // k-th best is no lower than that less row_error. (With a ceiling, the largest
+            // values may be no candidates.)
+            vf top = VF_SPLAT(-INFINITY);
+            FOR_EACH_CHUNK(c, n, t.cols,
+                top = VF_MAX(top, VF_SELECT(TAIL_MASK(n) & CANDIDATES(owners, c, n, row),
+                                            VF_LOAD_N(s_row + c, n, -INFINITY), VF_SPLAT(-INFINITY))););
+            float lanes[LANES];
+            memcpy(lanes, &top, sizeof lanes);
+            x.row_floor = (double)kth_largest(lanes, k) - x.row_error;
+        }
+        vf gate = VF_SPLAT(row_gate(&x));
+        const vf top = VF_SPLAT(x.row_top);
         FOR_EACH_CHUNK(c, n, t.cols,
             const vf s = VF_LOAD_N(s_row + c, n, -INFINITY);
-            const vi maybe = (s >= floor) & (s <= top) & TAIL_MASK(n) & CANDIDATES(owners, c, n, row);
-            if (__builtin_reduce_or(maybe)) {
-                for (int64_t l = 0; l < n; l++) {
-                    if (!maybe[l] || !((double)s_row[c + l] >= row_scores[k - 1] - (double)error)) continue;
-                    const int32_t j = (int32_t)(t.col0 + c + l);
-                    const double exact = dot_f64(t.a + r * t.dim, t.b + (c + l) * t.dim, (size_t)t.dim);
-                    if (ceiling && beats(exact, j, ceiling->exact[r], ceiling->index[r])) continue;
-                    offer(row_scores, row_indices, k, exact, j);
-                }
-                floor = VF_SPLAT(float_below(row_scores[k - 1] - (double)error));
+            vi maybe = s >= gate;
+            if (ceiling) maybe &= s <= top;
+            if (columns) {
+                vi for_column = s >= VF_LOAD_N(col_gate + c, n, INFINITY);
+                if (ceiling) for_column &= s <= VF_FMA(VF_SPLAT(x.col_error), VF_LOAD_N(t.b_norms + c, n, 0.0f),
+                                                        VF_LOAD_N(col_ceiling->upper + c, n, INFINITY));
+                maybe |= for_column;
             }
+            maybe &= TAIL_MASK(n) & CANDIDATES(owners, c, n, row);
+            const uint32_t lanes = VI_BITS(maybe);
+            if (lanes) gate = VF_SPLAT(offer_cells(&x, r, c, lanes));
         );
-    });
-}
-
-void CS_LEVEL_NAME(cs_topk_cols)(cs_tile t, const int32_t *positive_of_col, const cs_thresholds *ceiling, int64_t k,
-                                 double *scores, int32_t *indices, float *col_floor) {
-    WITH_AND_WITHOUT(positive_of_col, owners,
-    for (int64_t r = 0; r < t.rows; r++) {
-        const float *s_row = t.data + r * t.ld;
-        const vf error = VF_SPLAT(t.gamma * t.a_norms[r]);
-        const int32_t i = (int32_t)(t.row0 + r);
-        const vi row = VI_SPLAT(i);
-        FOR_EACH_CHUNK(c, n, t.cols,
-            const vf s = VF_LOAD_N(s_row + c, n, -INFINITY);
-            const vf b_norm = VF_LOAD_N(t.b_norms + c, n, 0.0f);
-            vi maybe = (VF_FMA(error, b_norm, s) >= VF_LOAD_N(col_floor + c, n, INFINITY)) & TAIL_MASK(n)
-                & CANDIDATES(owners, c, n, row);
-            if (ceiling) maybe &= s <= VF_FMA(error, b_norm, VF_LOAD_N(ceiling->upper + c, n, INFINITY));
-            if (__builtin_reduce_or(maybe)) {
-                for (int64_t l = 0; l < n; l++) {
-                    if (!maybe[l]) continue;
-                    const int64_t j = c + l;
-                    const double exact = dot_f64(t.a + r * t.dim, t.b + j * t.dim, (size_t)t.dim);
-                    if (ceiling && beats(exact, i, ceiling->exact[j], ceiling->index[j])) continue;
-                    offer(scores + j * k, indices + j * k, k, exact, i);
-                    col_floor[j] = fmaxf(col_floor[j], list_floor(scores + j * k, k));
-                }
-            }
-        );
-    });
+    });););
 }
 
 void CS_LEVEL_NAME(cs_uniformity)(cs_tile t, const float *squared_norm_rows,

@@ -42,14 +42,12 @@
       (cs_tile t, const int32_t *positive_of_col, float lo, float hi, int64_t bins,             \
        uint64_t *negative, uint64_t *positive),                                                 \
       (t, positive_of_col, lo, hi, bins, negative, positive))                                   \
-    V(cs_topk_rows,                                                                             \
-      (cs_tile t, const int32_t *positive_of_col, const cs_thresholds *ceiling, int64_t k, double *scores, \
-       int32_t *indices),                                                                       \
-      (t, positive_of_col, ceiling, k, scores, indices))                                        \
-    V(cs_topk_cols,                                                                             \
-      (cs_tile t, const int32_t *positive_of_col, const cs_thresholds *ceiling, int64_t k, double *scores, \
-       int32_t *indices, float *col_floor),                                                     \
-      (t, positive_of_col, ceiling, k, scores, indices, col_floor))                             \
+    V(cs_topk,                                                                                  \
+      (cs_tile t, const int32_t *positive_of_col, const cs_thresholds *row_ceiling,             \
+       const cs_thresholds *col_ceiling, int64_t k, double *row_scores, int32_t *row_indices,    \
+       double *col_scores, int32_t *col_indices, float *col_floor, float *col_gate),            \
+      (t, positive_of_col, row_ceiling, col_ceiling, k, row_scores, row_indices, col_scores,    \
+       col_indices, col_floor, col_gate))                                                       \
     V(cs_uniformity,                                                                            \
       (cs_tile t, const float *squared_norm_rows, const float *squared_norm_cols, double *max,  \
        double *sum),                                                                            \

@@ -179,7 +179,7 @@ struct KernelTile {
     func checkTopK(k: Int, negativesOnly: Bool, belowPositive: Bool, _ at: String) {
         var rowScores = [Double](repeating: -.infinity, count: rows * k), rowIndices = [Int32](repeating: .max, count: rows * k)
         var colScores = [Double](repeating: -.infinity, count: cols * k), colIndices = [Int32](repeating: .max, count: cols * k)
-        var floor = [Float](repeating: -.infinity, count: cols)
+        var floor = [Float](repeating: -.infinity, count: cols), gate = floor
         let rowCeiling = TestThresholds(exact: rowBest, index: rowBestColumn)
         let colCeiling = TestThresholds(exact: ownerSimilarity, index: owner)
         var rowThresholds = rowCeiling.thresholds, colThresholds = colCeiling.thresholds
@@ -187,10 +187,10 @@ struct KernelTile {
             owner.withUnsafeBufferPointer { owners in
                 let mask = negativesOnly ? owners.baseAddress : nil
                 withUnsafePointer(to: &rowThresholds) { rowCeiling in
-                    cs_topk_rows(t, mask, belowPositive ? rowCeiling : nil, Int64(k), &rowScores, &rowIndices)
-                }
-                withUnsafePointer(to: &colThresholds) { colCeiling in
-                    cs_topk_cols(t, mask, belowPositive ? colCeiling : nil, Int64(k), &colScores, &colIndices, &floor)
+                    withUnsafePointer(to: &colThresholds) { colCeiling in
+                        cs_topk(t, mask, belowPositive ? rowCeiling : nil, belowPositive ? colCeiling : nil, Int64(k),
+                                &rowScores, &rowIndices, &colScores, &colIndices, &floor, &gate)
+                    }
                 }
             }
         }

@@ -148,20 +148,27 @@ double cs_softplus_sum(cs_tile t, const int32_t *positive_of_col, float scale, f
 void cs_histogram(cs_tile t, const int32_t *positive_of_col, float lo, float hi, int64_t bins,
                   uint64_t *negative, uint64_t *positive);
 
-/// Keeps per row (scores/indices: rows×k) and per column (cols×k) the k best cells, best
-/// first by the tie rule of ranks: higher exact similarity, then lower index. Scores are the
-/// exact similarities (cs_dot_f64) of the cells kept. Lists start filled with
-/// (−∞, INT32_MAX). `col_floor` holds, per column, a Float32 value that a cell must reach to
-/// be offered: no more than its list's last score (−∞ while the list is not full), or than
-/// any other bound the caller knows; the kernel raises it as the list fills. With
-/// `positive_of_col`, positive cells (positive_of_col[j] == i) are not candidates: the lists
-/// hold the best negatives. With `ceiling` (one threshold per row, or per column, of the
-/// tile), a cell that beats its query's threshold by the tie rule is not a candidate either
-/// (hard negatives: below the positive by a margin).
-void cs_topk_rows(cs_tile t, const int32_t *positive_of_col, const cs_thresholds *ceiling, int64_t k, double *scores,
-                  int32_t *indices);
-void cs_topk_cols(cs_tile t, const int32_t *positive_of_col, const cs_thresholds *ceiling, int64_t k, double *scores,
-                  int32_t *indices, float *col_floor);
+/// Keeps per row (row_scores/row_indices: rows×k) and per column (col_scores/col_indices:
+/// cols×k) the k best cells, best first by the tie rule of ranks: higher exact similarity,
+/// then lower index. Scores are the exact similarities (cs_dot_f64) of the cells kept, so the
+/// lists do not depend on the order in which cells are offered. Lists start filled with
+/// (−∞, INT32_MAX). `col_floor` holds, per column, a Float32 value no greater than the k-th
+/// best exact similarity of the column's final list (−∞ when nothing is known): a cell below
+/// it is not offered. The kernel raises it to a list's last score as the list fills; threads
+/// that fill their own lists of the same columns (other rows) may share it, each reading and
+/// raising it atomically, so that every list is filtered by the best bound any has found.
+/// `col_gate` is scratch of `cols` floats. A row whose list is empty (its first tile) gets
+/// such a bound from the tile: the k-th largest of its vector lanes' maxima less the error
+/// bound (for k up to the lane count, without ceilings). NULL col_scores: rows only
+/// (col_indices, col_floor, col_gate and col_ceiling unused). With `positive_of_col`,
+/// positive cells (positive_of_col[j] == i) are not candidates: the lists hold the best
+/// negatives. With ceilings (one threshold per row of the tile in row_ceiling, one per column
+/// in col_ceiling; both or neither when columns are kept), a cell that beats its query's
+/// threshold by the tie rule is not a candidate either (hard negatives: below the positive by
+/// a margin).
+void cs_topk(cs_tile t, const int32_t *positive_of_col, const cs_thresholds *row_ceiling,
+             const cs_thresholds *col_ceiling, int64_t k, double *row_scores, int32_t *row_indices,
+             double *col_scores, int32_t *col_indices, float *col_floor, float *col_gate);
 
 /// Wang & Isola uniformity term over the tile of a set against itself: folds
 /// (max, Σ exp(u − max)) of u = −2·(‖a‖² + ‖b‖² − 2s) into (*max, *sum), skipping i == j.

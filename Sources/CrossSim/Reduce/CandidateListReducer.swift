@@ -5,24 +5,21 @@ import CCrossSimKernels
 /// merged at its end (the best k do not depend on order). Under `--queries-only`
 /// (`ReducerRun.keepsColumns` false) there are no column lists, per panel or in total.
 final class CandidateListReducer<Section: CandidateListSection>: Reducer, @unchecked Sendable {
-    /// Best-k lists of `count` queries with the Float32 floor of each list's last score.
+    /// Best-k lists of `count` queries.
     struct Lists {
         let k: Int
         let scores: SharedBuffer<Double>
         let indices: SharedBuffer<Int32>
-        let floor: SharedBuffer<Float>
 
         init(k: Int, count: Int) {
             self.k = k
             scores = SharedBuffer(repeating: -.infinity, count: k * count)
             indices = SharedBuffer(repeating: .max, count: k * count)
-            floor = SharedBuffer(repeating: -.infinity, count: count)
         }
 
         func reset() {
             scores.base.update(repeating: -.infinity, count: scores.count)
             indices.base.update(repeating: .max, count: indices.count)
-            floor.base.update(repeating: -.infinity, count: floor.count)
         }
 
         var lists: TopKLists { TopKLists(k: k, scores: scores.array, indices: indices.array) }
@@ -34,6 +31,13 @@ final class CandidateListReducer<Section: CandidateListSection>: Reducer, @unche
     /// Per query, a threshold its candidates must not beat (hard negatives), or nil.
     let ceilings: (rows: ReducerRun.Thresholds, columns: ReducerRun.Thresholds)?
     private var workers: [Lists] = []
+    /// Per panel column, a Float32 value no greater than the k-th best exact similarity of any
+    /// worker's list: a cell below it cannot make the column's final list, whichever worker
+    /// holds it. Shared, so that each worker's lists start from what the others found (every
+    /// worker's raising keeps it a lower bound, so results do not depend on their timing).
+    private var columnFloor = SharedBuffer<Float>(repeating: -.infinity, count: 0)
+    /// Per worker, the kernel's scratch of per-strip column gates.
+    private var gates: [SharedBuffer<Float>] = []
     private var totalTop: TopKLists
 
     convenience init(run: ReducerRun) { self.init(run: run, ceilings: nil) }
@@ -46,34 +50,40 @@ final class CandidateListReducer<Section: CandidateListSection>: Reducer, @unche
         totalTop = TopKLists(k: k, count: run.keepsColumns ? run.columns : 0)
     }
 
-    var panelBytesPerColumn: (worker: Int, slot: Int) { (run.keepsColumns ? k * 12 + 4 : 0, 0) }
+    var panelBytesPerColumn: (worker: Int, slot: Int) { (run.keepsColumns ? k * 12 + 8 : 0, 0) }
 
     func prepare(workers count: Int, slots: Int, panelColumns: Int) {
         guard run.keepsColumns else { return }
         let k = k
         workers = (0..<count).map { _ in Lists(k: k, count: panelColumns) }
+        gates = (0..<count).map { _ in SharedBuffer(repeating: -.infinity, count: panelColumns) }
+        columnFloor = SharedBuffer(repeating: -.infinity, count: panelColumns)
     }
 
     func beginPanel(_ columns: Range<Int>) {
         // A candidate that cannot beat a column's list so far cannot make its final list.
-        for w in workers {
-            for (local, j) in columns.enumerated() {
-                w.floor[local] = Float(lowerBoundOf: totalTop.scores[j * k + k - 1])
-            }
+        guard run.keepsColumns else { return }
+        for (local, j) in columns.enumerated() {
+            columnFloor[local] = Float(lowerBoundOf: totalTop.scores[j * k + k - 1])
         }
     }
 
     func consume(_ strip: Strip, worker: Int, slot: Int) {
         let (r, local) = (strip.row, strip.local)
         let owners = Section.keepsPositives ? nil : strip.owners
-        Self.withPointer(to: ceilings?.rows.at(r)) { ceiling in
-            cs_topk_rows(strip.tile, owners, ceiling, Int64(k), rowTop.scores.base + r * k, rowTop.indices.base + r * k)
-        }
-        guard run.keepsColumns else { return }
-        let top = workers[worker]
-        Self.withPointer(to: ceilings?.columns.at(Int(strip.tile.col0))) { ceiling in
-            cs_topk_cols(strip.tile, owners, ceiling, Int64(k), top.scores.base + local * k, top.indices.base + local * k,
-                         top.floor.base + local)
+        let rowScores = rowTop.scores.base + r * k, rowIndices = rowTop.indices.base + r * k
+        // One kernel pass serves both directions: each cell is read, and recomputed exactly
+        // when it may enter a list, once for its row's list and its column's.
+        Self.withPointer(to: ceilings?.rows.at(r)) { rowCeiling in
+            Self.withPointer(to: ceilings?.columns.at(Int(strip.tile.col0))) { colCeiling in
+                guard run.keepsColumns else {
+                    return cs_topk(strip.tile, owners, rowCeiling, nil, Int64(k), rowScores, rowIndices, nil, nil, nil, nil)
+                }
+                let top = workers[worker]
+                cs_topk(strip.tile, owners, rowCeiling, colCeiling, Int64(k), rowScores, rowIndices,
+                        top.scores.base + local * k, top.indices.base + local * k, columnFloor.base + local,
+                        gates[worker].base + local)
+            }
         }
     }
 
