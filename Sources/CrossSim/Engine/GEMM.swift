@@ -44,4 +44,13 @@ public enum GEMM: String, Sendable, Codable, CaseIterable, CustomStringConvertib
         case .own: cs_gemm_abt(a, b, c, Int64(m), Int64(n), Int64(k), Int64(ldc), workspace)
         }
     }
+
+    /// The own GEMM's product of `tile`'s operands with `epilogue` fused into its micro-kernel
+    /// (cs_gemm_abt_fused), into c = `tile.data` if `store`, else c only as the product's
+    /// scratch.
+    package static func multiplyFused(_ tile: cs_tile, store: Bool, workspace: UnsafeMutablePointer<Float>,
+                                      epilogue: cs_fused_epilogue) {
+        var epilogue = epilogue
+        cs_gemm_abt_fused(tile, UnsafeMutablePointer(mutating: tile.data), store ? 1 : 0, workspace, &epilogue)
+    }
 }
