@@ -330,15 +330,21 @@ static inline __attribute__((always_inline)) void fused_micro_tile(fused_call *f
             col_upper[v] = VF_FMA(p->pair_error, b_norm, VF_LOAD_N(e->cols.upper + c, width[v], 0.0f));
         }
     }
+    // Partials gather in locals and reach the panel at the end: stores to the column arrays
+    // would otherwise make the compiler reload the panel after each.
     vi near = VI_SPLAT(0), row_hits[GEMM_MR];
+    vf row_part[GEMM_MR];
+    vd sum_lo = VD_ZERO, sum_hi = VD_ZERO, squares_lo = VD_ZERO, squares_hi = VD_ZERO;
 #pragma clang loop unroll(full)
-    for (int r = 0; r < GEMM_MR; r++) row_hits[r] = VI_SPLAT(0);
+    for (int r = 0; r < GEMM_MR; r++) {
+        row_hits[r] = VI_SPLAT(0);
+        row_part[r] = VF_SPLAT(0.0f);
+    }
 #pragma clang loop unroll(full)
     for (int r = 0; r < GEMM_MR; r++) {
         if (r >= p->rows) break;
         const vi row = VI_SPLAT(p->row_index[r]);
         const vf lower = VF_SPLAT(p->row_lower[r]), upper = VF_SPLAT(p->row_upper[r]);
-        vf row_part = VF_SPLAT(0.0f);
 #pragma clang loop unroll(full)
         for (int v = 0; v < GEMM_VECTORS; v++) {
             const vf x = s[r][v];
@@ -351,25 +357,40 @@ static inline __attribute__((always_inline)) void fused_micro_tile(fused_call *f
                 // Dot similarities may reach 1e37, so their sums are taken in binary64.
                 const vf kept = VF_SELECT(negative, x, VF_SPLAT(0.0f));
                 const vd low = VF_LOW_F64(kept), high = VF_HIGH_F64(kept);
-                p->sum_lo += low;
-                p->sum_hi += high;
-                p->squares_lo += low * low;
-                p->squares_hi += high * high;
+                sum_lo += low;
+                sum_hi += high;
+                squares_lo += low * low;
+                squares_hi += high * high;
             }
             if (lse) {
                 const vf term = VF_SELECT(negative, VF_EXP_IN_RANGE(SHIFTED_LOGIT(x, f->scale)), VF_SPLAT(0.0f));
-                row_part += term;
+                row_part[r] += term;
                 col_part[v] += term;
             }
         }
-        if (lse) ACCUMULATE_F64(p->lse_lo[r], p->lse_hi[r], row_part);
     }
+    if (lse) {
 #pragma clang loop unroll(full)
-    for (int v = 0; v < GEMM_VECTORS; v++)
-        if (lse) ADD_TO_COLUMNS(e->col_sum + col + v * LANES, col_part[v], width[v]);
+        for (int v = 0; v < GEMM_VECTORS; v++) ADD_TO_COLUMNS(e->col_sum + col + v * LANES, col_part[v], width[v]);
+#pragma clang loop unroll(full)
+        for (int r = 0; r < GEMM_MR; r++) ACCUMULATE_F64(p->lse_lo[r], p->lse_hi[r], row_part[r]);
+    }
     if (!ranks) return;
+    p->sum_lo += sum_lo;
+    p->sum_hi += sum_hi;
+    p->squares_lo += squares_lo;
+    p->squares_hi += squares_hi;
     if (__builtin_reduce_or(near)) {
-        fused_exact_counts(f, p, (const float *)s, (const float *)col_lower, (const float *)col_upper, first, col, cols);
+        // Copies: the accumulators' own addresses never escape, so that they stay in registers.
+        float values[GEMM_MR * GEMM_NR], lower[GEMM_NR], upper[GEMM_NR];
+#pragma clang loop unroll(full)
+        for (int v = 0; v < GEMM_VECTORS; v++) {
+            memcpy(lower + v * LANES, &col_lower[v], sizeof col_lower[v]);
+            memcpy(upper + v * LANES, &col_upper[v], sizeof col_upper[v]);
+#pragma clang loop unroll(full)
+            for (int r = 0; r < GEMM_MR; r++) memcpy(values + r * GEMM_NR + v * LANES, &s[r][v], sizeof s[r][v]);
+        }
+        fused_exact_counts(f, p, values, lower, upper, first, col, cols);
         return;
     }
 #pragma clang loop unroll(full)
@@ -404,13 +425,21 @@ static inline __attribute__((always_inline)) void gemm_fused_micro_tile(
                 if (store) memcpy(to, &acc[r][v], sizeof acc[r][v]);
             }
     } else {
-        float *values = (float *)acc;
+        float values[GEMM_MR * GEMM_NR];
+#pragma clang loop unroll(full)
+        for (int r = 0; r < GEMM_MR; r++)
+#pragma clang loop unroll(full)
+            for (int v = 0; v < GEMM_VECTORS; v++) memcpy(values + r * GEMM_NR + v * LANES, &acc[r][v], sizeof acc[r][v]);
         for (int64_t r = 0; r < rows; r++)
             for (int64_t l = 0; l < cols; l++) {
                 float *to = c + r * ldc + l;
                 if (accumulate) values[r * GEMM_NR + l] = *to + values[r * GEMM_NR + l];
                 if (store) *to = values[r * GEMM_NR + l];
             }
+#pragma clang loop unroll(full)
+        for (int r = 0; r < GEMM_MR; r++)
+#pragma clang loop unroll(full)
+            for (int v = 0; v < GEMM_VECTORS; v++) memcpy(&acc[r][v], values + r * GEMM_NR + v * LANES, sizeof acc[r][v]);
     }
     fused_micro_tile(f, p, acc, first, col, cols);
 }
@@ -488,4 +517,27 @@ void CS_LEVEL_NAME(cs_gemm_abt_fused)(cs_tile t, float *c, int store, float *wor
         e->moments[0] += call.sum;
         e->moments[1] += call.squares;
     }
+}
+
+/// The micro-kernel's FMAs without its loads: GEMM_MR × GEMM_VECTORS independent chains, each
+/// acc = acc·m + c with m and c in registers, `iterations` times. Timed by `crosssim bench`
+/// as the machine's FMA peak at this level (GEMM_MR·GEMM_NR·2 flops an iteration); the sum
+/// returned keeps the chains from being dropped.
+float CS_LEVEL_NAME(cs_fma_peak_loop)(int64_t iterations) {
+    vf acc[GEMM_MR][GEMM_VECTORS];
+    for (int r = 0; r < GEMM_MR; r++)
+        for (int v = 0; v < GEMM_VECTORS; v++) acc[r][v] = VF_SPLAT((float)(r * GEMM_VECTORS + v));
+    const vf m = VF_SPLAT(0.999999f), c = VF_SPLAT(1e-3f);
+    for (int64_t i = 0; i < iterations; i++) {
+#pragma clang loop unroll(full)
+        for (int r = 0; r < GEMM_MR; r++)
+#pragma clang loop unroll(full)
+            for (int v = 0; v < GEMM_VECTORS; v++) acc[r][v] = VF_FMA(acc[r][v], m, c);
+    }
+    vf sum = VF_SPLAT(0.0f);
+    for (int r = 0; r < GEMM_MR; r++)
+        for (int v = 0; v < GEMM_VECTORS; v++) sum += acc[r][v];
+    float total = 0;
+    for (int l = 0; l < LANES; l++) total += sum[l];
+    return total;
 }

@@ -1,3 +1,4 @@
+import CCrossSimKernels
 import CrossSim
 import CrossSimSynthetic
 import Foundation
@@ -59,6 +60,8 @@ public struct Benchmark: Sendable {
         public var gflops: Double
         /// The median over rounds of this GEMM's CPU seconds over the BLAS's in the same round.
         public var ratioToBLAS: Double
+        /// `gflops` over the FMA peak of one core at the process's vector level.
+        public var peakShare: Double
     }
 
     public struct Result: Sendable {
@@ -67,6 +70,8 @@ public struct Benchmark: Sendable {
         public var backend: String
         /// One sgemm over the whole x1·x2ᵀ with the BLAS on all threads.
         public var sgemmSeconds: Double
+        /// One core's FMA peak at the process's vector level, measured (`fmaPeakGFLOPS`).
+        public var fmaPeakGFLOPS: Double
         public var tileGEMMs: [TileGEMM]
         public var table: [Row]
         /// Decoded Float32 bytes per second reading float16 .npy.zst shards: on one core into a
@@ -113,10 +118,12 @@ public struct Benchmark: Sendable {
         }
         let sgemm = best(wholeSgemm)
         progress(String(format: "whole-matrix sgemm: %.3f s, %.1f GFLOP/s", sgemm, flops / sgemm / 1e9))
-        let tileGEMMs = timeTileGEMMs(x1: x1, x2: x2)
+        let peak = Self.fmaPeakGFLOPS()
+        progress(String(format: "FMA peak of one core at this vector level: %.1f GFLOP/s", peak))
+        let tileGEMMs = timeTileGEMMs(x1: x1, x2: x2, peak: peak)
         for t in tileGEMMs {
-            progress(String(format: "one %@x%d tile, one thread, %@: %.1f GFLOP/s, %.3f × the BLAS's CPU time",
-                            TileShape.default.description, dim, t.backend, t.gflops, t.ratioToBLAS))
+            progress(String(format: "one %@x%d tile, one thread, %@: %.1f GFLOP/s, %.0f %% of the FMA peak, %.3f × the BLAS's CPU time",
+                            TileShape.default.description, dim, t.backend, t.gflops, 100 * t.peakShare, t.ratioToBLAS))
         }
         var table: [Row] = []
         for threadCount in threads {
@@ -134,10 +141,11 @@ public struct Benchmark: Sendable {
                     smallTau.temperatures = [0.05, 0.01]
                     var siglip = options
                     siglip.siglip = [SigLIPTerm(scale: 10, bias: -10)]
+                    // The own GEMM fuses the defaults' first pass into its micro-kernel.
                     var otherGEMM = options
                     otherGEMM.gemm = gemm == .own ? .blas : .own
                     workloads += [("+1 τ", twoTaus), ("+τ 0.01", smallTau), ("+SigLIP", siglip), ("from .zst", options),
-                                  ("gemm \(otherGEMM.gemm!)", otherGEMM)]
+                                  (otherGEMM.gemm == .own ? "gemm own, fused" : "gemm blas", otherGEMM)]
                 }
                 // Runs go in rounds: a whole-matrix sgemm, then each workload once, starting one
                 // further along each round so that no workload always runs first or last. A ratio
@@ -177,14 +185,14 @@ public struct Benchmark: Sendable {
                 }
             }
         }
-        return Result(rows: rows, dim: dim, backend: BLAS.name, sgemmSeconds: sgemm, tileGEMMs: tileGEMMs, table: table,
+        return Result(rows: rows, dim: dim, backend: BLAS.name, sgemmSeconds: sgemm, fmaPeakGFLOPS: peak, tileGEMMs: tileGEMMs, table: table,
                       readerBytesPerSecondPerCore: perCore, readerBytesPerSecond: readerRate)
     }
 
     /// Each GEMM on one thread over one default tile (clipped to the sets), in rounds that
     /// alternate them: 5 × `repeats` rounds, a tile taking milliseconds. Timed in this thread's
     /// CPU time, which time spent waiting for a core on a shared machine does not inflate.
-    func timeTileGEMMs(x1: Embeddings, x2: Embeddings) -> [TileGEMM] {
+    func timeTileGEMMs(x1: Embeddings, x2: Embeddings, peak: Double) -> [TileGEMM] {
         let m = min(TileShape.default.rows, rows), n = min(TileShape.default.cols, rows)
         let product = UnsafeMutablePointer<Float>.allocate(capacity: m * n)
         defer { product.deallocate() }
@@ -195,7 +203,7 @@ public struct Benchmark: Sendable {
         BLAS.withThreads(1) {
             for _ in 0..<(5 * repeats) {
                 for (g, gemm) in gemms.enumerated() {
-                    seconds[g].append(threadCPUTime {
+                    seconds[g].append(Self.threadCPUTime {
                         gemm.multiplyTransposed(x1.baseAddress, x2.baseAddress, into: product, m: m, n: n, k: dim, ldc: n,
                                                 workspace: workspace[g])
                     })
@@ -206,13 +214,25 @@ public struct Benchmark: Sendable {
         let flops = 2 * Double(m) * Double(n) * Double(dim)
         return gemms.enumerated().map { g, gemm in
             TileGEMM(gemm: gemm, backend: gemm.backendName, gflops: flops / seconds[g].min()! / 1e9,
-                     ratioToBLAS: Self.median(zip(seconds[g], blas).map { $0 / $1 }))
+                     ratioToBLAS: Self.median(zip(seconds[g], blas).map { $0 / $1 }),
+                     peakShare: flops / seconds[g].min()! / 1e9 / peak)
         }
+    }
+
+    /// One core's FMA peak at the process's vector level: the own GEMM's micro-kernel without
+    /// its loads (cs_fma_peak_loop, about 0.1 s), the best of five runs in this thread's CPU
+    /// time, as other work on the machine slows a run but never speeds one.
+    static func fmaPeakGFLOPS() -> Double {
+        let blocks = cs_gemm_blocks_for(1)
+        let iterations: Int64 = 20_000_000
+        let flops = Double(iterations) * Double(blocks.mr * blocks.nr) * 2
+        let seconds = (0..<5).map { _ in threadCPUTime { _ = cs_fma_peak_loop(iterations) } }.min()!
+        return flops / seconds / 1e9
     }
 
     static func median(_ values: [Double]) -> Double { values.sorted()[values.count / 2] }
 
-    func threadCPUTime(_ body: () -> Void) -> Double {
+    static func threadCPUTime(_ body: () -> Void) -> Double {
         func now() -> Double {
             var t = timespec()
             clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t)
@@ -248,11 +268,12 @@ extension Benchmark.Result {
     public var json: JSONValue {
         .object([
             ("n", .integer(rows)), ("dim", .integer(dim)), ("backend", .string(backend)),
-            ("sgemm_seconds", .number(sgemmSeconds)), ("reader_bytes_per_second_per_core", .number(readerBytesPerSecondPerCore)),
+            ("sgemm_seconds", .number(sgemmSeconds)), ("fma_peak_gflops", .number(fmaPeakGFLOPS)), ("reader_bytes_per_second_per_core", .number(readerBytesPerSecondPerCore)),
             ("reader_bytes_per_second", .number(readerBytesPerSecond)),
             ("tile_gemm", .array(tileGEMMs.map {
                 .object([("gemm", .string($0.gemm.rawValue)), ("backend", .string($0.backend)),
-                         ("gflops", .number($0.gflops)), ("ratio_to_blas", .number($0.ratioToBLAS))])
+                         ("gflops", .number($0.gflops)), ("ratio_to_blas", .number($0.ratioToBLAS)),
+                         ("peak_share", .number($0.peakShare))])
             })),
             ("tiles", .array(table.map(\.json))),
         ])

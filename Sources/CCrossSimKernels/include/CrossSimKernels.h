@@ -142,6 +142,9 @@ typedef struct {
 /// c (t.rows × t.ld) is used either way when t.dim spans several depth blocks. `workspace`
 /// as cs_gemm_abt's.
 void cs_gemm_abt_fused(cs_tile t, float *c, int store, float *workspace, const cs_fused_epilogue *e);
+/// cs_gemm_abt's micro-kernel without its loads, `iterations` times (mr·nr FMAs each, the
+/// blocking of cs_gemm_blocks_for): what `crosssim bench` times as the FMA peak of a core.
+float cs_fma_peak_loop(int64_t iterations);
 
 /// Adds Σ exp((s − 1)·scale) over the negative cells (positive_of_col[j] ≠ i) per row and per
 /// column: one exp per element, exact when every s ≤ 1 and (−2·scale) stays above the smallest
