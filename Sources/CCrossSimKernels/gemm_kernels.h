@@ -224,6 +224,10 @@ typedef struct {
     float row_lower[GEMM_MR], row_upper[GEMM_MR];
     /// The panel's largest row norm times gamma: the columns' thresholds are widened by it.
     vf pair_error;
+    /// Whether every |s| of the panel is at most 2⁶⁰ (its norms say so), so that GEMM_MR of
+    /// its squares sum in Float32 without overflow. A square that underflows (|s| < 2⁻⁷⁴) is
+    /// lost, which only a set of almost exactly orthogonal rows would notice.
+    int float_moments;
     vi row_count[GEMM_MR];
     vd lse_lo[GEMM_MR], lse_hi[GEMM_MR];
     vd sum_lo, sum_hi, squares_lo, squares_hi;
@@ -251,6 +255,7 @@ static void fused_panel_begin(const fused_call *f, fused_panel *p, int64_t first
         }
     }
     p->pair_error = VF_SPLAT(t.gamma * a_max * 1.000001f);
+    p->float_moments = (double)a_max * (double)f->b_max <= 0x1p60;
     p->sum_lo = p->sum_hi = p->squares_lo = p->squares_hi = VD_ZERO;
 }
 
@@ -265,65 +270,79 @@ static void fused_panel_end(fused_call *f, const fused_panel *p, int64_t first) 
     f->squares += VD_PAIR_SUM(p->squares_lo, p->squares_hi);
 }
 
-/// Rank counts of a micro-tile that holds a value within its error bound of a threshold (rare
-/// outside exact duplicates): every cell counted one at a time, near ones decided on their
-/// exact similarity (docs/definitions.md, Ranks). `s` is the micro-tile (GEMM_MR × GEMM_NR),
-/// `col_lower` and `col_upper` its columns' widened thresholds; its first cell is tile cell
-/// (first, col) and `cols` of its columns are in the tile. Each row remembers its last exact
-/// value, so duplicate columns cost a compare, not a dot product.
-static __attribute__((noinline, cold)) void fused_exact_counts(const fused_call *f, const fused_panel *p, const float *s,
+/// Rank counts of a micro-tile with a cell within its error bound of a threshold (rare outside
+/// exact duplicates and crowded thresholds): surely above is counted a vector at a time, and
+/// the near cells of a vector that has any are decided one at a time on their exact
+/// similarity (docs/definitions.md, Ranks). `s` is the micro-tile
+/// (GEMM_MR × GEMM_NR), `col_lower` and `col_upper` its columns' widened thresholds; its first
+/// cell is tile cell (first, col) and `cols` of its columns are in the tile. Each row
+/// remembers its last exact value, so duplicate columns cost a compare, not a dot product.
+static __attribute__((noinline, cold)) void fused_rank_counts(const fused_call *f, fused_panel *p, const float *s,
                                                                const float *col_lower, const float *col_upper,
                                                                int64_t first, int64_t col, int64_t cols) {
     const cs_tile t = f->t;
     const cs_fused_epilogue *e = f->e;
     for (int64_t r = 0; r < p->rows; r++) {
         const int64_t q = first + r;
+        const vi row = VI_SPLAT(p->row_index[r]);
+        const vf lower = VF_SPLAT(p->row_lower[r]), upper = VF_SPLAT(p->row_upper[r]);
         const float *last_b = NULL;
         double last_exact = 0;
-        for (int64_t l = 0; l < cols; l++) {
-            const int64_t c = col + l;
-            if (e->positive_of_col[c] == p->row_index[r]) continue;
-            const float v = s[r * GEMM_NR + l];
-            int row_hit = v > p->row_upper[r], col_hit = v > col_upper[l];
-            const int row_near = !row_hit && v >= p->row_lower[r], col_near = !col_hit && v >= col_lower[l];
-            if (row_near || col_near) {
-                const float *b_row = t.b + c * t.dim;
-                if (!last_b || memcmp(b_row, last_b, (size_t)t.dim * sizeof(float)) != 0) {
-                    last_exact = dot_f64(t.a + q * t.dim, b_row, (size_t)t.dim);
-                    last_b = b_row;
+        for (int64_t c = 0; c < cols; c += LANES) {
+            const int64_t n = MIN(LANES, cols - c);
+            const vf x = VF_LOAD(s + r * GEMM_NR + c), low = VF_LOAD(col_lower + c), high = VF_LOAD(col_upper + c);
+            const vi negative = (VI_LOAD_N(e->positive_of_col + col + c, n, 0) != row) & TAIL_MASK(n);
+            const vi row_sure = x > upper, col_sure = x > high;
+            const vi row_near = negative & ~row_sure & (x >= lower), col_near = negative & ~col_sure & (x >= low);
+            p->row_count[r] -= negative & row_sure;
+            vi col_hits = -(negative & col_sure);
+            if (__builtin_reduce_or(row_near | col_near)) {
+                for (int64_t l = 0; l < n; l++) {
+                    if (!(row_near[l] | col_near[l])) continue;
+                    const int64_t j = col + c + l;
+                    const float *b_row = t.b + j * t.dim;
+                    if (!last_b || memcmp(b_row, last_b, (size_t)t.dim * sizeof(float)) != 0) {
+                        last_exact = dot_f64(t.a + q * t.dim, b_row, (size_t)t.dim);
+                        last_b = b_row;
+                    }
+                    if (row_near[l] && beats(last_exact, t.col0 + j, e->rows.exact[q], e->rows.index[q])) e->row_beaten[q] += 1;
+                    if (col_near[l] && beats(last_exact, p->row_index[r], e->cols.exact[j], e->cols.index[j])) col_hits[l] += 1;
                 }
-                if (row_near) row_hit = beats(last_exact, t.col0 + c, e->rows.exact[q], e->rows.index[q]);
-                if (col_near) col_hit = beats(last_exact, p->row_index[r], e->cols.exact[c], e->cols.index[c]);
             }
-            e->row_beaten[q] += row_hit;
-            e->col_beaten[c] += col_hit;
+            int32_t *to = e->col_beaten + col + c;
+            if (n == LANES) {
+                VI_STORE(to, VI_LOAD(to) + col_hits);
+            } else {
+                for (int64_t l = 0; l < n; l++) to[l] += col_hits[l];
+            }
         }
     }
 }
 
 /// The epilogue on one micro-tile in registers, s, whose first cell is tile cell (first, col),
 /// `cols` of its columns in the tile (the panel says how many rows): what cs_count_ranks and
-/// cs_lse_fixed_shift do over those cells. Rank counts are summed as vectors when no cell is
-/// near a threshold; otherwise fused_exact_counts counts the micro-tile. The negatives'
-/// moments gather in binary64 as in cs_count_ranks; each exponential term is summed in Float32
-/// over at most GEMM_NR / LANES columns for its row and GEMM_MR rows for its column before it
-/// is widened (rounding below 12·2⁻²⁴ relative, inside docs/accuracy.md).
+/// cs_lse_fixed_shift do over those cells. Most micro-tiles hold no negative that reaches
+/// the lower bound of its row's or its column's threshold, and then there is nothing to count;
+/// in one that does, cells surely above are counted a vector at a time, and if a cell is near
+/// a threshold, fused_rank_counts counts the micro-tile. Each exponential term is summed in Float32 over at
+/// most GEMM_NR / LANES columns for its row and GEMM_MR rows for its column before it is
+/// widened, and so are the negatives' s and s² for a column where the panel allows
+/// (`float_moments`); rounding stays below GEMM_MR·2⁻²⁴ relative, inside docs/accuracy.md.
 static inline __attribute__((always_inline)) void fused_micro_tile(fused_call *f, fused_panel *p,
                                                                    vf s[GEMM_MR][GEMM_VECTORS], int64_t first,
                                                                    int64_t col, int64_t cols) {
     const cs_fused_epilogue *e = f->e;
-    const int ranks = e->row_beaten != NULL, lse = e->row_sum != NULL;
+    const int ranks = e->row_beaten != NULL, lse = e->row_sum != NULL, float_moments = p->float_moments;
     int64_t width[GEMM_VECTORS];
-    vi owner[GEMM_VECTORS], in_tile[GEMM_VECTORS], col_hits[GEMM_VECTORS];
-    vf col_lower[GEMM_VECTORS], col_upper[GEMM_VECTORS], col_part[GEMM_VECTORS];
+    vi owner[GEMM_VECTORS], in_tile[GEMM_VECTORS];
+    vf col_lower[GEMM_VECTORS], col_upper[GEMM_VECTORS], col_part[GEMM_VECTORS], col_sum[GEMM_VECTORS], col_squares[GEMM_VECTORS];
 #pragma clang loop unroll(full)
     for (int v = 0; v < GEMM_VECTORS; v++) {
         const int64_t c = col + v * LANES;
         width[v] = cols <= v * LANES ? 0 : MIN(LANES, cols - v * LANES);
         owner[v] = VI_LOAD_N(e->positive_of_col + c, width[v], 0);
         in_tile[v] = TAIL_MASK(width[v]);
-        col_hits[v] = VI_SPLAT(0);
-        col_part[v] = VF_SPLAT(0.0f);
+        col_part[v] = col_sum[v] = col_squares[v] = VF_SPLAT(0.0f);
         if (ranks) {
             const vf b_norm = VF_LOAD_N(f->t.b_norms + c, width[v], 0.0f);
             col_lower[v] = VF_FMA(-p->pair_error, b_norm, VF_LOAD_N(e->cols.lower + c, width[v], 0.0f));
@@ -332,35 +351,34 @@ static inline __attribute__((always_inline)) void fused_micro_tile(fused_call *f
     }
     // Partials gather in locals and reach the panel at the end: stores to the column arrays
     // would otherwise make the compiler reload the panel after each.
-    vi near = VI_SPLAT(0), row_hits[GEMM_MR];
+    vi reach = VI_SPLAT(0);
     vf row_part[GEMM_MR];
     vd sum_lo = VD_ZERO, sum_hi = VD_ZERO, squares_lo = VD_ZERO, squares_hi = VD_ZERO;
 #pragma clang loop unroll(full)
-    for (int r = 0; r < GEMM_MR; r++) {
-        row_hits[r] = VI_SPLAT(0);
-        row_part[r] = VF_SPLAT(0.0f);
-    }
+    for (int r = 0; r < GEMM_MR; r++) row_part[r] = VF_SPLAT(0.0f);
 #pragma clang loop unroll(full)
     for (int r = 0; r < GEMM_MR; r++) {
         if (r >= p->rows) break;
         const vi row = VI_SPLAT(p->row_index[r]);
-        const vf lower = VF_SPLAT(p->row_lower[r]), upper = VF_SPLAT(p->row_upper[r]);
+        const vf lower = VF_SPLAT(p->row_lower[r]);
 #pragma clang loop unroll(full)
         for (int v = 0; v < GEMM_VECTORS; v++) {
             const vf x = s[r][v];
             const vi negative = (owner[v] != row) & in_tile[v];
             if (ranks) {
-                const vi row_sure = x > upper, col_sure = x > col_upper[v];
-                near |= negative & ((~row_sure & (x >= lower)) | (~col_sure & (x >= col_lower[v])));
-                row_hits[r] -= negative & row_sure;
-                col_hits[v] -= negative & col_sure;
-                // Dot similarities may reach 1e37, so their sums are taken in binary64.
+                reach |= negative & (x >= VF_MIN(lower, col_lower[v]));
                 const vf kept = VF_SELECT(negative, x, VF_SPLAT(0.0f));
-                const vd low = VF_LOW_F64(kept), high = VF_HIGH_F64(kept);
-                sum_lo += low;
-                sum_hi += high;
-                squares_lo += low * low;
-                squares_hi += high * high;
+                if (float_moments) {
+                    col_sum[v] += kept;
+                    col_squares[v] = VF_FMA(kept, kept, col_squares[v]);
+                } else {
+                    // Dot similarities may reach 1e37: their squares are taken in binary64.
+                    const vd low = VF_LOW_F64(kept), high = VF_HIGH_F64(kept);
+                    sum_lo += low;
+                    sum_hi += high;
+                    squares_lo += low * low;
+                    squares_hi += high * high;
+                }
             }
             if (lse) {
                 const vf term = VF_SELECT(negative, VF_EXP_IN_RANGE(SHIFTED_LOGIT(x, f->scale)), VF_SPLAT(0.0f));
@@ -376,10 +394,36 @@ static inline __attribute__((always_inline)) void fused_micro_tile(fused_call *f
         for (int r = 0; r < GEMM_MR; r++) ACCUMULATE_F64(p->lse_lo[r], p->lse_hi[r], row_part[r]);
     }
     if (!ranks) return;
+#pragma clang loop unroll(full)
+    for (int v = 0; v < GEMM_VECTORS; v++) {
+        ACCUMULATE_F64(sum_lo, sum_hi, col_sum[v]);
+        ACCUMULATE_F64(squares_lo, squares_hi, col_squares[v]);
+    }
     p->sum_lo += sum_lo;
     p->sum_hi += sum_hi;
     p->squares_lo += squares_lo;
     p->squares_hi += squares_hi;
+    if (!__builtin_reduce_or(reach)) return;
+    vi near = VI_SPLAT(0), row_hits[GEMM_MR], col_hits[GEMM_VECTORS];
+#pragma clang loop unroll(full)
+    for (int r = 0; r < GEMM_MR; r++) row_hits[r] = VI_SPLAT(0);
+#pragma clang loop unroll(full)
+    for (int v = 0; v < GEMM_VECTORS; v++) col_hits[v] = VI_SPLAT(0);
+#pragma clang loop unroll(full)
+    for (int r = 0; r < GEMM_MR; r++) {
+        if (r >= p->rows) break;
+        const vi row = VI_SPLAT(p->row_index[r]);
+        const vf lower = VF_SPLAT(p->row_lower[r]), upper = VF_SPLAT(p->row_upper[r]);
+#pragma clang loop unroll(full)
+        for (int v = 0; v < GEMM_VECTORS; v++) {
+            const vf x = s[r][v];
+            const vi negative = (owner[v] != row) & in_tile[v];
+            const vi row_sure = x > upper, col_sure = x > col_upper[v];
+            near |= negative & ((~row_sure & (x >= lower)) | (~col_sure & (x >= col_lower[v])));
+            row_hits[r] -= negative & row_sure;
+            col_hits[v] -= negative & col_sure;
+        }
+    }
     if (__builtin_reduce_or(near)) {
         // Copies: the accumulators' own addresses never escape, so that they stay in registers.
         float values[GEMM_MR * GEMM_NR], lower[GEMM_NR], upper[GEMM_NR];
@@ -390,7 +434,7 @@ static inline __attribute__((always_inline)) void fused_micro_tile(fused_call *f
 #pragma clang loop unroll(full)
             for (int r = 0; r < GEMM_MR; r++) memcpy(values + r * GEMM_NR + v * LANES, &s[r][v], sizeof s[r][v]);
         }
-        fused_exact_counts(f, p, values, lower, upper, first, col, cols);
+        fused_rank_counts(f, p, values, lower, upper, first, col, cols);
         return;
     }
 #pragma clang loop unroll(full)
@@ -444,6 +488,14 @@ static inline __attribute__((always_inline)) void gemm_fused_micro_tile(
     fused_micro_tile(f, p, acc, first, col, cols);
 }
 
+/// An edge micro-tile of the last depth block: out of line, so that the fused loop holds one
+/// copy of the epilogue (the micro-kernel's code then fits the L1 instruction cache).
+static __attribute__((noinline)) void gemm_fused_edge_micro_tile(
+    int64_t kc, const float *restrict a_panel, const float *restrict b_panel, float *restrict c, int64_t ldc,
+    int accumulate, int store, int64_t rows, int64_t cols, fused_call *f, fused_panel *p, int64_t first, int64_t col) {
+    gemm_fused_micro_tile(kc, a_panel, b_panel, c, ldc, accumulate, store, rows, cols, f, p, first, col);
+}
+
 /// The loops of cs_gemm_abt, with the epilogue `fused` (or none) on the last depth block, and
 /// the tile stored to c unless `store` is 0 (c then holds only the earlier depth blocks'
 /// partial sums, if k has more than one).
@@ -484,8 +536,8 @@ static inline __attribute__((always_inline)) void gemm_abt(const float *a, const
                                 gemm_fused_micro_tile(kc, a_panel, b_panel, to, ldc, accumulate, store, GEMM_MR, GEMM_NR,
                                                       fuse, &panel, i0 + i, j0 + j);
                             else
-                                gemm_fused_micro_tile(kc, a_panel, b_panel, to, ldc, accumulate, store, tile_rows,
-                                                      tile_cols, fuse, &panel, i0 + i, j0 + j);
+                                gemm_fused_edge_micro_tile(kc, a_panel, b_panel, to, ldc, accumulate, store, tile_rows,
+                                                           tile_cols, fuse, &panel, i0 + i, j0 + j);
                             continue;
                         }
                         if (tile_rows == GEMM_MR && tile_cols == GEMM_NR) {

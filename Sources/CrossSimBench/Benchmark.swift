@@ -64,6 +64,18 @@ public struct Benchmark: Sendable {
         public var peakShare: Double
     }
 
+    /// The own GEMM on one default tile with the defaults' first pass (ranks both ways, the
+    /// negatives' Σ s and Σ s², one τ = 0.05) fused into its micro-kernel and the tile not
+    /// stored, against the same GEMM storing the tile and that pass's kernels reading it in
+    /// 512 KiB strips as the reducers do (cs_count_ranks, cs_lse_fixed_shift).
+    public struct FusedTile: Sendable {
+        /// 2·m·n·D over the fastest round's thread CPU seconds.
+        public var fusedGFLOPS: Double
+        public var unfusedGFLOPS: Double
+        /// The median over rounds of the fused CPU seconds over the unfused.
+        public var ratio: Double
+    }
+
     public struct Result: Sendable {
         public var rows: Int
         public var dim: Int
@@ -73,6 +85,7 @@ public struct Benchmark: Sendable {
         /// One core's FMA peak at the process's vector level, measured (`fmaPeakGFLOPS`).
         public var fmaPeakGFLOPS: Double
         public var tileGEMMs: [TileGEMM]
+        public var fusedTile: FusedTile
         public var table: [Row]
         /// Decoded Float32 bytes per second reading float16 .npy.zst shards: on one core into a
         /// reused buffer (decoding, conversion and normalisation alone), and on all cores into a
@@ -125,6 +138,9 @@ public struct Benchmark: Sendable {
             progress(String(format: "one %@x%d tile, one thread, %@: %.1f GFLOP/s, %.0f %% of the FMA peak, %.3f × the BLAS's CPU time",
                             TileShape.default.description, dim, t.backend, t.gflops, 100 * t.peakShare, t.ratioToBLAS))
         }
+        let fusedTile = timeFusedTile(x1: x1, x2: x2)
+        progress(String(format: "the same tile with ranks, Σ s² and one τ, own GEMM: fused %.1f GFLOP/s, unfused %.1f GFLOP/s, "
+                            + "fused/unfused CPU time %.3f", fusedTile.fusedGFLOPS, fusedTile.unfusedGFLOPS, fusedTile.ratio))
         var table: [Row] = []
         for threadCount in threads {
             for tile in tiles {
@@ -185,7 +201,8 @@ public struct Benchmark: Sendable {
                 }
             }
         }
-        return Result(rows: rows, dim: dim, backend: BLAS.name, sgemmSeconds: sgemm, fmaPeakGFLOPS: peak, tileGEMMs: tileGEMMs, table: table,
+        return Result(rows: rows, dim: dim, backend: BLAS.name, sgemmSeconds: sgemm, fmaPeakGFLOPS: peak, tileGEMMs: tileGEMMs, fusedTile: fusedTile,
+                      table: table,
                       readerBytesPerSecondPerCore: perCore, readerBytesPerSecond: readerRate)
     }
 
@@ -217,6 +234,79 @@ public struct Benchmark: Sendable {
                      ratioToBLAS: Self.median(zip(seconds[g], blas).map { $0 / $1 }),
                      peakShare: flops / seconds[g].min()! / 1e9 / peak)
         }
+    }
+
+    /// Times `FusedTile`'s two ways on one thread, alternating, 5 × `repeats` rounds. The
+    /// synthetic pairs are identity pairs: column j's positive is x1 row j.
+    func timeFusedTile(x1: Embeddings, x2: Embeddings) -> FusedTile {
+        let m = min(TileShape.default.rows, rows), n = min(TileShape.default.cols, rows)
+        let product = UnsafeMutablePointer<Float>.allocate(capacity: m * n)
+        defer { product.deallocate() }
+        let workspace = UnsafeMutablePointer<Float>.allocate(capacity: max(1, GEMM.own.workspaceFloats(rows: m, cols: n, dim: dim)))
+        defer { workspace.deallocate() }
+        let aNorms = UnsafeMutablePointer<Float>.allocate(capacity: m), bNorms = UnsafeMutablePointer<Float>.allocate(capacity: n)
+        defer { aNorms.deallocate(); bNorms.deallocate() }
+        cs_row_norms(x1.baseAddress, m, dim, aNorms)
+        cs_row_norms(x2.baseAddress, n, dim, bNorms)
+        let positiveOf = (0..<n).map { Int32($0) }
+        let exact = (0..<n).map { cs_dot_f64(x1.row($0), x2.row($0), dim) }
+        var lower = [Float](repeating: 0, count: n), upper = [Float](repeating: 0, count: n)
+        cs_f32_bounds(exact, n, &lower, &upper)
+        var rowBeaten = [Int32](repeating: 0, count: m), columnBeaten = [Int32](repeating: 0, count: n)
+        var moments = [0.0, 0.0], rowSum = [Double](repeating: 0, count: m), columnSum = [Double](repeating: 0, count: n)
+        var columnPart = [Float](repeating: 0, count: n)
+        let scale: Float = 20
+        let stripRows = max(2, (512 << 10) / (4 * n) & ~1)
+        var seconds: [(fused: Double, unfused: Double)] = []
+        exact.withUnsafeBufferPointer { exact in
+            lower.withUnsafeBufferPointer { lower in
+                upper.withUnsafeBufferPointer { upper in
+                    positiveOf.withUnsafeBufferPointer { positiveOf in
+                        let thresholds = cs_thresholds(exact: exact.baseAddress, lower: lower.baseAddress, upper: upper.baseAddress,
+                                                       index: positiveOf.baseAddress)
+                        func tile(rows: Range<Int>) -> cs_tile {
+                            cs_tile(data: product + rows.lowerBound * n, rows: Int64(rows.count), cols: Int64(n), ld: Int64(n),
+                                    row0: Int64(rows.lowerBound), col0: 0, a: x1.row(rows.lowerBound), b: x2.baseAddress,
+                                    dim: Int64(dim), a_norms: aNorms + rows.lowerBound, b_norms: bNorms,
+                                    gamma: cs_dot_error_bound(Int64(dim)))
+                        }
+                        for _ in 0..<(5 * repeats) {
+                            let fused = Self.threadCPUTime {
+                                rowBeaten.withUnsafeMutableBufferPointer { rowBeaten in
+                                    columnBeaten.withUnsafeMutableBufferPointer { columnBeaten in
+                                        moments.withUnsafeMutableBufferPointer { moments in
+                                            rowSum.withUnsafeMutableBufferPointer { rowSum in
+                                                columnSum.withUnsafeMutableBufferPointer { columnSum in
+                                                    var epilogue = cs_fused_epilogue(
+                                                        positive_of_col: positiveOf.baseAddress, rows: thresholds, cols: thresholds,
+                                                        row_beaten: rowBeaten.baseAddress, col_beaten: columnBeaten.baseAddress,
+                                                        moments: moments.baseAddress, scale: scale, row_sum: rowSum.baseAddress,
+                                                        col_sum: columnSum.baseAddress)
+                                                    cs_gemm_abt_fused(tile(rows: 0..<m), product, 0, workspace, &epilogue)
+                                                }
+                                            }
+                                        }
+                                    }
+                                }
+                            }
+                            let unfused = Self.threadCPUTime {
+                                cs_gemm_abt(x1.baseAddress, x2.baseAddress, product, Int64(m), Int64(n), Int64(dim), Int64(n), workspace)
+                                for first in stride(from: 0, to: m, by: stripRows) {
+                                    let strip = tile(rows: first..<min(first + stripRows, m))
+                                    cs_count_ranks(strip, thresholds, thresholds, &rowBeaten[first], &columnBeaten, &moments)
+                                    cs_lse_fixed_shift(strip, positiveOf.baseAddress, scale, &rowSum[first], &columnSum, &columnPart)
+                                }
+                            }
+                            seconds.append((fused, unfused))
+                        }
+                    }
+                }
+            }
+        }
+        let flops = 2 * Double(m) * Double(n) * Double(dim)
+        return FusedTile(fusedGFLOPS: flops / seconds.map(\.fused).min()! / 1e9,
+                         unfusedGFLOPS: flops / seconds.map(\.unfused).min()! / 1e9,
+                         ratio: Self.median(seconds.map { $0.fused / $0.unfused }))
     }
 
     /// One core's FMA peak at the process's vector level: the own GEMM's micro-kernel without
@@ -275,6 +365,8 @@ extension Benchmark.Result {
                          ("gflops", .number($0.gflops)), ("ratio_to_blas", .number($0.ratioToBLAS)),
                          ("peak_share", .number($0.peakShare))])
             })),
+            ("fused_tile", .object([("fused_gflops", .number(fusedTile.fusedGFLOPS)),
+                                    ("unfused_gflops", .number(fusedTile.unfusedGFLOPS)), ("ratio", .number(fusedTile.ratio))])),
             ("tiles", .array(table.map(\.json))),
         ])
     }
