@@ -574,11 +574,13 @@ void CS_LEVEL_NAME(cs_gemm_abt_fused)(cs_tile t, float *c, int store, float *wor
 /// The micro-kernel's FMAs without its loads: GEMM_MR × GEMM_VECTORS independent chains, each
 /// acc = acc·m + c with m and c in registers, `iterations` times. Timed by `crosssim bench`
 /// as the machine's FMA peak at this level (GEMM_MR·GEMM_NR·2 flops an iteration); the sum
-/// returned keeps the chains from being dropped.
+/// returned keeps the chains from being dropped. Without FMA a product is an instruction of
+/// its own, as in the micro-kernel: acc = acc + a_r·b, one product per accumulator.
 float CS_LEVEL_NAME(cs_fma_peak_loop)(int64_t iterations) {
     vf acc[GEMM_MR][GEMM_VECTORS];
     for (int r = 0; r < GEMM_MR; r++)
         for (int v = 0; v < GEMM_VECTORS; v++) acc[r][v] = VF_SPLAT((float)(r * GEMM_VECTORS + v));
+#ifdef CS_AVX2_OR_WIDER
     const vf m = VF_SPLAT(0.999999f), c = VF_SPLAT(1e-3f);
     for (int64_t i = 0; i < iterations; i++) {
 #pragma clang loop unroll(full)
@@ -586,6 +588,23 @@ float CS_LEVEL_NAME(cs_fma_peak_loop)(int64_t iterations) {
 #pragma clang loop unroll(full)
             for (int v = 0; v < GEMM_VECTORS; v++) acc[r][v] = VF_FMA(acc[r][v], m, c);
     }
+#else
+    // b's halves are made opaque every iteration, so that each row's product a_r·b is
+    // computed in the loop as the micro-kernel computes it.
+    f32x4 low = {0.5f, 0.5f, 0.5f, 0.5f}, high = low;
+    for (int64_t i = 0; i < iterations; i++) {
+#if defined(__aarch64__)
+        __asm__("" : "+w"(low), "+w"(high));
+#else
+        __asm__("" : "+x"(low), "+x"(high));
+#endif
+        const vf b = __builtin_shufflevector(low, high, 0, 1, 2, 3, 4, 5, 6, 7);
+#pragma clang loop unroll(full)
+        for (int r = 0; r < GEMM_MR; r++)
+#pragma clang loop unroll(full)
+            for (int v = 0; v < GEMM_VECTORS; v++) acc[r][v] = VF_FMA(VF_SPLAT(1e-3f * (float)(r + 1)), b, acc[r][v]);
+    }
+#endif
     vf sum = VF_SPLAT(0.0f);
     for (int r = 0; r < GEMM_MR; r++)
         for (int v = 0; v < GEMM_VECTORS; v++) sum += acc[r][v];

@@ -310,13 +310,13 @@ public struct Benchmark: Sendable {
     }
 
     /// One core's FMA peak at the process's vector level: the own GEMM's micro-kernel without
-    /// its loads (cs_fma_peak_loop, about 0.1 s), the best of five runs in this thread's CPU
-    /// time, as other work on the machine slows a run but never speeds one.
+    /// its loads (cs_fma_peak_loop, about 40 ms a run), the best of fifteen runs in this
+    /// thread's CPU time, as other work on the machine slows a run but never speeds one.
     static func fmaPeakGFLOPS() -> Double {
         let blocks = cs_gemm_blocks_for(1)
-        let iterations: Int64 = 20_000_000
+        let iterations: Int64 = 10_000_000
         let flops = Double(iterations) * Double(blocks.mr * blocks.nr) * 2
-        let seconds = (0..<5).map { _ in threadCPUTime { _ = cs_fma_peak_loop(iterations) } }.min()!
+        let seconds = (0..<15).map { _ in threadCPUTime { _ = cs_fma_peak_loop(iterations) } }.min()!
         return flops / seconds / 1e9
     }
 
