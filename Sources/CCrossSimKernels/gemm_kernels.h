@@ -324,10 +324,11 @@ static __attribute__((noinline, cold)) void fused_rank_counts(const fused_call *
 /// cs_lse_fixed_shift do over those cells. Most micro-tiles hold no negative that reaches
 /// the lower bound of its row's or its column's threshold, and then there is nothing to count;
 /// in one that does, cells surely above are counted a vector at a time, and if a cell is near
-/// a threshold, fused_rank_counts counts the micro-tile. Each exponential term is summed in Float32 over at
-/// most GEMM_NR / LANES columns for its row and GEMM_MR rows for its column before it is
-/// widened, and so are the negatives' s and s² for a column where the panel allows
-/// (`float_moments`); rounding stays below GEMM_MR·2⁻²⁴ relative, inside docs/accuracy.md.
+/// a threshold, fused_rank_counts counts the micro-tile. Each exponential term is summed in
+/// Float32 over at most GEMM_NR / LANES columns for its row and GEMM_MR rows for its column
+/// before it is widened, and so are the negatives' s and s² for a column where the panel
+/// allows (`float_moments`): each Float32 partial errs by less than GEMM_MR·2⁻²⁴ of its terms'
+/// magnitude, inside docs/accuracy.md.
 static inline __attribute__((always_inline)) void fused_micro_tile(fused_call *f, fused_panel *p,
                                                                    vf s[GEMM_MR][GEMM_VECTORS], int64_t first,
                                                                    int64_t col, int64_t cols) {
@@ -489,7 +490,7 @@ static inline __attribute__((always_inline)) void gemm_fused_micro_tile(
 }
 
 /// An edge micro-tile of the last depth block: out of line, so that the fused loop holds one
-/// copy of the epilogue (the micro-kernel's code then fits the L1 instruction cache).
+/// copy of the epilogue's code, not two.
 static __attribute__((noinline)) void gemm_fused_edge_micro_tile(
     int64_t kc, const float *restrict a_panel, const float *restrict b_panel, float *restrict c, int64_t ldc,
     int accumulate, int store, int64_t rows, int64_t cols, fused_call *f, fused_panel *p, int64_t first, int64_t col) {
