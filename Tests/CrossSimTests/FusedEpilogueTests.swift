@@ -27,16 +27,19 @@ final class FusedEpilogueTests: XCTestCase {
                               "level \(level), \(m)×\(n)×\(d), \(similarity)")
                 }
             }
+            // Dot similarities beyond 2⁶⁰, whose squares are summed in binary64.
+            checkTile(m: mr + 1, n: nr + 5, d: 40, similarity: .dot, seed: 999, scale: 1e10,
+                      "level \(level), dot similarities near 1e21")
         }
     }
 
-    /// A tile at global offset (row0, col0) of x1 = m Gaussian rows (row 1 a copy of row 0) and
-    /// x2 = n rows near x1's, every third an exact copy of its x1 row and every fifth a copy
-    /// of the one before; column j's positive is x1 row j mod (m − 1) (so row m − 1 has none and
-    /// most have several), every seventh column's is a row outside the tile.
-    func checkTile(m: Int, n: Int, d: Int, similarity: Similarity, seed: UInt64, _ at: String) {
+    /// A tile at global offset (row0, col0) of x1 = m Gaussian rows times `scale` (row 1 a copy
+    /// of row 0) and x2 = n rows near x1's, every third an exact copy of its x1 row and every
+    /// fifth a copy of the one before; column j's positive is x1 row j mod (m − 1) (so row
+    /// m − 1 has none and most have several), every seventh column's is a row outside the tile.
+    func checkTile(m: Int, n: Int, d: Int, similarity: Similarity, seed: UInt64, scale: Double = 1, _ at: String) {
         let (row0, col0) = (3, 5)
-        var x1 = TestMatrix.gaussian(rows: m, dim: d, seed: seed)
+        var x1 = TestMatrix.gaussian(rows: m, dim: d, seed: seed, scale: scale)
         if m > 1 { x1.values.replaceSubrange(d..<2 * d, with: x1.row(0)) }
         let x1Rows = x1.embeddings(similarity)
         let a = (0..<m * d).map { x1Rows.values[$0] }
