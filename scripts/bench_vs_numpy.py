@@ -6,14 +6,18 @@
 
 For each D it writes synthetic float32 sets with `crosssim synth`, times numpy's `x1 @ x2.T`
 (OpenBLAS, all cores; best of --repeats), times the whole `crosssim eval` process with its
-defaults (one τ, ranks both ways, diagnostics) and with an extra τ or SigLIP term, in rounds
-(each run right after numpy's sgemm, the better of two), and prints the median of those paired
-ratios (and best over best), and what the extra terms add over the defaults run of their round. `--full-loss` also times a numpy InfoNCE + ranks computed from
+defaults (one τ, ranks both ways, diagnostics) under each `--gemm` (the BLAS, and the own GEMM
+with that first pass fused into its micro-kernel), and with an extra τ or SigLIP term, in
+rounds (each run right after numpy's sgemm, the better of two), and prints the median of those
+paired ratios (and best over best), the median of each run's CPU time (user + sys of the
+process) over the `--gemm blas` run's of its round, and what the extra terms add over the
+defaults run of their round. `--full-loss` also times a numpy InfoNCE + ranks computed from
 the materialised S, for reference. Needs numpy; build CrossSim first (swift build -c release).
 """
 import argparse
 import json
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -69,7 +73,8 @@ def main():
             sgemm = best_of(args.repeats, lambda: x1 @ x2.T)
             gflops = 2 * args.n * args.n * dim / sgemm / 1e9
             print(f"\nN = {args.n}, D = {dim}: numpy x1 @ x2.T {sgemm:.3f} s ({gflops:.1f} GFLOP/s)")
-            workloads = [("defaults", []), ("+1 τ", ["--tau", "0.05", "0.07"]), ("+SigLIP", ["--siglip", "10:-10"])]
+            workloads = [("defaults", []), ("gemm blas", ["--gemm", "blas"]), ("gemm own", ["--gemm", "own"]),
+                         ("+1 τ", ["--tau", "0.05", "0.07"]), ("+SigLIP", ["--siglip", "10:-10"])]
             report = os.path.join(tmp, "report.json")
             # Runs go in rounds, each workload once per round in an order that rotates, and each
             # run right after numpy's sgemm (the better of two, as its threads wake from sleep):
@@ -82,17 +87,21 @@ def main():
                     command = [args.crosssim, "eval", os.path.join(folder, "x1"), os.path.join(folder, "x2"),
                                "--quiet", "--json", report] + extra
                     reference = best_of(2, lambda: x1 @ x2.T)
+                    before = resource.getrusage(resource.RUSAGE_CHILDREN)
                     seconds = best_of(1, lambda: subprocess.run(command, check=True, stdout=subprocess.DEVNULL))
-                    runs[name].append((seconds, reference))
+                    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+                    cpu = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
+                    runs[name].append((seconds, reference, cpu))
                     engines[name] = json.load(open(report))["engine"]
             for name, _ in workloads:
-                ratio = statistics.median(t / r for t, r in runs[name])
-                seconds = min(t for t, _ in runs[name])
-                extra = "" if name == "defaults" else "  × defaults {:.3f}".format(
-                    statistics.median(t / d for (t, _), (d, _) in zip(runs[name], runs["defaults"])))
+                ratio = statistics.median(t / r for t, r, _ in runs[name])
+                seconds = min(t for t, _, _ in runs[name])
+                cpu = statistics.median(c / b for (_, _, c), (_, _, b) in zip(runs[name], runs["gemm blas"]))
+                extra = "" if name == "defaults" or name.startswith("gemm") else "  × defaults {:.3f}".format(
+                    statistics.median(t / d for (t, _, _), (d, _, _) in zip(runs[name], runs["defaults"])))
                 print(f"  crosssim eval {name:9} {seconds:.3f} s  ratio {ratio:.3f} (median of {args.repeats} rounds; "
-                      f"best/best {seconds / sgemm:.3f}){extra}  peak RSS {engines[name]['peak_rss_bytes'] / 2**20:.0f} MiB, "
-                      f"{engines[name]['backend']}")
+                      f"best/best {seconds / sgemm:.3f}), CPU × gemm blas {cpu:.3f}{extra}  "
+                      f"peak RSS {engines[name]['peak_rss_bytes'] / 2**20:.0f} MiB, {engines[name]['backend']}")
             if args.full_loss:
                 full = best_of(1, lambda: numpy_full_loss(x1, x2))
                 print(f"  numpy full InfoNCE + ranks from materialised S: {full:.3f} s  ratio {full / sgemm:.3f}")

@@ -153,18 +153,19 @@ static void pack_panels(const float *restrict x, int64_t ld, int64_t rows, int64
     }
 }
 
-/// The micro-kernel: the GEMM_MR×GEMM_NR product of an A micro-panel and a B micro-panel over
-/// kc, written to c (row stride ldc) or added to what c holds. The products gather from zero
-/// in registers and reach c in one Float32 addition, whichever of the two the caller asks for.
-static inline void gemm_micro_tile(int64_t kc, const float *restrict a_panel, const float *restrict b_panel,
-                                   float *restrict c, int64_t ldc, int accumulate) {
-    // C's lines are fetched for writing while the products run, not when they are stored.
+/// The micro-kernel's product: acc = the GEMM_MR×GEMM_NR product of an A micro-panel and a B
+/// micro-panel over kc, gathered from zero in registers. `c_lines` (row stride ldc), if given,
+/// are fetched for writing while the products run, not when they are stored.
+static inline __attribute__((always_inline)) void gemm_micro_product(int64_t kc, const float *restrict a_panel,
+                                                                     const float *restrict b_panel, const float *c_lines,
+                                                                     int64_t ldc, vf acc[GEMM_MR][GEMM_VECTORS]) {
+    if (c_lines) {
 #pragma clang loop unroll(full)
-    for (int r = 0; r < GEMM_MR; r++) {
-        __builtin_prefetch(c + r * ldc, 1);
-        __builtin_prefetch(c + r * ldc + GEMM_NR - 1, 1);
+        for (int r = 0; r < GEMM_MR; r++) {
+            __builtin_prefetch(c_lines + r * ldc, 1);
+            __builtin_prefetch(c_lines + r * ldc + GEMM_NR - 1, 1);
+        }
     }
-    vf acc[GEMM_MR][GEMM_VECTORS];
 #pragma clang loop unroll(full)
     for (int r = 0; r < GEMM_MR; r++)
 #pragma clang loop unroll(full)
@@ -181,6 +182,14 @@ static inline void gemm_micro_tile(int64_t kc, const float *restrict a_panel, co
             for (int v = 0; v < GEMM_VECTORS; v++) acc[r][v] = VF_FMA(a, b[v], acc[r][v]);
         }
     }
+}
+
+/// The micro-kernel: the product written to c (row stride ldc) or added to what c holds. The
+/// products reach c in one Float32 addition, whichever of the two the caller asks for.
+static inline void gemm_micro_tile(int64_t kc, const float *restrict a_panel, const float *restrict b_panel,
+                                   float *restrict c, int64_t ldc, int accumulate) {
+    vf acc[GEMM_MR][GEMM_VECTORS];
+    gemm_micro_product(kc, a_panel, b_panel, c, ldc, acc);
 #pragma clang loop unroll(full)
     for (int r = 0; r < GEMM_MR; r++)
 #pragma clang loop unroll(full)
@@ -191,8 +200,309 @@ static inline void gemm_micro_tile(int64_t kc, const float *restrict a_panel, co
         }
 }
 
-void CS_LEVEL_NAME(cs_gemm_abt)(const float *a, const float *b, float *c, int64_t m, int64_t n, int64_t k,
-                                int64_t ldc, float *workspace) {
+// MARK: The fused epilogue
+
+/// One cs_gemm_abt_fused call: its tile and epilogue, and what every micro-tile reads of them.
+typedef struct {
+    cs_tile t;
+    const cs_fused_epilogue *e;
+    /// The largest column norm of the tile, for each row's error bound (as cs_count_ranks).
+    float b_max;
+    vf scale;
+    /// Σ s and Σ s² over the call's negatives, added to e->moments at its end.
+    double sum, squares;
+} fused_call;
+
+/// What a micro-panel of GEMM_MR rows gathers while the micro-tiles of one block of B's rows
+/// pass through registers: partial counts and sums held in L1, added to the call's outputs
+/// when the block ends, so that their order is the tile plan's, whatever the thread.
+typedef struct {
+    /// Rows of the panel inside the tile, and their global indices.
+    int64_t rows;
+    int32_t row_index[GEMM_MR];
+    /// Each row's threshold widened by its error bound over the tile (as cs_count_ranks).
+    float row_lower[GEMM_MR], row_upper[GEMM_MR];
+    /// The panel's largest row norm times gamma: the columns' thresholds are widened by it.
+    vf pair_error;
+    /// Whether every |s| of the panel is at most 2⁶⁰ (its norms say so), so that GEMM_MR of
+    /// its squares sum in Float32 without overflow. A square that underflows (|s| < 2⁻⁷⁴) is
+    /// lost, which only a set of almost exactly orthogonal rows would notice.
+    int float_moments;
+    vi row_count[GEMM_MR];
+    vd lse_lo[GEMM_MR], lse_hi[GEMM_MR];
+    vd sum_lo, sum_hi, squares_lo, squares_hi;
+} fused_panel;
+
+/// Starts the panel of tile rows first ..< first + rows.
+static void fused_panel_begin(const fused_call *f, fused_panel *p, int64_t first, int64_t rows) {
+    const cs_tile t = f->t;
+    const cs_fused_epilogue *e = f->e;
+    float a_max = 0;
+    p->rows = rows;
+    for (int r = 0; r < GEMM_MR; r++) {
+        p->row_count[r] = VI_SPLAT(0);
+        p->lse_lo[r] = p->lse_hi[r] = VD_ZERO;
+        p->row_index[r] = -1;
+        p->row_lower[r] = p->row_upper[r] = INFINITY;
+        if (r >= rows) continue;
+        const int64_t q = first + r;
+        p->row_index[r] = (int32_t)(t.row0 + q);
+        a_max = fmaxf(a_max, t.a_norms[q]);
+        if (e->row_beaten) {
+            const double bound = (double)error_bound(t.gamma, t.a_norms[q], f->b_max);
+            p->row_lower[r] = float_below(e->rows.exact[q] - bound);
+            p->row_upper[r] = float_above(e->rows.exact[q] + bound);
+        }
+    }
+    p->pair_error = VF_SPLAT(t.gamma * a_max * 1.000001f);
+    p->float_moments = (double)a_max * (double)f->b_max <= 0x1p60;
+    p->sum_lo = p->sum_hi = p->squares_lo = p->squares_hi = VD_ZERO;
+}
+
+/// Adds the panel's partials to the call's outputs.
+static void fused_panel_end(fused_call *f, const fused_panel *p, int64_t first) {
+    const cs_fused_epilogue *e = f->e;
+    for (int64_t r = 0; r < p->rows; r++) {
+        if (e->row_beaten) e->row_beaten[first + r] += (int32_t)VI_HSUM(p->row_count[r]);
+        if (e->row_sum) e->row_sum[first + r] += VD_PAIR_SUM(p->lse_lo[r], p->lse_hi[r]);
+    }
+    f->sum += VD_PAIR_SUM(p->sum_lo, p->sum_hi);
+    f->squares += VD_PAIR_SUM(p->squares_lo, p->squares_hi);
+}
+
+/// Rank counts of a micro-tile with a cell within its error bound of a threshold (rare outside
+/// exact duplicates and crowded thresholds): surely above is counted a vector at a time, and
+/// the near cells of a vector that has any are decided one at a time on their exact
+/// similarity (docs/definitions.md, Ranks). `s` is the micro-tile
+/// (GEMM_MR × GEMM_NR), `col_lower` and `col_upper` its columns' widened thresholds; its first
+/// cell is tile cell (first, col) and `cols` of its columns are in the tile. Each row
+/// remembers its last exact value, so duplicate columns cost a compare, not a dot product.
+static __attribute__((noinline, cold)) void fused_rank_counts(const fused_call *f, fused_panel *p, const float *s,
+                                                               const float *col_lower, const float *col_upper,
+                                                               int64_t first, int64_t col, int64_t cols) {
+    const cs_tile t = f->t;
+    const cs_fused_epilogue *e = f->e;
+    for (int64_t r = 0; r < p->rows; r++) {
+        const int64_t q = first + r;
+        const vi row = VI_SPLAT(p->row_index[r]);
+        const vf lower = VF_SPLAT(p->row_lower[r]), upper = VF_SPLAT(p->row_upper[r]);
+        const float *last_b = NULL;
+        double last_exact = 0;
+        for (int64_t c = 0; c < cols; c += LANES) {
+            const int64_t n = MIN(LANES, cols - c);
+            const vf x = VF_LOAD(s + r * GEMM_NR + c), low = VF_LOAD(col_lower + c), high = VF_LOAD(col_upper + c);
+            const vi negative = (VI_LOAD_N(e->positive_of_col + col + c, n, 0) != row) & TAIL_MASK(n);
+            const vi row_sure = x > upper, col_sure = x > high;
+            const vi row_near = negative & ~row_sure & (x >= lower), col_near = negative & ~col_sure & (x >= low);
+            p->row_count[r] -= negative & row_sure;
+            vi col_hits = -(negative & col_sure);
+            if (__builtin_reduce_or(row_near | col_near)) {
+                for (int64_t l = 0; l < n; l++) {
+                    if (!(row_near[l] | col_near[l])) continue;
+                    const int64_t j = col + c + l;
+                    const float *b_row = t.b + j * t.dim;
+                    if (!last_b || memcmp(b_row, last_b, (size_t)t.dim * sizeof(float)) != 0) {
+                        last_exact = dot_f64(t.a + q * t.dim, b_row, (size_t)t.dim);
+                        last_b = b_row;
+                    }
+                    if (row_near[l] && beats(last_exact, t.col0 + j, e->rows.exact[q], e->rows.index[q])) e->row_beaten[q] += 1;
+                    if (col_near[l] && beats(last_exact, p->row_index[r], e->cols.exact[j], e->cols.index[j])) col_hits[l] += 1;
+                }
+            }
+            int32_t *to = e->col_beaten + col + c;
+            if (n == LANES) {
+                VI_STORE(to, VI_LOAD(to) + col_hits);
+            } else {
+                for (int64_t l = 0; l < n; l++) to[l] += col_hits[l];
+            }
+        }
+    }
+}
+
+/// The epilogue on one micro-tile in registers, s, whose first cell is tile cell (first, col),
+/// `cols` of its columns in the tile (the panel says how many rows): what cs_count_ranks and
+/// cs_lse_fixed_shift do over those cells. Most micro-tiles hold no negative that reaches
+/// the lower bound of its row's or its column's threshold, and then there is nothing to count;
+/// in one that does, cells surely above are counted a vector at a time, and if a cell is near
+/// a threshold, fused_rank_counts counts the micro-tile. Each exponential term is summed in
+/// Float32 over at most GEMM_NR / LANES columns for its row and GEMM_MR rows for its column
+/// before it is widened, and so are the negatives' s and s² for a column where the panel
+/// allows (`float_moments`): each Float32 partial errs by less than GEMM_MR·2⁻²⁴ of its terms'
+/// magnitude, inside docs/accuracy.md.
+static inline __attribute__((always_inline)) void fused_micro_tile(fused_call *f, fused_panel *p,
+                                                                   vf s[GEMM_MR][GEMM_VECTORS], int64_t first,
+                                                                   int64_t col, int64_t cols) {
+    const cs_fused_epilogue *e = f->e;
+    const int ranks = e->row_beaten != NULL, lse = e->row_sum != NULL, float_moments = p->float_moments;
+    int64_t width[GEMM_VECTORS];
+    vi owner[GEMM_VECTORS], in_tile[GEMM_VECTORS];
+    vf col_lower[GEMM_VECTORS], col_upper[GEMM_VECTORS], col_part[GEMM_VECTORS], col_sum[GEMM_VECTORS], col_squares[GEMM_VECTORS];
+#pragma clang loop unroll(full)
+    for (int v = 0; v < GEMM_VECTORS; v++) {
+        const int64_t c = col + v * LANES;
+        width[v] = cols <= v * LANES ? 0 : MIN(LANES, cols - v * LANES);
+        owner[v] = VI_LOAD_N(e->positive_of_col + c, width[v], 0);
+        in_tile[v] = TAIL_MASK(width[v]);
+        col_part[v] = col_sum[v] = col_squares[v] = VF_SPLAT(0.0f);
+        if (ranks) {
+            const vf b_norm = VF_LOAD_N(f->t.b_norms + c, width[v], 0.0f);
+            col_lower[v] = VF_FMA(-p->pair_error, b_norm, VF_LOAD_N(e->cols.lower + c, width[v], 0.0f));
+            col_upper[v] = VF_FMA(p->pair_error, b_norm, VF_LOAD_N(e->cols.upper + c, width[v], 0.0f));
+        }
+    }
+    // Partials gather in locals and reach the panel at the end: stores to the column arrays
+    // would otherwise make the compiler reload the panel after each.
+    vi reach = VI_SPLAT(0);
+    vf row_part[GEMM_MR];
+    vd sum_lo = VD_ZERO, sum_hi = VD_ZERO, squares_lo = VD_ZERO, squares_hi = VD_ZERO;
+#pragma clang loop unroll(full)
+    for (int r = 0; r < GEMM_MR; r++) row_part[r] = VF_SPLAT(0.0f);
+#pragma clang loop unroll(full)
+    for (int r = 0; r < GEMM_MR; r++) {
+        if (r >= p->rows) break;
+        const vi row = VI_SPLAT(p->row_index[r]);
+        const vf lower = VF_SPLAT(p->row_lower[r]);
+#pragma clang loop unroll(full)
+        for (int v = 0; v < GEMM_VECTORS; v++) {
+            const vf x = s[r][v];
+            const vi negative = (owner[v] != row) & in_tile[v];
+            if (ranks) {
+                reach |= negative & (x >= VF_MIN(lower, col_lower[v]));
+                const vf kept = VF_SELECT(negative, x, VF_SPLAT(0.0f));
+                if (float_moments) {
+                    col_sum[v] += kept;
+                    col_squares[v] = VF_FMA(kept, kept, col_squares[v]);
+                } else {
+                    // Dot similarities may reach 1e37: their squares are taken in binary64.
+                    const vd low = VF_LOW_F64(kept), high = VF_HIGH_F64(kept);
+                    sum_lo += low;
+                    sum_hi += high;
+                    squares_lo += low * low;
+                    squares_hi += high * high;
+                }
+            }
+            if (lse) {
+                const vf term = VF_SELECT(negative, VF_EXP_IN_RANGE(SHIFTED_LOGIT(x, f->scale)), VF_SPLAT(0.0f));
+                row_part[r] += term;
+                col_part[v] += term;
+            }
+        }
+    }
+    if (lse) {
+#pragma clang loop unroll(full)
+        for (int v = 0; v < GEMM_VECTORS; v++) ADD_TO_COLUMNS(e->col_sum + col + v * LANES, col_part[v], width[v]);
+#pragma clang loop unroll(full)
+        for (int r = 0; r < GEMM_MR; r++) ACCUMULATE_F64(p->lse_lo[r], p->lse_hi[r], row_part[r]);
+    }
+    if (!ranks) return;
+#pragma clang loop unroll(full)
+    for (int v = 0; v < GEMM_VECTORS; v++) {
+        ACCUMULATE_F64(sum_lo, sum_hi, col_sum[v]);
+        ACCUMULATE_F64(squares_lo, squares_hi, col_squares[v]);
+    }
+    p->sum_lo += sum_lo;
+    p->sum_hi += sum_hi;
+    p->squares_lo += squares_lo;
+    p->squares_hi += squares_hi;
+    if (!__builtin_reduce_or(reach)) return;
+    vi near = VI_SPLAT(0), row_hits[GEMM_MR], col_hits[GEMM_VECTORS];
+#pragma clang loop unroll(full)
+    for (int r = 0; r < GEMM_MR; r++) row_hits[r] = VI_SPLAT(0);
+#pragma clang loop unroll(full)
+    for (int v = 0; v < GEMM_VECTORS; v++) col_hits[v] = VI_SPLAT(0);
+#pragma clang loop unroll(full)
+    for (int r = 0; r < GEMM_MR; r++) {
+        if (r >= p->rows) break;
+        const vi row = VI_SPLAT(p->row_index[r]);
+        const vf lower = VF_SPLAT(p->row_lower[r]), upper = VF_SPLAT(p->row_upper[r]);
+#pragma clang loop unroll(full)
+        for (int v = 0; v < GEMM_VECTORS; v++) {
+            const vf x = s[r][v];
+            const vi negative = (owner[v] != row) & in_tile[v];
+            const vi row_sure = x > upper, col_sure = x > col_upper[v];
+            near |= negative & ((~row_sure & (x >= lower)) | (~col_sure & (x >= col_lower[v])));
+            row_hits[r] -= negative & row_sure;
+            col_hits[v] -= negative & col_sure;
+        }
+    }
+    if (__builtin_reduce_or(near)) {
+        // Copies: the accumulators' own addresses never escape, so that they stay in registers.
+        float values[GEMM_MR * GEMM_NR], lower[GEMM_NR], upper[GEMM_NR];
+#pragma clang loop unroll(full)
+        for (int v = 0; v < GEMM_VECTORS; v++) {
+            memcpy(lower + v * LANES, &col_lower[v], sizeof col_lower[v]);
+            memcpy(upper + v * LANES, &col_upper[v], sizeof col_upper[v]);
+#pragma clang loop unroll(full)
+            for (int r = 0; r < GEMM_MR; r++) memcpy(values + r * GEMM_NR + v * LANES, &s[r][v], sizeof s[r][v]);
+        }
+        fused_rank_counts(f, p, values, lower, upper, first, col, cols);
+        return;
+    }
+#pragma clang loop unroll(full)
+    for (int r = 0; r < GEMM_MR; r++) p->row_count[r] += row_hits[r];
+#pragma clang loop unroll(full)
+    for (int v = 0; v < GEMM_VECTORS; v++) {
+        int32_t *to = e->col_beaten + col + v * LANES;
+        if (width[v] == LANES) {
+            VI_STORE(to, VI_LOAD(to) + col_hits[v]);
+        } else {
+            for (int64_t l = 0; l < width[v]; l++) to[l] += col_hits[v][l];
+        }
+    }
+}
+
+/// A micro-tile of the last depth block with the epilogue fused: its final values (c's partial
+/// sum of the earlier blocks plus the product, one Float32 addition as gemm_micro_tile makes
+/// it) go through fused_micro_tile, and to c only if `store`. An edge micro-tile's values
+/// beyond the tile are whatever the zero-filled panels give; the epilogue masks them.
+static inline __attribute__((always_inline)) void gemm_fused_micro_tile(
+    int64_t kc, const float *restrict a_panel, const float *restrict b_panel, float *restrict c, int64_t ldc,
+    int accumulate, int store, int64_t rows, int64_t cols, fused_call *f, fused_panel *p, int64_t first, int64_t col) {
+    vf acc[GEMM_MR][GEMM_VECTORS];
+    gemm_micro_product(kc, a_panel, b_panel, accumulate || store ? c : NULL, ldc, acc);
+    if (rows == GEMM_MR && cols == GEMM_NR) {
+#pragma clang loop unroll(full)
+        for (int r = 0; r < GEMM_MR; r++)
+#pragma clang loop unroll(full)
+            for (int v = 0; v < GEMM_VECTORS; v++) {
+                float *to = c + r * ldc + v * LANES;
+                if (accumulate) acc[r][v] = VF_LOAD(to) + acc[r][v];
+                if (store) memcpy(to, &acc[r][v], sizeof acc[r][v]);
+            }
+    } else {
+        float values[GEMM_MR * GEMM_NR];
+#pragma clang loop unroll(full)
+        for (int r = 0; r < GEMM_MR; r++)
+#pragma clang loop unroll(full)
+            for (int v = 0; v < GEMM_VECTORS; v++) memcpy(values + r * GEMM_NR + v * LANES, &acc[r][v], sizeof acc[r][v]);
+        for (int64_t r = 0; r < rows; r++)
+            for (int64_t l = 0; l < cols; l++) {
+                float *to = c + r * ldc + l;
+                if (accumulate) values[r * GEMM_NR + l] = *to + values[r * GEMM_NR + l];
+                if (store) *to = values[r * GEMM_NR + l];
+            }
+#pragma clang loop unroll(full)
+        for (int r = 0; r < GEMM_MR; r++)
+#pragma clang loop unroll(full)
+            for (int v = 0; v < GEMM_VECTORS; v++) memcpy(&acc[r][v], values + r * GEMM_NR + v * LANES, sizeof acc[r][v]);
+    }
+    fused_micro_tile(f, p, acc, first, col, cols);
+}
+
+/// An edge micro-tile of the last depth block: out of line, so that the fused loop holds one
+/// copy of the epilogue's code, not two.
+static __attribute__((noinline)) void gemm_fused_edge_micro_tile(
+    int64_t kc, const float *restrict a_panel, const float *restrict b_panel, float *restrict c, int64_t ldc,
+    int accumulate, int store, int64_t rows, int64_t cols, fused_call *f, fused_panel *p, int64_t first, int64_t col) {
+    gemm_fused_micro_tile(kc, a_panel, b_panel, c, ldc, accumulate, store, rows, cols, f, p, first, col);
+}
+
+/// The loops of cs_gemm_abt, with the epilogue `fused` (or none) on the last depth block, and
+/// the tile stored to c unless `store` is 0 (c then holds only the earlier depth blocks'
+/// partial sums, if k has more than one).
+static inline __attribute__((always_inline)) void gemm_abt(const float *a, const float *b, float *c, int64_t m, int64_t n,
+                                                           int64_t k, int64_t ldc, float *workspace, fused_call *fused,
+                                                           int store) {
     if (m <= 0 || n <= 0) return;
     if (k <= 0) {
         for (int64_t i = 0; i < m; i++) memset(c + i * ldc, 0, (size_t)n * sizeof(float));
@@ -208,6 +518,7 @@ void CS_LEVEL_NAME(cs_gemm_abt)(const float *a, const float *b, float *c, int64_
         for (int64_t k0 = 0; k0 < k; k0 += blocks.kc) {
             const int64_t kc = MIN(blocks.kc, k - k0);
             const int accumulate = k0 > 0;
+            fused_call *const fuse = k0 + kc == k ? fused : NULL;
             pack_panels(a + i0 * k, k, rows, k0, kc, GEMM_MR, a_packed);
             for (int64_t j0 = 0; j0 < n; j0 += blocks.mc) {
                 const int64_t cols = MIN(blocks.mc, n - j0);
@@ -215,10 +526,21 @@ void CS_LEVEL_NAME(cs_gemm_abt)(const float *a, const float *b, float *c, int64_
                 for (int64_t i = 0; i < rows; i += GEMM_MR) {
                     const float *a_panel = a_packed + i * kc;
                     const int64_t tile_rows = MIN(GEMM_MR, rows - i);
+                    fused_panel panel;
+                    if (fuse) fused_panel_begin(fuse, &panel, i0 + i, tile_rows);
                     for (int64_t j = 0; j < cols; j += GEMM_NR) {
                         const float *b_panel = b_packed + j * kc;
                         float *to = c + (i0 + i) * ldc + j0 + j;
                         const int64_t tile_cols = MIN(GEMM_NR, cols - j);
+                        if (fuse) {
+                            if (tile_rows == GEMM_MR && tile_cols == GEMM_NR)
+                                gemm_fused_micro_tile(kc, a_panel, b_panel, to, ldc, accumulate, store, GEMM_MR, GEMM_NR,
+                                                      fuse, &panel, i0 + i, j0 + j);
+                            else
+                                gemm_fused_edge_micro_tile(kc, a_panel, b_panel, to, ldc, accumulate, store, tile_rows,
+                                                           tile_cols, fuse, &panel, i0 + i, j0 + j);
+                            continue;
+                        }
                         if (tile_rows == GEMM_MR && tile_cols == GEMM_NR) {
                             gemm_micro_tile(kc, a_panel, b_panel, to, ldc, accumulate);
                             continue;
@@ -229,8 +551,65 @@ void CS_LEVEL_NAME(cs_gemm_abt)(const float *a, const float *b, float *c, int64_
                                 to[r * ldc + col] = accumulate ? to[r * ldc + col] + edge[r * GEMM_NR + col]
                                                                : edge[r * GEMM_NR + col];
                     }
+                    if (fuse) fused_panel_end(fuse, &panel, i0 + i);
                 }
             }
         }
     }
+}
+
+void CS_LEVEL_NAME(cs_gemm_abt)(const float *a, const float *b, float *c, int64_t m, int64_t n, int64_t k,
+                                int64_t ldc, float *workspace) {
+    gemm_abt(a, b, c, m, n, k, ldc, workspace, NULL, 1);
+}
+
+void CS_LEVEL_NAME(cs_gemm_abt_fused)(cs_tile t, float *c, int store, float *workspace, const cs_fused_epilogue *e) {
+    fused_call call = {t, e, e->row_beaten ? largest_b_norm(t) : 0, VF_SPLAT(e->scale), 0, 0};
+    gemm_abt(t.a, t.b, c, t.rows, t.cols, t.dim, t.ld, workspace, &call, store);
+    if (e->moments) {
+        e->moments[0] += call.sum;
+        e->moments[1] += call.squares;
+    }
+}
+
+/// The micro-kernel's FMAs without its loads: GEMM_MR × GEMM_VECTORS independent chains, each
+/// acc = acc·m + c with m and c in registers, `iterations` times. Timed by `crosssim bench`
+/// as the machine's FMA peak at this level (GEMM_MR·GEMM_NR·2 flops an iteration); the sum
+/// returned keeps the chains from being dropped. Without FMA a product is an instruction of
+/// its own, as in the micro-kernel: acc = acc + a_r·b, one product per accumulator.
+float CS_LEVEL_NAME(cs_fma_peak_loop)(int64_t iterations) {
+    vf acc[GEMM_MR][GEMM_VECTORS];
+    for (int r = 0; r < GEMM_MR; r++)
+        for (int v = 0; v < GEMM_VECTORS; v++) acc[r][v] = VF_SPLAT((float)(r * GEMM_VECTORS + v));
+#ifdef CS_AVX2_OR_WIDER
+    const vf m = VF_SPLAT(0.999999f), c = VF_SPLAT(1e-3f);
+    for (int64_t i = 0; i < iterations; i++) {
+#pragma clang loop unroll(full)
+        for (int r = 0; r < GEMM_MR; r++)
+#pragma clang loop unroll(full)
+            for (int v = 0; v < GEMM_VECTORS; v++) acc[r][v] = VF_FMA(acc[r][v], m, c);
+    }
+#else
+    // b's halves are made opaque every iteration, so that each row's product a_r·b is
+    // computed in the loop as the micro-kernel computes it.
+    f32x4 low = {0.5f, 0.5f, 0.5f, 0.5f}, high = low;
+    for (int64_t i = 0; i < iterations; i++) {
+#if defined(__aarch64__)
+        __asm__("" : "+w"(low), "+w"(high));
+#else
+        __asm__("" : "+x"(low), "+x"(high));
+#endif
+        const vf b = __builtin_shufflevector(low, high, 0, 1, 2, 3, 4, 5, 6, 7);
+#pragma clang loop unroll(full)
+        for (int r = 0; r < GEMM_MR; r++)
+#pragma clang loop unroll(full)
+            for (int v = 0; v < GEMM_VECTORS; v++) acc[r][v] = VF_FMA(VF_SPLAT(1e-3f * (float)(r + 1)), b, acc[r][v]);
+    }
+#endif
+    vf sum = VF_SPLAT(0.0f);
+    for (int r = 0; r < GEMM_MR; r++)
+        for (int v = 0; v < GEMM_VECTORS; v++) sum += acc[r][v];
+    float total = 0;
+    for (int l = 0; l < LANES; l++) total += sum[l];
+    return total;
 }

@@ -69,7 +69,11 @@
     V(cs_gemm_abt,                                                                              \
       (const float *a, const float *b, float *c, int64_t m, int64_t n, int64_t k, int64_t ldc,    \
        float *workspace),                                                                       \
-      (a, b, c, m, n, k, ldc, workspace))
+      (a, b, c, m, n, k, ldc, workspace))                                                      \
+    V(cs_gemm_abt_fused,                                                                        \
+      (cs_tile t, float *c, int store, float *workspace, const cs_fused_epilogue *e),           \
+      (t, c, store, workspace, e))                                                              \
+    R(float, cs_fma_peak_loop, (int64_t iterations), (iterations))
 
 #define CS_DECLARE_VOID(name, parameters, arguments) void CS_LEVEL_NAME(name) parameters;
 #define CS_DECLARE_RESULT(type, name, parameters, arguments) type CS_LEVEL_NAME(name) parameters;

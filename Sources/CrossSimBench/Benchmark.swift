@@ -1,3 +1,4 @@
+import CCrossSimKernels
 import CrossSim
 import CrossSimSynthetic
 import Foundation
@@ -59,6 +60,20 @@ public struct Benchmark: Sendable {
         public var gflops: Double
         /// The median over rounds of this GEMM's CPU seconds over the BLAS's in the same round.
         public var ratioToBLAS: Double
+        /// `gflops` over the FMA peak of one core at the process's vector level.
+        public var peakShare: Double
+    }
+
+    /// The own GEMM on one default tile with the defaults' first pass (ranks both ways, the
+    /// negatives' Σ s and Σ s², one τ = 0.05) fused into its micro-kernel and the tile not
+    /// stored, against the same GEMM storing the tile and that pass's kernels reading it in
+    /// 512 KiB strips as the reducers do (cs_count_ranks, cs_lse_fixed_shift).
+    public struct FusedTile: Sendable {
+        /// 2·m·n·D over the fastest round's thread CPU seconds.
+        public var fusedGFLOPS: Double
+        public var unfusedGFLOPS: Double
+        /// The median over rounds of the fused CPU seconds over the unfused.
+        public var ratio: Double
     }
 
     public struct Result: Sendable {
@@ -67,7 +82,10 @@ public struct Benchmark: Sendable {
         public var backend: String
         /// One sgemm over the whole x1·x2ᵀ with the BLAS on all threads.
         public var sgemmSeconds: Double
+        /// One core's FMA peak at the process's vector level, measured (`fmaPeakGFLOPS`).
+        public var fmaPeakGFLOPS: Double
         public var tileGEMMs: [TileGEMM]
+        public var fusedTile: FusedTile
         public var table: [Row]
         /// Decoded Float32 bytes per second reading float16 .npy.zst shards: on one core into a
         /// reused buffer (decoding, conversion and normalisation alone), and on all cores into a
@@ -113,11 +131,16 @@ public struct Benchmark: Sendable {
         }
         let sgemm = best(wholeSgemm)
         progress(String(format: "whole-matrix sgemm: %.3f s, %.1f GFLOP/s", sgemm, flops / sgemm / 1e9))
-        let tileGEMMs = timeTileGEMMs(x1: x1, x2: x2)
+        let peak = Self.fmaPeakGFLOPS()
+        progress(String(format: "FMA peak of one core at this vector level: %.1f GFLOP/s", peak))
+        let tileGEMMs = timeTileGEMMs(x1: x1, x2: x2, peak: peak)
         for t in tileGEMMs {
-            progress(String(format: "one %@x%d tile, one thread, %@: %.1f GFLOP/s, %.3f × the BLAS's CPU time",
-                            TileShape.default.description, dim, t.backend, t.gflops, t.ratioToBLAS))
+            progress(String(format: "one %@x%d tile, one thread, %@: %.1f GFLOP/s, %.0f %% of the FMA peak, %.3f × the BLAS's CPU time",
+                            TileShape.default.description, dim, t.backend, t.gflops, 100 * t.peakShare, t.ratioToBLAS))
         }
+        let fusedTile = timeFusedTile(x1: x1, x2: x2)
+        progress(String(format: "the same tile with ranks, Σ s² and one τ, own GEMM: fused %.1f GFLOP/s, unfused %.1f GFLOP/s, "
+                            + "fused/unfused CPU time %.3f", fusedTile.fusedGFLOPS, fusedTile.unfusedGFLOPS, fusedTile.ratio))
         var table: [Row] = []
         for threadCount in threads {
             for tile in tiles {
@@ -134,10 +157,11 @@ public struct Benchmark: Sendable {
                     smallTau.temperatures = [0.05, 0.01]
                     var siglip = options
                     siglip.siglip = [SigLIPTerm(scale: 10, bias: -10)]
+                    // The own GEMM fuses the defaults' first pass into its micro-kernel.
                     var otherGEMM = options
                     otherGEMM.gemm = gemm == .own ? .blas : .own
                     workloads += [("+1 τ", twoTaus), ("+τ 0.01", smallTau), ("+SigLIP", siglip), ("from .zst", options),
-                                  ("gemm \(otherGEMM.gemm!)", otherGEMM)]
+                                  (otherGEMM.gemm == .own ? "gemm own, fused" : "gemm blas", otherGEMM)]
                 }
                 // Runs go in rounds: a whole-matrix sgemm, then each workload once, starting one
                 // further along each round so that no workload always runs first or last. A ratio
@@ -177,14 +201,15 @@ public struct Benchmark: Sendable {
                 }
             }
         }
-        return Result(rows: rows, dim: dim, backend: BLAS.name, sgemmSeconds: sgemm, tileGEMMs: tileGEMMs, table: table,
+        return Result(rows: rows, dim: dim, backend: BLAS.name, sgemmSeconds: sgemm, fmaPeakGFLOPS: peak, tileGEMMs: tileGEMMs, fusedTile: fusedTile,
+                      table: table,
                       readerBytesPerSecondPerCore: perCore, readerBytesPerSecond: readerRate)
     }
 
     /// Each GEMM on one thread over one default tile (clipped to the sets), in rounds that
     /// alternate them: 5 × `repeats` rounds, a tile taking milliseconds. Timed in this thread's
     /// CPU time, which time spent waiting for a core on a shared machine does not inflate.
-    func timeTileGEMMs(x1: Embeddings, x2: Embeddings) -> [TileGEMM] {
+    func timeTileGEMMs(x1: Embeddings, x2: Embeddings, peak: Double) -> [TileGEMM] {
         let m = min(TileShape.default.rows, rows), n = min(TileShape.default.cols, rows)
         let product = UnsafeMutablePointer<Float>.allocate(capacity: m * n)
         defer { product.deallocate() }
@@ -195,7 +220,7 @@ public struct Benchmark: Sendable {
         BLAS.withThreads(1) {
             for _ in 0..<(5 * repeats) {
                 for (g, gemm) in gemms.enumerated() {
-                    seconds[g].append(threadCPUTime {
+                    seconds[g].append(Self.threadCPUTime {
                         gemm.multiplyTransposed(x1.baseAddress, x2.baseAddress, into: product, m: m, n: n, k: dim, ldc: n,
                                                 workspace: workspace[g])
                     })
@@ -206,13 +231,98 @@ public struct Benchmark: Sendable {
         let flops = 2 * Double(m) * Double(n) * Double(dim)
         return gemms.enumerated().map { g, gemm in
             TileGEMM(gemm: gemm, backend: gemm.backendName, gflops: flops / seconds[g].min()! / 1e9,
-                     ratioToBLAS: Self.median(zip(seconds[g], blas).map { $0 / $1 }))
+                     ratioToBLAS: Self.median(zip(seconds[g], blas).map { $0 / $1 }),
+                     peakShare: flops / seconds[g].min()! / 1e9 / peak)
         }
+    }
+
+    /// Times `FusedTile`'s two ways on one thread, alternating, 5 × `repeats` rounds. The
+    /// synthetic pairs are identity pairs: column j's positive is x1 row j.
+    func timeFusedTile(x1: Embeddings, x2: Embeddings) -> FusedTile {
+        let m = min(TileShape.default.rows, rows), n = min(TileShape.default.cols, rows)
+        let product = UnsafeMutablePointer<Float>.allocate(capacity: m * n)
+        defer { product.deallocate() }
+        let workspace = UnsafeMutablePointer<Float>.allocate(capacity: max(1, GEMM.own.workspaceFloats(rows: m, cols: n, dim: dim)))
+        defer { workspace.deallocate() }
+        let aNorms = UnsafeMutablePointer<Float>.allocate(capacity: m), bNorms = UnsafeMutablePointer<Float>.allocate(capacity: n)
+        defer { aNorms.deallocate(); bNorms.deallocate() }
+        cs_row_norms(x1.baseAddress, m, dim, aNorms)
+        cs_row_norms(x2.baseAddress, n, dim, bNorms)
+        let positiveOf = (0..<n).map { Int32($0) }
+        let exact = (0..<n).map { cs_dot_f64(x1.row($0), x2.row($0), dim) }
+        var lower = [Float](repeating: 0, count: n), upper = [Float](repeating: 0, count: n)
+        cs_f32_bounds(exact, n, &lower, &upper)
+        var rowBeaten = [Int32](repeating: 0, count: m), columnBeaten = [Int32](repeating: 0, count: n)
+        var moments = [0.0, 0.0], rowSum = [Double](repeating: 0, count: m), columnSum = [Double](repeating: 0, count: n)
+        var columnPart = [Float](repeating: 0, count: n)
+        let scale: Float = 20
+        let stripRows = max(2, (512 << 10) / (4 * n) & ~1)
+        var seconds: [(fused: Double, unfused: Double)] = []
+        exact.withUnsafeBufferPointer { exact in
+            lower.withUnsafeBufferPointer { lower in
+                upper.withUnsafeBufferPointer { upper in
+                    positiveOf.withUnsafeBufferPointer { positiveOf in
+                        let thresholds = cs_thresholds(exact: exact.baseAddress, lower: lower.baseAddress, upper: upper.baseAddress,
+                                                       index: positiveOf.baseAddress)
+                        func tile(rows: Range<Int>) -> cs_tile {
+                            cs_tile(data: product + rows.lowerBound * n, rows: Int64(rows.count), cols: Int64(n), ld: Int64(n),
+                                    row0: Int64(rows.lowerBound), col0: 0, a: x1.row(rows.lowerBound), b: x2.baseAddress,
+                                    dim: Int64(dim), a_norms: aNorms + rows.lowerBound, b_norms: bNorms,
+                                    gamma: cs_dot_error_bound(Int64(dim)))
+                        }
+                        for _ in 0..<(5 * repeats) {
+                            let fused = Self.threadCPUTime {
+                                rowBeaten.withUnsafeMutableBufferPointer { rowBeaten in
+                                    columnBeaten.withUnsafeMutableBufferPointer { columnBeaten in
+                                        moments.withUnsafeMutableBufferPointer { moments in
+                                            rowSum.withUnsafeMutableBufferPointer { rowSum in
+                                                columnSum.withUnsafeMutableBufferPointer { columnSum in
+                                                    var epilogue = cs_fused_epilogue(
+                                                        positive_of_col: positiveOf.baseAddress, rows: thresholds, cols: thresholds,
+                                                        row_beaten: rowBeaten.baseAddress, col_beaten: columnBeaten.baseAddress,
+                                                        moments: moments.baseAddress, scale: scale, row_sum: rowSum.baseAddress,
+                                                        col_sum: columnSum.baseAddress)
+                                                    cs_gemm_abt_fused(tile(rows: 0..<m), product, 0, workspace, &epilogue)
+                                                }
+                                            }
+                                        }
+                                    }
+                                }
+                            }
+                            let unfused = Self.threadCPUTime {
+                                cs_gemm_abt(x1.baseAddress, x2.baseAddress, product, Int64(m), Int64(n), Int64(dim), Int64(n), workspace)
+                                for first in stride(from: 0, to: m, by: stripRows) {
+                                    let strip = tile(rows: first..<min(first + stripRows, m))
+                                    cs_count_ranks(strip, thresholds, thresholds, &rowBeaten[first], &columnBeaten, &moments)
+                                    cs_lse_fixed_shift(strip, positiveOf.baseAddress, scale, &rowSum[first], &columnSum, &columnPart)
+                                }
+                            }
+                            seconds.append((fused, unfused))
+                        }
+                    }
+                }
+            }
+        }
+        let flops = 2 * Double(m) * Double(n) * Double(dim)
+        return FusedTile(fusedGFLOPS: flops / seconds.map(\.fused).min()! / 1e9,
+                         unfusedGFLOPS: flops / seconds.map(\.unfused).min()! / 1e9,
+                         ratio: Self.median(seconds.map { $0.fused / $0.unfused }))
+    }
+
+    /// One core's FMA peak at the process's vector level: the own GEMM's micro-kernel without
+    /// its loads (cs_fma_peak_loop, about 40 ms a run), the best of fifteen runs in this
+    /// thread's CPU time, as other work on the machine slows a run but never speeds one.
+    static func fmaPeakGFLOPS() -> Double {
+        let blocks = cs_gemm_blocks_for(1)
+        let iterations: Int64 = 10_000_000
+        let flops = Double(iterations) * Double(blocks.mr * blocks.nr) * 2
+        let seconds = (0..<15).map { _ in threadCPUTime { _ = cs_fma_peak_loop(iterations) } }.min()!
+        return flops / seconds / 1e9
     }
 
     static func median(_ values: [Double]) -> Double { values.sorted()[values.count / 2] }
 
-    func threadCPUTime(_ body: () -> Void) -> Double {
+    static func threadCPUTime(_ body: () -> Void) -> Double {
         func now() -> Double {
             var t = timespec()
             clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t)
@@ -248,12 +358,15 @@ extension Benchmark.Result {
     public var json: JSONValue {
         .object([
             ("n", .integer(rows)), ("dim", .integer(dim)), ("backend", .string(backend)),
-            ("sgemm_seconds", .number(sgemmSeconds)), ("reader_bytes_per_second_per_core", .number(readerBytesPerSecondPerCore)),
+            ("sgemm_seconds", .number(sgemmSeconds)), ("fma_peak_gflops", .number(fmaPeakGFLOPS)), ("reader_bytes_per_second_per_core", .number(readerBytesPerSecondPerCore)),
             ("reader_bytes_per_second", .number(readerBytesPerSecond)),
             ("tile_gemm", .array(tileGEMMs.map {
                 .object([("gemm", .string($0.gemm.rawValue)), ("backend", .string($0.backend)),
-                         ("gflops", .number($0.gflops)), ("ratio_to_blas", .number($0.ratioToBLAS))])
+                         ("gflops", .number($0.gflops)), ("ratio_to_blas", .number($0.ratioToBLAS)),
+                         ("peak_share", .number($0.peakShare))])
             })),
+            ("fused_tile", .object([("fused_gflops", .number(fusedTile.fusedGFLOPS)),
+                                    ("unfused_gflops", .number(fusedTile.unfusedGFLOPS)), ("ratio", .number(fusedTile.ratio))])),
             ("tiles", .array(table.map(\.json))),
         ])
     }

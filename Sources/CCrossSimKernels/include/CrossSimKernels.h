@@ -123,6 +123,29 @@ typedef struct {
 void cs_count_ranks(cs_tile t, cs_thresholds rows, cs_thresholds cols, int32_t *row_beaten,
                     int32_t *col_beaten, double *moments);
 
+/// The first pass of the figures, done by cs_gemm_abt_fused on each micro-tile while it is
+/// in registers. Cell (i, j) is a positive, skipped, where positive_of_col[j] == i (global).
+/// With row_beaten: what cs_count_ranks does, into the same arrays (cols.index is
+/// positive_of_col). With row_sum: what cs_lse_fixed_shift does at `scale` (cosine, one exp).
+/// Per-row and per-column arrays start at the tile's row 0 and column 0.
+typedef struct {
+    const int32_t *positive_of_col;
+    cs_thresholds rows, cols;
+    int32_t *row_beaten, *col_beaten;
+    double *moments;
+    float scale;
+    double *row_sum, *col_sum;
+} cs_fused_epilogue;
+/// The tile t (t.a·t.bᵀ, t.rows × t.cols at depth t.dim, row stride t.ld; t.data is not read)
+/// by cs_gemm_abt's loops and bits, with the epilogue e applied to every value once it is
+/// final, in an order set by the tile's shape alone. Writes the tile to c only if `store`;
+/// c (t.rows × t.ld) is used either way when t.dim spans several depth blocks. `workspace`
+/// as cs_gemm_abt's.
+void cs_gemm_abt_fused(cs_tile t, float *c, int store, float *workspace, const cs_fused_epilogue *e);
+/// cs_gemm_abt's micro-kernel without its loads, `iterations` times (mr·nr FMAs each, the
+/// blocking of cs_gemm_blocks_for): what `crosssim bench` times as the FMA peak of a core.
+float cs_fma_peak_loop(int64_t iterations);
+
 /// Adds Σ exp((s − 1)·scale) over the negative cells (positive_of_col[j] ≠ i) per row and per
 /// column: one exp per element, exact when every s ≤ 1 and (−2·scale) stays above the smallest
 /// normal exponent (cosine, moderate τ). Positives are left to the caller, who knows them in

@@ -1,17 +1,20 @@
 import CCrossSimKernels
 
 /// The matrix product that computes each tile (`--gemm own|blas`): CrossSim's own packed GEMM
-/// (cs_gemm_abt, built per vector level) or the BLAS's sgemm. Both accumulate in Float32, so
-/// both are within the error bound the tie rule allows for (docs/definitions.md, Ranks), and
-/// either gives every figure within docs/accuracy.md.
+/// (cs_gemm_abt, built per vector level; the evaluation's first pass fused into its
+/// micro-kernel, cs_gemm_abt_fused) or the BLAS's sgemm. Both accumulate in Float32, so both
+/// are within the error bound the tie rule allows for (docs/definitions.md, Ranks), and either
+/// gives every figure within docs/accuracy.md.
 public enum GEMM: String, Sendable, Codable, CaseIterable, CustomStringConvertible {
     case own, blas
 
-    /// The BLAS, measured by `crosssim bench` on the development VM (a Sapphire Rapids Xeon,
-    /// OpenBLAS 0.3.21): on one 1024×2048 tile the own GEMM took 0.93–0.96 × the CPU time of
-    /// the SkylakeX kernels (AVX-512), 1.02–1.05 × the Haswell kernels' (AVX2) and 1.16–1.20 ×
-    /// the Prescott kernels' (baseline), and the whole evaluation with it took 0.99–1.04 × as
-    /// long at AVX-512: not faster at any level (README, "Speed").
+    /// The BLAS, measured on the development VM (a Sapphire Rapids Xeon, OpenBLAS 0.3.21): on
+    /// one 1024×2048 tile the own GEMM took 0.93–0.96 × the CPU time of the SkylakeX kernels
+    /// (AVX-512), 1.02–1.05 × the Haswell kernels' (AVX2) and 1.16–1.20 × the Prescott
+    /// kernels' (baseline). With the first pass fused into it, whole evaluations at N = 16384
+    /// took 0.89–1.10 × the CPU time at D = 768, 0.89–0.93 × at 384 and 0.71–0.82 × at 32 at
+    /// AVX-512, but 0.93–1.13, 0.89–1.08 and 1.19–1.32 × at AVX2: faster at AVX-512 below
+    /// D = 768 only (README, "Own GEMM").
     public static let `default`: GEMM = .blas
 
     public var description: String { rawValue }
@@ -43,5 +46,14 @@ public enum GEMM: String, Sendable, Codable, CaseIterable, CustomStringConvertib
         case .blas: BLAS.multiplyTransposed(a, b, into: c, m: m, n: n, k: k, ldc: ldc)
         case .own: cs_gemm_abt(a, b, c, Int64(m), Int64(n), Int64(k), Int64(ldc), workspace)
         }
+    }
+
+    /// The own GEMM's product of `tile`'s operands with `epilogue` fused into its micro-kernel
+    /// (cs_gemm_abt_fused), into c = `tile.data` if `store`, else c only as the product's
+    /// scratch.
+    package static func multiplyFused(_ tile: cs_tile, store: Bool, workspace: UnsafeMutablePointer<Float>,
+                                      epilogue: cs_fused_epilogue) {
+        var epilogue = epilogue
+        cs_gemm_abt_fused(tile, UnsafeMutablePointer(mutating: tile.data), store ? 1 : 0, workspace, &epilogue)
     }
 }

@@ -66,6 +66,18 @@ extension PanelSteps {
 /// Something that folds tiles of S into its reducers.
 protocol TileConsumer: PanelSteps {
     func consume(_ tile: cs_tile, worker: Int, slot: Int)
+    /// Under `--gemm own`: the first pass that the GEMM can do on each micro-tile while it is in
+    /// registers, and whether the tile must still be stored for `consumeAfterFusion`; nil (the
+    /// default) when the consumer has no such part.
+    func fusion(for tile: cs_tile, worker: Int, slot: Int) -> (epilogue: cs_fused_epilogue, needsTile: Bool)?
+    /// What `consume` does, less what the fused epilogue did.
+    func consumeAfterFusion(_ tile: cs_tile, worker: Int, slot: Int)
+}
+
+extension TileConsumer {
+    func fusion(for tile: cs_tile, worker: Int, slot: Int) -> (epilogue: cs_fused_epilogue, needsTile: Bool)? { nil }
+    /// Never called: a consumer without `fusion` gets every tile through `consume`.
+    func consumeAfterFusion(_ tile: cs_tile, worker: Int, slot: Int) { consume(tile, worker: worker, slot: slot) }
 }
 
 /// Hands out row blocks in increasing order to whichever worker asks, each with a free slot,
@@ -173,15 +185,27 @@ struct TileEngine {
                             }
                             let n = end - first
                             let a = rows.base + r0 * rows.dim, b = columns.base + first * columns.dim
-                            let start = timing == nil ? 0 : DispatchTime.now().uptimeNanoseconds
-                            gemm.multiplyTransposed(a, b, into: scratch, m: m, n: n, k: rows.dim, ldc: colBlock, workspace: workspace)
                             let tile = cs_tile(
                                 data: scratch, rows: Int64(m), cols: Int64(n), ld: Int64(colBlock),
                                 row0: Int64(rows.firstIndex + r0), col0: Int64(columns.firstIndex + first),
                                 a: a, b: b, dim: Int64(rows.dim),
                                 a_norms: rowNorms.base + r0, b_norms: columnNorms.base + first, gamma: gamma)
+                            let start = timing == nil ? 0 : DispatchTime.now().uptimeNanoseconds
+                            // The own GEMM does the fusable first pass in its micro-kernel (its
+                            // time counts as the GEMM's) and stores the tile only if another pass
+                            // still reads it.
+                            let fusion = gemm == .own ? consumer.fusion(for: tile, worker: worker, slot: slot) : nil
+                            if let fusion {
+                                GEMM.multiplyFused(tile, store: fusion.needsTile, workspace: workspace, epilogue: fusion.epilogue)
+                            } else {
+                                gemm.multiplyTransposed(a, b, into: scratch, m: m, n: n, k: rows.dim, ldc: colBlock, workspace: workspace)
+                            }
                             let multiplied = timing == nil ? 0 : DispatchTime.now().uptimeNanoseconds
-                            consumer.consume(tile, worker: worker, slot: slot)
+                            if let fusion {
+                                if fusion.needsTile { consumer.consumeAfterFusion(tile, worker: worker, slot: slot) }
+                            } else {
+                                consumer.consume(tile, worker: worker, slot: slot)
+                            }
                             if timing != nil {
                                 sgemmNanoseconds += multiplied - start
                                 epilogueNanoseconds += DispatchTime.now().uptimeNanoseconds - multiplied

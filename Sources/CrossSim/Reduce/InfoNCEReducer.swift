@@ -71,9 +71,25 @@ final class InfoNCEReducer: Reducer, @unchecked Sendable {
         slots = (0..<count).map { _ in folds.map { ColumnSums(columns: panelColumns, fold: $0) } }
     }
 
+    /// The first temperature's scale when it takes the one-exp fold, which `--gemm own` fuses
+    /// into its micro-kernel (cs_gemm_abt_fused); the online fold needs a tile's maxima first.
+    var fusableScale: Double? {
+        if case .fixedShift(let scale) = folds.first { scale } else { nil }
+    }
+
+    func fuse(into epilogue: inout cs_fused_epilogue, tile: Strip, worker: Int, slot: Int) -> Bool {
+        guard let scale = fusableScale else { return false }
+        epilogue.scale = Float(scale)
+        epilogue.row_sum = rowSum[0].base + tile.row
+        epilogue.col_sum = slots[slot][0].sum.base + tile.local
+        return true
+    }
+
+    var isWhollyFused: Bool { folds.count == 1 && fusableScale != nil }
+
     func consume(_ strip: Strip, worker: Int, slot: Int) {
         let (tile, r, local, w) = (strip.tile, strip.row, strip.local, scratch[worker])
-        for (t, fold) in folds.enumerated() {
+        for (t, fold) in folds.enumerated() where !(strip.fused && t == 0 && fusableScale != nil) {
             let sums = slots[slot][t]
             switch fold {
             case .fixedShift(let scale):

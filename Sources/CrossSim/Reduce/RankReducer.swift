@@ -30,6 +30,15 @@ final class BeatenCounts: @unchecked Sendable {
                        rowBeaten.base + strip.row, columnBeaten[worker].base + strip.local, moments)
     }
 
+    /// Sets the epilogue's rank counts to this tile's place in the arrays `count` adds to.
+    func fuse(into epilogue: inout cs_fused_epilogue, tile: Strip, worker: Int, moments: UnsafeMutablePointer<Double>) {
+        epilogue.rows = rowThresholds.at(tile.row)
+        epilogue.cols = columnThresholds.at(Int(tile.tile.col0))
+        epilogue.row_beaten = rowBeaten.base + tile.row
+        epilogue.col_beaten = columnBeaten[worker].base + tile.local
+        epilogue.moments = moments
+    }
+
     func endPanel() {
         let panel = run.panel
         for counts in columnBeaten {
@@ -59,8 +68,16 @@ final class RankReducer: Reducer, @unchecked Sendable {
     }
 
     func consume(_ strip: Strip, worker: Int, slot: Int) {
+        guard !strip.fused else { return }
         counts.count(strip, worker: worker, moments: slotMoments.base + 2 * slot)
     }
+
+    func fuse(into epilogue: inout cs_fused_epilogue, tile: Strip, worker: Int, slot: Int) -> Bool {
+        counts.fuse(into: &epilogue, tile: tile, worker: worker, moments: slotMoments.base + 2 * slot)
+        return true
+    }
+
+    var isWhollyFused: Bool { true }
 
     func fold(slot: Int) {
         for m in 0..<2 {

@@ -9,6 +9,12 @@ protocol Reducer: PanelSteps {
     associatedtype Section: StateSection
     init(run: ReducerRun)
     func consume(_ strip: Strip, worker: Int, slot: Int)
+    /// Under `--gemm own`: sets in `epilogue` the part of its pass that cs_gemm_abt_fused does on
+    /// each micro-tile of `tile` (a strip of the whole tile) while it is in registers, and says
+    /// whether it set anything. Its `consume` then skips that part of strips marked `fused`.
+    func fuse(into epilogue: inout cs_fused_epilogue, tile: Strip, worker: Int, slot: Int) -> Bool
+    /// Whether `fuse` leaves nothing for `consume` to do, so that a tile need not be stored for it.
+    var isWhollyFused: Bool { get }
     /// The run's result.
     func finish() -> Section
     /// Whether the options ask for this figure (its section's answer).
@@ -17,6 +23,8 @@ protocol Reducer: PanelSteps {
 }
 
 extension Reducer {
+    func fuse(into epilogue: inout cs_fused_epilogue, tile: Strip, worker: Int, slot: Int) -> Bool { false }
+    var isWhollyFused: Bool { false }
     static func isAsked(by options: EvaluationOptions) -> Bool { Section.isAsked(by: options) }
     static var sectionType: any StateSection.Type { Section.self }
 }
@@ -34,6 +42,8 @@ struct Strip {
     /// `positiveOf` where a positive pair falls in the strip, else nil: most strips hold none,
     /// and their kernels skip the positive mask.
     var owners: UnsafePointer<Int32>?
+    /// Whether the GEMM's fused epilogue has done the fusing reducers' part of these rows.
+    var fused = false
 }
 
 /// What the reducers of one run share: its rows, the tie rule's thresholds, the current panel.
@@ -120,14 +130,41 @@ final class ReducerSet: TileConsumer, @unchecked Sendable {
     static let stripBytes = 512 << 10
 
     func consume(_ tile: cs_tile, worker: Int, slot: Int) {
+        consume(tile, worker: worker, slot: slot, fused: false)
+    }
+
+    /// Every reducer's fusable part, or nil when none has one (docs/performance.md, "Own GEMM").
+    func fusion(for tile: cs_tile, worker: Int, slot: Int) -> (epilogue: cs_fused_epilogue, needsTile: Bool)? {
+        let whole = strip(of: tile, holdsPositives: true)
+        var epilogue = cs_fused_epilogue()
+        epilogue.positive_of_col = whole.positiveOf
+        var fuses = false
+        for r in reducers {
+            if r.fuse(into: &epilogue, tile: whole, worker: worker, slot: slot) { fuses = true }
+        }
+        return fuses ? (epilogue, !reducers.allSatisfy(\.isWhollyFused)) : nil
+    }
+
+    func consumeAfterFusion(_ tile: cs_tile, worker: Int, slot: Int) {
+        consume(tile, worker: worker, slot: slot, fused: true)
+    }
+
+    /// A strip as the reducers see it: where it sits in the run and the panel, and its columns'
+    /// positives (as owners only where it holds some).
+    private func strip(of part: cs_tile, holdsPositives: Bool) -> Strip {
+        let c = Int(part.col0)
+        let positiveOf = UnsafePointer(run.columnThresholds.index.base + c)
+        return Strip(tile: part, row: Int(part.row0) - run.rows.lowerBound, local: c - run.panel.lowerBound,
+                     positiveOf: positiveOf, owners: holdsPositives ? positiveOf : nil)
+    }
+
+    private func consume(_ tile: cs_tile, worker: Int, slot: Int, fused: Bool) {
         // An even count keeps cs_count_ranks' row pairs whole.
         let rows = max(2, Self.stripBytes / (4 * Int(max(tile.cols, 1))) & ~1)
-        let c = Int(tile.col0)
-        let positiveOf = UnsafePointer(run.columnThresholds.index.base + c)
         for first in stride(from: 0, to: Int(tile.rows), by: rows) {
             let part = tile.strip(fromRow: first, count: rows)
-            let strip = Strip(tile: part, row: Int(part.row0) - run.rows.lowerBound, local: c - run.panel.lowerBound,
-                              positiveOf: positiveOf, owners: holdsPositives(part) ? positiveOf : nil)
+            var strip = strip(of: part, holdsPositives: holdsPositives(part))
+            strip.fused = fused
             for r in reducers { r.consume(strip, worker: worker, slot: slot) }
         }
     }

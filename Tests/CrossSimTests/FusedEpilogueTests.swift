@@ -1,0 +1,218 @@
+import CCrossSimKernels
+@testable import CrossSim
+import XCTest
+
+/// The own GEMM's fused epilogue (cs_gemm_abt_fused) at every vector level this CPU runs: on
+/// one tile against the unfused pass (cs_gemm_abt, then cs_count_ranks and cs_lse_fixed_shift)
+/// and against ranks counted cell by cell on exact similarities (docs/definitions.md, Ranks),
+/// over shapes that leave partial micro-tiles, depths of 1 to several depth blocks, exact ties
+/// and duplicates (the near-tie path), rows with several positives and rows with none. Then
+/// whole evaluations: `--gemm own` (fused alone, and fused beside passes that need the tile)
+/// against `--gemm blas`, and bit-identical at 1, 2 and 3 threads.
+final class FusedEpilogueTests: XCTestCase {
+    func testFusedEpilogueMatchesTheUnfusedPass() throws {
+        let previous = cs_cpu_vector_level()
+        defer { _ = cs_use_vector_level(previous) }
+        for level in reachableVectorLevels() {
+            _ = cs_use_vector_level(Int32(level))
+            let blocks = cs_gemm_blocks_for(1 << 20)
+            let (mr, nr) = (Int(blocks.mr), Int(blocks.nr))
+            let deep = Int(blocks.kc) + 5
+            var seed: UInt64 = 900
+            for (m, n, d) in [(1, 1, 1), (1, nr + 3, 3), (mr, nr, 1), (mr - 1, nr + 1, 32), (mr + 1, 2 * nr - 1, 768),
+                              (2 * mr + 3, 3 * nr + 5, 3), (3 * mr, 2 * nr, 32), (mr + 2, nr + 7, deep)] {
+                for similarity in [Similarity.cosine, .dot] {
+                    seed += 1
+                    checkTile(m: m, n: n, d: d, similarity: similarity, seed: seed,
+                              "level \(level), \(m)×\(n)×\(d), \(similarity)")
+                }
+            }
+            // Dot similarities beyond 2⁶⁰, whose squares are summed in binary64.
+            checkTile(m: mr + 1, n: nr + 5, d: 40, similarity: .dot, seed: 999, scale: 1e10,
+                      "level \(level), dot similarities near 1e21")
+        }
+    }
+
+    /// A tile at global offset (row0, col0) of x1 = m Gaussian rows times `scale` (row 1 a copy
+    /// of row 0) and x2 = n rows near x1's, every third an exact copy of its x1 row and every
+    /// fifth a copy of the one before; column j's positive is x1 row j mod (m − 1) (so row
+    /// m − 1 has none and most have several), every seventh column's is a row outside the tile.
+    func checkTile(m: Int, n: Int, d: Int, similarity: Similarity, seed: UInt64, scale: Double = 1, _ at: String) {
+        let (row0, col0) = (3, 5)
+        var x1 = TestMatrix.gaussian(rows: m, dim: d, seed: seed, scale: scale)
+        if m > 1 { x1.values.replaceSubrange(d..<2 * d, with: x1.row(0)) }
+        let x1Rows = x1.embeddings(similarity)
+        let a = (0..<m * d).map { x1Rows.values[$0] }
+        let owner = (0..<n).map { j in j % 7 == 6 ? m + 1 : j % max(1, m - 1) }
+        var x2 = TestMatrix.noisy(TestMatrix(rows: m, dim: d, values: a), owner: owner.map { min($0, m - 1) }, sigma: 0.3, seed: seed + 1)
+        for j in 0..<n {
+            if j % 3 == 0 { x2.values.replaceSubrange(j * d..<(j + 1) * d, with: a[min(owner[j], m - 1) * d..<(min(owner[j], m - 1) + 1) * d]) }
+            if j % 5 == 4 { x2.values.replaceSubrange(j * d..<(j + 1) * d, with: x2.values[(j - 1) * d..<j * d]) }
+        }
+        let b = x2.embeddings(similarity).values
+        let positiveOf = owner.map { Int32(row0 + $0) }
+
+        // Exact similarities and the tie rule's thresholds, as Positives makes them.
+        let exact = (0..<m).map { i in (0..<n).map { j in cs_dot_f64(Array(a[i * d..<(i + 1) * d]), Array(b[j * d..<(j + 1) * d]), d) } }
+        var rowExact = [Double](repeating: .infinity, count: m), rowIndex = [Int32](repeating: -1, count: m)
+        var columnExact = [Double](repeating: 0, count: n)
+        for j in 0..<n {
+            let i = Int(positiveOf[j]) - row0
+            guard i < m else { continue }
+            columnExact[j] = exact[i][j]
+            if rowIndex[i] < 0 || exact[i][j] > rowExact[i] { (rowExact[i], rowIndex[i]) = (exact[i][j], Int32(col0 + j)) }
+        }
+        let rows = ReducerRun.Thresholds(exact: rowExact, index: rowIndex)
+        let columns = ReducerRun.Thresholds(exact: columnExact, index: positiveOf)
+        func beats(_ s: Double, _ index: Int, _ threshold: Double, _ thresholdIndex: Int32) -> Bool {
+            s > threshold || (s == threshold && index < Int(thresholdIndex))
+        }
+        let expectedRows = (0..<m).map { i in (0..<n).filter { j in Int(positiveOf[j]) != row0 + i && beats(exact[i][j], col0 + j, rowExact[i], rowIndex[i]) }.count }
+        let expectedColumns = (0..<n).map { j in (0..<m).filter { i in Int(positiveOf[j]) != row0 + i && beats(exact[i][j], row0 + i, columnExact[j], positiveOf[j]) }.count }
+
+        let ldc = n + 3
+        let aNorms = (0..<m).map { i in Float(cs_dot_f64(Array(a[i * d..<(i + 1) * d]), Array(a[i * d..<(i + 1) * d]), d).squareRoot()) }
+        let bNorms = (0..<n).map { j in Float(cs_dot_f64(Array(b[j * d..<(j + 1) * d]), Array(b[j * d..<(j + 1) * d]), d).squareRoot()) }
+        // Norms are upper bounds in the engine; one ulp up keeps them so here.
+        let (aBounds, bBounds) = (aNorms.map { $0.nextUp }, bNorms.map { $0.nextUp })
+        let workspace = [Float](repeating: 0, count: cs_gemm_workspace_floats(Int64(m), Int64(n), Int64(d)))
+        let scale: Float = 20
+        // The unfused pass.
+        var unfusedC = [Float](repeating: .nan, count: m * ldc)
+        var unfusedRows = [Int32](repeating: 0, count: m), unfusedColumns = [Int32](repeating: 0, count: n)
+        var unfusedMoments = [0.0, 0.0], unfusedRowSum = [Double](repeating: 0, count: m), unfusedColumnSum = [Double](repeating: 0, count: n)
+        var columnPart = [Float](repeating: 0, count: n)
+        var workspaceCopy = workspace
+        cs_gemm_abt(a, b, &unfusedC, Int64(m), Int64(n), Int64(d), Int64(ldc), &workspaceCopy)
+        func tile(_ data: UnsafePointer<Float>, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>,
+                  _ aNorms: UnsafePointer<Float>, _ bNorms: UnsafePointer<Float>) -> cs_tile {
+            cs_tile(data: data, rows: Int64(m), cols: Int64(n), ld: Int64(ldc), row0: Int64(row0), col0: Int64(col0),
+                    a: a, b: b, dim: Int64(d), a_norms: aNorms, b_norms: bNorms, gamma: cs_dot_error_bound(Int64(d)))
+        }
+        let lse = similarity == .cosine
+        unfusedC.withUnsafeBufferPointer { c in
+            let t = tile(c.baseAddress!, a, b, aBounds, bBounds)
+            cs_count_ranks(t, rows.at(0), columns.at(0), &unfusedRows, &unfusedColumns, &unfusedMoments)
+            if lse {
+                cs_lse_fixed_shift(t, positiveOf, scale, &unfusedRowSum, &unfusedColumnSum, &columnPart)
+            }
+        }
+        XCTAssertEqual(unfusedRows.map(Int.init), expectedRows, "\(at): unfused row ranks")
+        XCTAssertEqual(unfusedColumns.map(Int.init), expectedColumns, "\(at): unfused column ranks")
+
+        for store in [true, false] {
+            var c = [Float](repeating: .nan, count: m * ldc)
+            var fusedRows = [Int32](repeating: 0, count: m), fusedColumns = [Int32](repeating: 0, count: n)
+            var moments = [0.0, 0.0], rowSum = [Double](repeating: 0, count: m), columnSum = [Double](repeating: 0, count: n)
+            var scratch = workspace
+            c.withUnsafeMutableBufferPointer { c in
+                var epilogue = cs_fused_epilogue()
+                positiveOf.withUnsafeBufferPointer { positiveOf in
+                    fusedRows.withUnsafeMutableBufferPointer { fusedRows in
+                        fusedColumns.withUnsafeMutableBufferPointer { fusedColumns in
+                            moments.withUnsafeMutableBufferPointer { moments in
+                                rowSum.withUnsafeMutableBufferPointer { rowSum in
+                                    columnSum.withUnsafeMutableBufferPointer { columnSum in
+                                        epilogue.positive_of_col = positiveOf.baseAddress
+                                        epilogue.rows = rows.at(0)
+                                        epilogue.cols = columns.at(0)
+                                        epilogue.row_beaten = fusedRows.baseAddress
+                                        epilogue.col_beaten = fusedColumns.baseAddress
+                                        epilogue.moments = moments.baseAddress
+                                        if lse {
+                                            epilogue.scale = scale
+                                            epilogue.row_sum = rowSum.baseAddress
+                                            epilogue.col_sum = columnSum.baseAddress
+                                        }
+                                        cs_gemm_abt_fused(tile(c.baseAddress!, a, b, aBounds, bBounds), c.baseAddress!, store ? 1 : 0,
+                                                          &scratch, &epilogue)
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            let what = "\(at), tile \(store ? "stored" : "not stored")"
+            XCTAssertEqual(fusedRows.map(Int.init), expectedRows, "\(what): row ranks")
+            XCTAssertEqual(fusedColumns.map(Int.init), expectedColumns, "\(what): column ranks")
+            // Σ s and Σ s² may gather in Float32 over a micro-tile's rows: each within
+            // GEMM_MR·2⁻²⁴ of Σ |s| and Σ s² (docs/accuracy.md: 1e-6 for moments).
+            let magnitude = (0..<m).reduce(0.0) { sum, i in (0..<n).reduce(sum) { $0 + abs(Double(unfusedC[i * ldc + $1])) } }
+            XCTAssertEqual(moments[0], unfusedMoments[0], accuracy: 1e-6 * magnitude, "\(what): negatives' Σ s")
+            XCTAssertEqual(moments[1], unfusedMoments[1], accuracy: 1e-6 * unfusedMoments[1], "\(what): negatives' Σ s²")
+            if lse {
+                for (x, y) in zip(rowSum + columnSum, unfusedRowSum + unfusedColumnSum) {
+                    XCTAssertEqual(x, y, accuracy: 2e-6 * y, "\(what): log-sum-exp sums")
+                }
+            }
+            for i in 0..<m {
+                for j in 0..<ldc {
+                    let (got, want) = (c[i * ldc + j], unfusedC[i * ldc + j])
+                    if store && j < n {
+                        XCTAssertEqual(got.bitPattern, want.bitPattern, "\(what): c[\(i), \(j)] is not cs_gemm_abt's")
+                    } else if j >= n || d <= Int(cs_gemm_blocks_for(Int64(d)).kc) {
+                        // Nothing beyond the tile is written, nor the tile itself when it fits one depth block.
+                        XCTAssert(got.isNaN, "\(what): c[\(i), \(j)] written")
+                    }
+                }
+            }
+        }
+    }
+
+    // MARK: The whole evaluation
+
+    /// `--gemm own` with the epilogue fused alone (one τ, ranks), and beside passes that need the
+    /// tile (two τ, SigLIP, top-k, uniformity): ranks and top-k lists exactly `--gemm blas`'s,
+    /// the report against the binary64 reference, the same bits on 1, 2 and 3 threads, at every
+    /// level. Many-to-one pairs with duplicated x2 rows give rows with several positives, rows
+    /// with none, and exact ties.
+    func testFusedEvaluationAgreesWithTheBLAS() throws {
+        let x1 = TestMatrix.gaussian(rows: 230, dim: 24, seed: 920)
+        let owners = (0..<260).map { j in (j * 7) % 200 }
+        var x2 = TestMatrix.noisy(x1, owner: owners, sigma: 1.5, seed: 921)
+        // Exact duplicates: column 3j + 1 repeats column 3j.
+        for j in stride(from: 0, to: 258, by: 3) { x2.values.replaceSubrange((j + 1) * 24..<(j + 2) * 24, with: x2.row(j)) }
+        let pairs = try Pairs(positiveOf: owners, x1Rows: x1.rows)
+        let previous = cs_cpu_vector_level()
+        defer { _ = cs_use_vector_level(previous) }
+        for level in reachableVectorLevels() {
+            _ = cs_use_vector_level(Int32(level))
+            for similarity in [Similarity.cosine, .dot] {
+                for wide in [false, true] {
+                    var options = wide ? DeterminismTests.options(tile: TileShape(rows: 100, cols: 37), threads: 2)
+                                       : EvaluationOptions()
+                    options.similarity = similarity
+                    options.tile = TileShape(rows: 100, cols: 37)
+                    let at = "level \(level), \(similarity), \(wide ? "with passes that need the tile" : "fused alone")"
+                    var states: [GEMM: PartialState] = [:]
+                    var reports: [Int: String] = [:]
+                    for gemm in GEMM.allCases {
+                        options.gemm = gemm
+                        for threads in gemm == .own ? [1, 2, 3] : [2] {
+                            options.threads = threads
+                            let evaluation = try Evaluation(x1: x1.embeddings(similarity), x2: x2.embeddings(similarity), pairs: pairs, options: options)
+                            states[gemm] = try evaluation.state()
+                            if gemm == .own { reports[threads] = DeterminismTests.canonical(try evaluation.report()) }
+                        }
+                    }
+                    XCTAssertEqual(reports[1], reports[2], "\(at): own GEMM, 1 thread against 2")
+                    XCTAssertEqual(reports[3], reports[2], "\(at): own GEMM, 3 threads against 2")
+                    let own = states[.own]!, blas = states[.blas]!
+                    XCTAssertEqual(own[RankCounts.self]!.rowBeaten, blas[RankCounts.self]!.rowBeaten, "\(at): x1→x2 ranks")
+                    XCTAssertEqual(own[RankCounts.self]!.columnBeaten, blas[RankCounts.self]!.columnBeaten, "\(at): x2→x1 ranks")
+                    XCTAssertEqual(own[NearestNeighbors.self]?.rows.indices, blas[NearestNeighbors.self]?.rows.indices, "\(at): top-k")
+                    let (ownMoments, blasMoments) = (own[RankCounts.self]!, blas[RankCounts.self]!)
+                    XCTAssertEqual(ownMoments.squaredSimilaritySum, blasMoments.squaredSimilaritySum,
+                                   accuracy: 1e-6 * blasMoments.squaredSimilaritySum, "\(at): Σ s²")
+                    let (ownLSE, blasLSE) = (own[NegativeLogSumExps.self]!, blas[NegativeLogSumExps.self]!)
+                    for t in ownLSE.rows.indices {
+                        for (x, y) in zip(ownLSE.rows[t] + ownLSE.columns[t], blasLSE.rows[t] + blasLSE.columns[t]) {
+                            XCTAssertEqual(x.value, y.value, accuracy: 1e-5 * max(1, abs(y.value)), "\(at): τ number \(t)'s log-sum-exps")
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
