@@ -12,7 +12,7 @@ struct BenchCommand: ParsableCommand {
     @Option(parsing: .unconditional, help: "Tile shapes, comma-separated ROWSxCOLS.") var tiles: String?
     @Option(parsing: .unconditional, help: "Thread counts, comma-separated (default: all cores).") var threads: String?
     @Option(parsing: .unconditional, help: "Rounds of timed runs: seconds are the fastest round's, ratios the median over rounds.") var repeats: Int = 2
-    @Option(help: "The evaluations' matrix product: own or blas (default: \(GEMM.default)); the default tile also runs the other.") var gemm: GEMM = .default
+    @Option(help: "The evaluations' matrix product: own or blas (default: \(GEMM.defaultRule); here \(GEMM.default)); the default tile also runs the other.") var gemm: GEMM = .default
     @Option(help: "Write the table as JSON here.") var json: String?
 
     func run() throws {

@@ -8,14 +8,15 @@ import CCrossSimKernels
 public enum GEMM: String, Sendable, Codable, CaseIterable, CustomStringConvertible {
     case own, blas
 
-    /// The BLAS, measured on the development VM (a Sapphire Rapids Xeon, OpenBLAS 0.3.21): on
-    /// one 1024×2048 tile the own GEMM took 0.93–0.96 × the CPU time of the SkylakeX kernels
-    /// (AVX-512), 1.02–1.05 × the Haswell kernels' (AVX2) and 1.16–1.20 × the Prescott
-    /// kernels' (baseline). With the first pass fused into it, whole evaluations at N = 16384
-    /// took 0.89–1.10 × the CPU time at D = 768, 0.89–0.93 × at 384 and 0.71–0.82 × at 32 at
-    /// AVX-512, but 0.93–1.13, 0.89–1.08 and 1.19–1.32 × at AVX2: faster at AVX-512 below
-    /// D = 768 only (README, "Own GEMM").
-    public static let `default`: GEMM = .blas
+    /// The own GEMM, its first pass fused, where the CPU runs the AVX-512 kernels; the BLAS
+    /// elsewhere. Measured on the development VM (a Sapphire Rapids Xeon, OpenBLAS 0.3.21),
+    /// whole evaluations with the defaults took, own over blas, 0.58–0.82 × the CPU time at
+    /// D = 32 (N = 65536), 0.89–0.95 × at D = 384 and 0.89–1.10 × at D = 768 with AVX-512, but
+    /// 1.19–1.38 ×, 0.89–1.08 × and 0.93–1.13 × at AVX2 (README, "Own GEMM").
+    public static let `default`: GEMM = cs_cpu_vector_level() >= 2 ? .own : .blas
+
+    /// What `--help` says of the default.
+    public static let defaultRule = "own with AVX-512, else blas"
 
     public var description: String { rawValue }
 
