@@ -96,16 +96,8 @@ struct EvalCommand: ParsableCommand {
         options.uniformity = uniformity
         options.perQuery = perQuery != nil || keepPerQuery
         options.health = health
-        if let count = hardNegatives {
-            options.hardNegatives = HardNegativeRule(count: count, margin: margin, relativeMargin: relativeMargin,
-                                                     rangeMin: rangeMin ?? 0, rangeMax: rangeMax)
-        } else if margin != nil || relativeMargin != nil || rangeMin != nil || rangeMax != nil {
-            throw InputError("--margin, --relative-margin, --range-min and --range-max need --hard-negatives K")
-        }
-        if let hubnessK {
-            guard health else { throw InputError("--hubness-k needs --health") }
-            options.hubnessK = hubnessK
-        }
+        try options.setHardNegativesAndHubness(count: hardNegatives, margin: margin, relativeMargin: relativeMargin,
+                                               rangeMin: rangeMin, rangeMax: rangeMax, hubnessK: hubnessK)
         options.histogramBins = histogram || plot != nil ? SummaryPlot.histogramBins : nil
         options.tile = try tile.map(TileShape.init(parsing:))
         options.threads = threads

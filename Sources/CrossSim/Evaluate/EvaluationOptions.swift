@@ -122,3 +122,21 @@ public struct EvaluationOptions: Sendable, Equatable, Codable {
         }
     }
 }
+
+extension EvaluationOptions {
+    /// `--hard-negatives K` with the flags of its rule, which mean nothing without it, and
+    /// `--hubness-k`, which needs `--health` (set first): as every front end takes them.
+    public mutating func setHardNegativesAndHubness(count: Int?, margin: Double?, relativeMargin: Double?, rangeMin: Int?,
+                                                    rangeMax: Int?, hubnessK: Int?) throws {
+        if let count {
+            hardNegatives = HardNegativeRule(count: count, margin: margin, relativeMargin: relativeMargin,
+                                             rangeMin: rangeMin ?? 0, rangeMax: rangeMax)
+        } else if margin != nil || relativeMargin != nil || rangeMin != nil || rangeMax != nil {
+            throw InputError("--margin, --relative-margin, --range-min and --range-max need --hard-negatives K")
+        }
+        if let hubnessK {
+            guard health else { throw InputError("--hubness-k needs --health") }
+            self.hubnessK = hubnessK
+        }
+    }
+}
