@@ -224,10 +224,6 @@ typedef struct {
     float row_lower[GEMM_MR], row_upper[GEMM_MR];
     /// The panel's largest row norm times gamma: the columns' thresholds are widened by it.
     vf pair_error;
-    /// Whether every |s| of the panel is at most 2⁶⁰ (its norms say so), so that GEMM_MR of
-    /// its squares sum in Float32 without overflow. A square that underflows (|s| < 2⁻⁷⁴) is
-    /// lost, which only a set of almost exactly orthogonal rows would notice.
-    int float_moments;
     vi row_count[GEMM_MR];
     vd lse_lo[GEMM_MR], lse_hi[GEMM_MR];
     vd sum_lo, sum_hi, squares_lo, squares_hi;
@@ -255,7 +251,6 @@ static void fused_panel_begin(const fused_call *f, fused_panel *p, int64_t first
         }
     }
     p->pair_error = VF_SPLAT(t.gamma * a_max * 1.000001f);
-    p->float_moments = (double)a_max * (double)f->b_max <= 0x1p60;
     p->sum_lo = p->sum_hi = p->squares_lo = p->squares_hi = VD_ZERO;
 }
 
@@ -326,24 +321,25 @@ static __attribute__((noinline, cold)) void fused_rank_counts(const fused_call *
 /// in one that does, cells surely above are counted a vector at a time, and if a cell is near
 /// a threshold, fused_rank_counts counts the micro-tile. Each exponential term is summed in
 /// Float32 over at most GEMM_NR / LANES columns for its row and GEMM_MR rows for its column
-/// before it is widened, and so are the negatives' s and s² for a column where the panel
-/// allows (`float_moments`): each Float32 partial errs by less than GEMM_MR·2⁻²⁴ of its terms'
-/// magnitude, inside docs/accuracy.md.
+/// before it is widened: each Float32 partial errs by less than GEMM_MR·2⁻²⁴ of its terms'
+/// magnitude, inside docs/accuracy.md. The negatives' s and s² are summed in binary64 from the
+/// first: the spread of a collapsed set's negatives is their difference, and Float32 partials
+/// of s² read a last bit of rounding as a spread of 10⁻⁴ (ClosedFormTests).
 static inline __attribute__((always_inline)) void fused_micro_tile(fused_call *f, fused_panel *p,
                                                                    vf s[GEMM_MR][GEMM_VECTORS], int64_t first,
                                                                    int64_t col, int64_t cols) {
     const cs_fused_epilogue *e = f->e;
-    const int ranks = e->row_beaten != NULL, lse = e->row_sum != NULL, float_moments = p->float_moments;
+    const int ranks = e->row_beaten != NULL, lse = e->row_sum != NULL;
     int64_t width[GEMM_VECTORS];
     vi owner[GEMM_VECTORS], in_tile[GEMM_VECTORS];
-    vf col_lower[GEMM_VECTORS], col_upper[GEMM_VECTORS], col_part[GEMM_VECTORS], col_sum[GEMM_VECTORS], col_squares[GEMM_VECTORS];
+    vf col_lower[GEMM_VECTORS], col_upper[GEMM_VECTORS], col_part[GEMM_VECTORS];
 #pragma clang loop unroll(full)
     for (int v = 0; v < GEMM_VECTORS; v++) {
         const int64_t c = col + v * LANES;
         width[v] = cols <= v * LANES ? 0 : MIN(LANES, cols - v * LANES);
         owner[v] = VI_LOAD_N(e->positive_of_col + c, width[v], 0);
         in_tile[v] = TAIL_MASK(width[v]);
-        col_part[v] = col_sum[v] = col_squares[v] = VF_SPLAT(0.0f);
+        col_part[v] = VF_SPLAT(0.0f);
         if (ranks) {
             const vf b_norm = VF_LOAD_N(f->t.b_norms + c, width[v], 0.0f);
             col_lower[v] = VF_FMA(-p->pair_error, b_norm, VF_LOAD_N(e->cols.lower + c, width[v], 0.0f));
@@ -368,18 +364,13 @@ static inline __attribute__((always_inline)) void fused_micro_tile(fused_call *f
             const vi negative = (owner[v] != row) & in_tile[v];
             if (ranks) {
                 reach |= negative & (x >= VF_MIN(lower, col_lower[v]));
+                // Dot similarities may reach 1e37: their squares are taken in binary64 too.
                 const vf kept = VF_SELECT(negative, x, VF_SPLAT(0.0f));
-                if (float_moments) {
-                    col_sum[v] += kept;
-                    col_squares[v] = VF_FMA(kept, kept, col_squares[v]);
-                } else {
-                    // Dot similarities may reach 1e37: their squares are taken in binary64.
-                    const vd low = VF_LOW_F64(kept), high = VF_HIGH_F64(kept);
-                    sum_lo += low;
-                    sum_hi += high;
-                    squares_lo += low * low;
-                    squares_hi += high * high;
-                }
+                const vd low = VF_LOW_F64(kept), high = VF_HIGH_F64(kept);
+                sum_lo += low;
+                sum_hi += high;
+                squares_lo += low * low;
+                squares_hi += high * high;
             }
             if (lse) {
                 const vf term = VF_SELECT(negative, VF_EXP_IN_RANGE(SHIFTED_LOGIT(x, f->scale)), VF_SPLAT(0.0f));
@@ -395,11 +386,6 @@ static inline __attribute__((always_inline)) void fused_micro_tile(fused_call *f
         for (int r = 0; r < GEMM_MR; r++) ACCUMULATE_F64(p->lse_lo[r], p->lse_hi[r], row_part[r]);
     }
     if (!ranks) return;
-#pragma clang loop unroll(full)
-    for (int v = 0; v < GEMM_VECTORS; v++) {
-        ACCUMULATE_F64(sum_lo, sum_hi, col_sum[v]);
-        ACCUMULATE_F64(squares_lo, squares_hi, col_squares[v]);
-    }
     p->sum_lo += sum_lo;
     p->sum_hi += sum_hi;
     p->squares_lo += squares_lo;
