@@ -13,7 +13,8 @@ final class GoldenTests: XCTestCase {
         XCTAssertEqual(run.status, 0, run.stderr, file: file, line: line)
         let got = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: out)))
         let golden = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: Fixtures.path("golden/\(name).json"))))
-        assertSameResults(got, golden, file: file, line: line)
+        // The golden files come from one machine's kernel path; this one may run another.
+        assertSameResults(got, golden, otherPath: true, file: file, line: line)
     }
 
     func testFunctionsSample() throws {
