@@ -32,7 +32,7 @@ swift build -c release --product crosssim
 # the arithmetic once more on every kernel path the CPU can reach (vector level and OpenBLAS
 # core type of the same instruction set), so that a promise does not hold on one CPU only.
 swift test --skip-build --disable-swift-testing
-suites='ClosedFormTests|EvaluationTests|DeterminismTests|PartsTests|ReaderTests|KernelTests|PerQueryTests|HealthTests|DedupTests|HardNegativeTests'
+suites='ClosedFormTests|EvaluationTests|DeterminismTests|PartsTests|ReaderTests|KernelTests|PerQueryTests|HealthTests|DedupTests|HardNegativeTests|GoldenTests|FusedEpilogueTests|SmallDimensionKernelTests'
 while read -r level coretype; do
     echo "test.sh: kernel path CROSSSIM_VECTOR_LEVEL=$level OPENBLAS_CORETYPE=$coretype"
     CROSSSIM_VECTOR_LEVEL=$level OPENBLAS_CORETYPE=$coretype \
