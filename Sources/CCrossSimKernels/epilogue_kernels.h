@@ -148,7 +148,7 @@ void CS_LEVEL_NAME(cs_count_ranks)(cs_tile t, cs_thresholds rows, cs_thresholds 
         if (__builtin_reduce_or(near_seen)) {
             // Each row remembers its last exact value: a column equal to the last one computed
             // (duplicates; every column of a collapsed set) costs a compare, not a dot product.
-            const float *last_b[2] = {NULL, NULL};
+            int64_t last_column[2] = {-1, -1};
             double last_exact[2] = {0, 0};
             FOR_EACH_CHUNK(c, n, t.cols,
                 RANK_CHUNK(c, n,
@@ -156,10 +156,9 @@ void CS_LEVEL_NAME(cs_count_ranks)(cs_tile t, cs_thresholds rows, cs_thresholds 
                     for (int64_t l = 0; l < n; l++) {
                         if (!(row_near[l] | col_near[l])) continue;
                         const int64_t j = t.col0 + c + l;
-                        const float *b_row = t.b + (c + l) * t.dim;
-                        if (!last_b[p] || memcmp(b_row, last_b[p], (size_t)t.dim * sizeof(float)) != 0) {
-                            last_exact[p] = dot_f64(t.a + q[p] * t.dim, b_row, (size_t)t.dim);
-                            last_b[p] = b_row;
+                        if (!same_column(t, c + l, last_column[p])) {
+                            last_exact[p] = dot_f64(t.a + q[p] * t.dim, t.b + (c + l) * t.dim, (size_t)t.dim);
+                            last_column[p] = c + l;
                         }
                         const double exact = last_exact[p];
                         if (row_near[l] && beats(exact, j, rows.exact[q[p]], rows.index[q[p]])) row_beaten[q[p]] += 1;

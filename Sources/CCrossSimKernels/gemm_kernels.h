@@ -281,7 +281,7 @@ static __attribute__((noinline, cold)) void fused_rank_counts(const fused_call *
         const int64_t q = first + r;
         const vi row = VI_SPLAT(p->row_index[r]);
         const vf lower = VF_SPLAT(p->row_lower[r]), upper = VF_SPLAT(p->row_upper[r]);
-        const float *last_b = NULL;
+        int64_t last_column = -1;
         double last_exact = 0;
         for (int64_t c = 0; c < cols; c += LANES) {
             const int64_t n = MIN(LANES, cols - c);
@@ -295,10 +295,9 @@ static __attribute__((noinline, cold)) void fused_rank_counts(const fused_call *
                 for (int64_t l = 0; l < n; l++) {
                     if (!(row_near[l] | col_near[l])) continue;
                     const int64_t j = col + c + l;
-                    const float *b_row = t.b + j * t.dim;
-                    if (!last_b || memcmp(b_row, last_b, (size_t)t.dim * sizeof(float)) != 0) {
-                        last_exact = dot_f64(t.a + q * t.dim, b_row, (size_t)t.dim);
-                        last_b = b_row;
+                    if (!same_column(t, j, last_column)) {
+                        last_exact = dot_f64(t.a + q * t.dim, t.b + j * t.dim, (size_t)t.dim);
+                        last_column = j;
                     }
                     if (row_near[l] && beats(last_exact, t.col0 + j, e->rows.exact[q], e->rows.index[q])) e->row_beaten[q] += 1;
                     if (col_near[l] && beats(last_exact, p->row_index[r], e->cols.exact[j], e->cols.index[j])) col_hits[l] += 1;

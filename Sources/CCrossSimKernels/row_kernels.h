@@ -112,6 +112,14 @@ int64_t CS_LEVEL_NAME(cs_prepare_rows)(float *x, size_t rows, size_t dim, int no
     return -1;
 }
 
+/// Whether tile columns c and last (−1: none yet) hold the same values: by their classes where
+/// the tile carries them, else by comparing the values.
+static inline int same_column(cs_tile t, int64_t c, int64_t last) {
+    if (last < 0) return 0;
+    if (t.b_class) return t.b_class[c] == t.b_class[last];
+    return memcmp(t.b + c * t.dim, t.b + last * t.dim, (size_t)t.dim * sizeof(float)) == 0;
+}
+
 double CS_LEVEL_NAME(cs_dot_f64)(const float *a, const float *b, size_t dim) {
     return dot_f64(a, b, dim);
 }

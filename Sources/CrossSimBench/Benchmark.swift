@@ -268,7 +268,7 @@ public struct Benchmark: Sendable {
                             cs_tile(data: product + rows.lowerBound * n, rows: Int64(rows.count), cols: Int64(n), ld: Int64(n),
                                     row0: Int64(rows.lowerBound), col0: 0, a: x1.row(rows.lowerBound), b: x2.baseAddress,
                                     dim: Int64(dim), a_norms: aNorms + rows.lowerBound, b_norms: bNorms,
-                                    gamma: cs_dot_error_bound(Int64(dim)))
+                                    gamma: cs_dot_error_bound(Int64(dim)), b_class: nil)
                         }
                         for _ in 0..<(5 * repeats) {
                             let fused = Self.threadCPUTime {

@@ -87,7 +87,7 @@ final class FusedEpilogueTests: XCTestCase {
         func tile(_ data: UnsafePointer<Float>, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>,
                   _ aNorms: UnsafePointer<Float>, _ bNorms: UnsafePointer<Float>) -> cs_tile {
             cs_tile(data: data, rows: Int64(m), cols: Int64(n), ld: Int64(ldc), row0: Int64(row0), col0: Int64(col0),
-                    a: a, b: b, dim: Int64(d), a_norms: aNorms, b_norms: bNorms, gamma: cs_dot_error_bound(Int64(d)))
+                    a: a, b: b, dim: Int64(d), a_norms: aNorms, b_norms: bNorms, gamma: cs_dot_error_bound(Int64(d)), b_class: nil)
         }
         let lse = similarity == .cosine
         unfusedC.withUnsafeBufferPointer { c in

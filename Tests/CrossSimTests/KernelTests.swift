@@ -122,7 +122,7 @@ struct KernelTile {
                         bNorms.withUnsafeBufferPointer { bn in
                             body(cs_tile(data: s.baseAddress, rows: Int64(rows), cols: Int64(cols), ld: Int64(ld),
                                          row0: Int64(row0), col0: Int64(col0), a: a.baseAddress, b: b.baseAddress,
-                                         dim: Int64(dim), a_norms: an.baseAddress, b_norms: bn.baseAddress, gamma: gamma))
+                                         dim: Int64(dim), a_norms: an.baseAddress, b_norms: bn.baseAddress, gamma: gamma, b_class: nil))
                         }
                     }
                 }

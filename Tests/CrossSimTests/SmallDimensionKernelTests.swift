@@ -69,7 +69,7 @@ final class SmallDimensionKernelTests: XCTestCase {
             for l in 0..<lanes { s[l] = x }
             let sum = s.withUnsafeBufferPointer { s in
                 cs_softplus_sum(cs_tile(data: s.baseAddress, rows: 1, cols: Int64(lanes), ld: Int64(lanes), row0: 0, col0: 1,
-                                        a: nil, b: nil, dim: 1, a_norms: nil, b_norms: nil, gamma: 0),
+                                        a: nil, b: nil, dim: 1, a_norms: nil, b_norms: nil, gamma: 0, b_class: nil),
                                 nil, 1, 0)
             }
             let got = sum / Double(lanes)

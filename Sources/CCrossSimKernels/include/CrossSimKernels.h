@@ -93,6 +93,9 @@ void cs_gemm_abt(const float *a, const float *b, float *c, int64_t m, int64_t n,
 /// the tile is then within gamma·a_norms[r]·b_norms[c] of the exact similarity, and a value
 /// that close to a threshold is recomputed exactly (cs_dot_f64) before it is compared. Per-row
 /// arrays passed with a tile start at its row 0, per-column arrays at its column 0.
+/// `b_class` (or NULL) gives each column a number that columns share exactly when their rows
+/// of b hold the same values: a near tie with a column equal to the last one recomputed reuses
+/// its exact value (every cell of a collapsed set is a near tie).
 typedef struct {
     const float *data;
     int64_t rows, cols, ld;
@@ -101,6 +104,7 @@ typedef struct {
     int64_t dim;
     const float *a_norms, *b_norms;
     float gamma;
+    const int32_t *b_class;
 } cs_tile;
 
 /// A threshold of the tie rule: the similarity to beat (exact, as cs_dot_f64 gives it), its

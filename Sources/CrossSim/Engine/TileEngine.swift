@@ -34,6 +34,35 @@ struct RowPanel: Sendable {
         }
         return norms
     }
+
+    /// For each row, the panel's first row with the same values, bit for bit: the tiles'
+    /// `b_class`. Rows are hashed on all cores, grouped by hash and compared within a group, so
+    /// this costs a read of the panel and a sort, not the N² compares of a collapsed set's near
+    /// ties (docs/definitions.md, Ranks).
+    func valueClasses() -> SharedBuffer<Int32> {
+        let hashes = SharedBuffer<UInt64>(uninitializedCount: count)
+        let panel = self
+        let rowBytes = dim * MemoryLayout<Float>.stride
+        RowChunks.forEach(count) { _, chunk in
+            for r in chunk { hashes[r] = XXH64.hash(UnsafeRawBufferPointer(start: panel.base + r * panel.dim, count: rowBytes)) }
+        }
+        let order = (0..<count).sorted { (hashes[$0], $0) < (hashes[$1], $1) }
+        let classes = SharedBuffer<Int32>(uninitializedCount: count)
+        var start = 0
+        while start < order.count {
+            var end = start + 1
+            while end < order.count && hashes[order[end]] == hashes[order[start]] { end += 1 }
+            // Rows of one hash in increasing order: each joins the first earlier row equal to it.
+            var firsts: [Int] = []
+            for row in order[start..<end] {
+                let same = firsts.first { memcmp(base + $0 * dim, base + row * dim, rowBytes) == 0 }
+                if same == nil { firsts.append(row) }
+                classes[row] = Int32(same ?? row)
+            }
+            start = end
+        }
+        return classes
+    }
 }
 
 /// The steps around a tile's consumption, shared by the engine's consumer and the reducers
@@ -151,7 +180,7 @@ struct TileEngine {
         let bytes = consumer.panelBytesPerColumn
         let panel = plan.panelColumns(rows: rows.count, columns: columns.count, workerBytes: bytes.worker, slotBytes: bytes.slot)
         consumer.prepare(workers: workers, slots: slots, panelColumns: panel)
-        let rowNorms = rows.norms(), columnNorms = columns.norms()
+        let rowNorms = rows.norms(), columnNorms = columns.norms(), columnClasses = columns.valueClasses()
         let gamma = cs_dot_error_bound(Int64(rows.dim))
         let scratch = (0..<workers).map { _ in SharedBuffer<Float>(uninitializedCount: rowBlock * colBlock) }
         let workspaceFloats = plan.gemm.workspaceFloats(rows: rowBlock, cols: colBlock, dim: rows.dim)
@@ -189,7 +218,8 @@ struct TileEngine {
                                 data: scratch, rows: Int64(m), cols: Int64(n), ld: Int64(colBlock),
                                 row0: Int64(rows.firstIndex + r0), col0: Int64(columns.firstIndex + first),
                                 a: a, b: b, dim: Int64(rows.dim),
-                                a_norms: rowNorms.base + r0, b_norms: columnNorms.base + first, gamma: gamma)
+                                a_norms: rowNorms.base + r0, b_norms: columnNorms.base + first, gamma: gamma,
+                                b_class: columnClasses.base + first)
                             let start = timing == nil ? 0 : DispatchTime.now().uptimeNanoseconds
                             // The own GEMM does the fusable first pass in its micro-kernel (its
                             // time counts as the GEMM's) and stores the tile only if another pass
