@@ -355,6 +355,9 @@ typedef struct {
     /// A lower bound of the row's k-th best exact similarity known besides its list (−∞ if none).
     double row_floor;
     float row_top;
+    /// The row's last exact similarity and its column (−1: none yet): an equal column reuses it.
+    int64_t last_column;
+    double last_exact;
 } topk_row;
 
 /// Whether a cell of Float32 value `value` may enter the row's list: its exact similarity may
@@ -381,7 +384,7 @@ static inline float kth_largest(float *top, int64_t k) {
 /// Offers the cells of row r at columns c + (each set bit of `lanes`) that may enter the row's
 /// list or their column's: each is recomputed exactly once for both. Returns the row's new
 /// gate. Kept out of line so that the filtering loop, which rarely calls it, keeps its registers.
-static __attribute__((noinline)) float offer_cells(const topk_row *x, int64_t r, int64_t c, uint32_t lanes) {
+static __attribute__((noinline)) float offer_cells(topk_row *x, int64_t r, int64_t c, uint32_t lanes) {
     const cs_tile t = x->t;
     const float *s_row = t.data + r * t.ld;
     const int32_t i = (int32_t)(t.row0 + r);
@@ -399,7 +402,11 @@ static __attribute__((noinline)) float offer_cells(const topk_row *x, int64_t r,
         const int for_row = may_enter_row(x, value);
         const int for_column = x->col_scores && value >= x->col_gate[j];
         if (!for_row && !for_column) continue;
-        const double exact = dot_f64(t.a + r * t.dim, t.b + j * t.dim, (size_t)t.dim);
+        if (!same_column(t, j, x->last_column)) {
+            x->last_exact = dot_f64(t.a + r * t.dim, t.b + j * t.dim, (size_t)t.dim);
+            x->last_column = j;
+        }
+        const double exact = x->last_exact;
         const int32_t col_index = (int32_t)(t.col0 + j);
         const cs_thresholds *ceiling = x->row_ceiling;
         if (for_row && !(ceiling && beats(exact, col_index, ceiling->exact[r], ceiling->index[r])))
@@ -425,7 +432,7 @@ void CS_LEVEL_NAME(cs_topk)(cs_tile t, const int32_t *positive_of_col, const cs_
     float a_max = 0;
     for (int64_t r = 0; r < t.rows; r++) a_max = fmaxf(a_max, t.a_norms[r]);
     topk_row x = {t, positive_of_col, row_ceiling, col_ceiling, k, NULL, col_scores, NULL, col_indices,
-                  col_floor, col_gate, t.gamma * a_max * 1.000001f, 0, -INFINITY, INFINITY};
+                  col_floor, col_gate, t.gamma * a_max * 1.000001f, 0, -INFINITY, INFINITY, -1, 0};
     // Each cell is compared with its row's gate and its column's (the column gates stay in L1
     // for the strip's rows); only the cells that pass one (a few per row once the lists have
     // filled) are recomputed exactly and offered.
@@ -446,6 +453,7 @@ void CS_LEVEL_NAME(cs_topk)(cs_tile t, const int32_t *positive_of_col, const cs_
         x.row_error = (double)error_bound(t.gamma, t.a_norms[r], b_max);
         if (ceiling) x.row_top = float_above(ceiling->exact[r] + x.row_error);
         x.row_floor = -INFINITY;
+        x.last_column = -1;
         if (!ceiling && k <= LANES && x.row_scores[k - 1] == -INFINITY) {
             // The row's first tile: its empty list would take in some k·ln(cols/k) cells on
             // the way to its best k. The k-th largest of the lanes' maxima is the value of k
