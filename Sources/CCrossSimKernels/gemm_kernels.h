@@ -32,6 +32,15 @@
 #define GEMM_NR 8
 #endif
 #define GEMM_VECTORS (GEMM_NR / LANES)
+/// Quarters of L1 that A's micro-panel (GEMM_MR × kc) may take. With AVX-512 three: on a
+/// Sapphire Rapids (48 KiB L1) D = 768 is then one depth block, which took 0.90–0.92 × the CPU
+/// time of two blocks of 384 in whole evaluations (no partial sums of C stored and read back,
+/// and the fused epilogue's share halved). Elsewhere two, as measured before.
+#if LANES == 16
+#define GEMM_L1_QUARTERS_FOR_A 3
+#else
+#define GEMM_L1_QUARTERS_FOR_A 2
+#endif
 /// One value in every lane. VF_SPLAT adds the value to a vector of zeros, which turns −0 into
 /// +0 and so costs an addition per broadcast; this is the broadcast alone.
 #if LANES == 16
@@ -44,14 +53,14 @@
 
 static inline int64_t round_up(int64_t x, int64_t to) { return (x + to - 1) / to * to; }
 
-/// Block sizes for depth k from the caches this process measured (cs_cache_sizes). Half of L1
-/// holds the A micro-panel (GEMM_MR × kc), the rest is for B's stream and C; a quarter of L2
+/// Block sizes for depth k from the caches this process measured (cs_cache_sizes). Part of L1
+/// (GEMM_L1_QUARTERS_FOR_A) holds the A micro-panel, the rest is for B's stream; a quarter of L2
 /// holds B's packed block (mc × kc: half was 3–5 % slower on a Sapphire Rapids, whose L2 also
 /// takes C's lines and the packing's source); half of this CPU's share of L3 holds A's packed
 /// block (nc × kc). kc splits k into equal blocks, so that no block is a sliver.
 static cs_gemm_blocks gemm_blocks(int64_t k) {
     const cs_cache_sizes caches = cs_cache_sizes_of_this_cpu();
-    const int64_t kc_max = caches.l1 / 2 / (GEMM_MR * (int64_t)sizeof(float));
+    const int64_t kc_max = caches.l1 * GEMM_L1_QUARTERS_FOR_A / 4 / (GEMM_MR * (int64_t)sizeof(float));
     const int64_t depth = k > 1 ? k : 1;
     const int64_t kc_limit = kc_max > 16 ? kc_max : 16;
     const int64_t k_blocks = (depth + kc_limit - 1) / kc_limit;
@@ -150,6 +159,33 @@ static void pack_panels(const float *restrict x, int64_t ld, int64_t rows, int64
             for (; r < panel; r++)
                 for (k = c0; k < c1; k++) out[k * panel + r] = r < valid ? in[r * ld + k] : 0;
         }
+    }
+}
+
+/// Micro-panel rows of an operand: GEMM_MR for a's (c's rows), GEMM_NR for b's.
+static inline int64_t panel_rows(cs_gemm_operand operand) { return operand == CS_GEMM_ROWS ? GEMM_MR : GEMM_NR; }
+
+/// An operand packed whole (cs_gemm_pack): depth block after depth block, each as pack_panels
+/// lays out the operand's rows rounded up to whole micro-panels. Depth block k0 starts at
+/// k0 × those rows, and row r (a multiple of the panel) of that block at r × its depth, as in
+/// a block packed by the call.
+static inline const float *packed_block(const float *whole, int64_t rows, int64_t k0, int64_t kc, int64_t first,
+                                        int64_t panel) {
+    return whole + k0 * round_up(rows, panel) + first * kc;
+}
+
+size_t CS_LEVEL_NAME(cs_gemm_packed_floats)(int64_t rows, int64_t k, cs_gemm_operand operand) {
+    const int64_t depth = k > 1 ? k : 1;
+    return (size_t)(round_up(rows > 1 ? rows : 1, panel_rows(operand)) * depth + GEMM_ALIGN_FLOATS);
+}
+
+void CS_LEVEL_NAME(cs_gemm_pack)(const float *x, int64_t rows, int64_t k, cs_gemm_operand operand, float *packed) {
+    if (rows <= 0 || k <= 0) return;
+    const cs_gemm_blocks blocks = gemm_blocks(k);
+    float *const whole = align_floats(packed);
+    for (int64_t k0 = 0; k0 < k; k0 += blocks.kc) {
+        const int64_t kc = MIN(blocks.kc, k - k0);
+        pack_panels(x, k, rows, k0, kc, panel_rows(operand), whole + k0 * round_up(rows, panel_rows(operand)));
     }
 }
 
@@ -486,16 +522,18 @@ static __attribute__((noinline)) void gemm_fused_edge_micro_tile(
 /// the tile stored to c unless `store` is 0 (c then holds only the earlier depth blocks'
 /// partial sums, if k has more than one).
 static inline __attribute__((always_inline)) void gemm_abt(const float *a, const float *b, float *c, int64_t m, int64_t n,
-                                                           int64_t k, int64_t ldc, float *workspace, fused_call *fused,
-                                                           int store) {
+                                                           int64_t k, int64_t ldc, float *workspace,
+                                                           const cs_gemm_packed *packed, fused_call *fused, int store) {
     if (m <= 0 || n <= 0) return;
     if (k <= 0) {
         for (int64_t i = 0; i < m; i++) memset(c + i * ldc, 0, (size_t)n * sizeof(float));
         return;
     }
     const cs_gemm_blocks blocks = gemm_blocks(k);
-    float *const a_packed = align_floats(workspace);
-    float *const b_packed = align_floats(a_packed + round_up(MIN(m, blocks.nc), GEMM_MR) * blocks.kc);
+    const float *const a_whole = packed && packed->a ? align_floats((float *)packed->a) : NULL;
+    const float *const b_whole = packed && packed->b ? align_floats((float *)packed->b) : NULL;
+    float *const a_workspace = workspace ? align_floats(workspace) : NULL;
+    float *const b_workspace = workspace ? align_floats(a_workspace + round_up(MIN(m, blocks.nc), GEMM_MR) * blocks.kc) : NULL;
     // An edge micro-tile is computed whole into this buffer and its valid part added to c.
     float edge[GEMM_MR * GEMM_NR];
     for (int64_t i0 = 0; i0 < m; i0 += blocks.nc) {
@@ -504,10 +542,12 @@ static inline __attribute__((always_inline)) void gemm_abt(const float *a, const
             const int64_t kc = MIN(blocks.kc, k - k0);
             const int accumulate = k0 > 0;
             fused_call *const fuse = k0 + kc == k ? fused : NULL;
-            pack_panels(a + i0 * k, k, rows, k0, kc, GEMM_MR, a_packed);
+            const float *const a_packed = a_whole ? packed_block(a_whole, m, k0, kc, i0, GEMM_MR) : a_workspace;
+            if (!a_whole) pack_panels(a + i0 * k, k, rows, k0, kc, GEMM_MR, a_workspace);
             for (int64_t j0 = 0; j0 < n; j0 += blocks.mc) {
                 const int64_t cols = MIN(blocks.mc, n - j0);
-                pack_panels(b + j0 * k, k, cols, k0, kc, GEMM_NR, b_packed);
+                const float *const b_packed = b_whole ? packed_block(b_whole, n, k0, kc, j0, GEMM_NR) : b_workspace;
+                if (!b_whole) pack_panels(b + j0 * k, k, cols, k0, kc, GEMM_NR, b_workspace);
                 for (int64_t i = 0; i < rows; i += GEMM_MR) {
                     const float *a_panel = a_packed + i * kc;
                     const int64_t tile_rows = MIN(GEMM_MR, rows - i);
@@ -544,13 +584,14 @@ static inline __attribute__((always_inline)) void gemm_abt(const float *a, const
 }
 
 void CS_LEVEL_NAME(cs_gemm_abt)(const float *a, const float *b, float *c, int64_t m, int64_t n, int64_t k,
-                                int64_t ldc, float *workspace) {
-    gemm_abt(a, b, c, m, n, k, ldc, workspace, NULL, 1);
+                                int64_t ldc, float *workspace, const cs_gemm_packed *packed) {
+    gemm_abt(a, b, c, m, n, k, ldc, workspace, packed, NULL, 1);
 }
 
-void CS_LEVEL_NAME(cs_gemm_abt_fused)(cs_tile t, float *c, int store, float *workspace, const cs_fused_epilogue *e) {
+void CS_LEVEL_NAME(cs_gemm_abt_fused)(cs_tile t, float *c, int store, float *workspace, const cs_gemm_packed *packed,
+                                      const cs_fused_epilogue *e) {
     fused_call call = {t, e, e->row_beaten ? largest_b_norm(t) : 0, VF_SPLAT(e->scale), 0, 0};
-    gemm_abt(t.a, t.b, c, t.rows, t.cols, t.dim, t.ld, workspace, &call, store);
+    gemm_abt(t.a, t.b, c, t.rows, t.cols, t.dim, t.ld, workspace, packed, &call, store);
     if (e->moments) {
         e->moments[0] += call.sum;
         e->moments[1] += call.squares;

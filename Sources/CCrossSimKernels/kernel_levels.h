@@ -66,13 +66,18 @@
       (t, positive_of_col, scale, bias, negative_weight, positive_weight, w, ldw))                \
     R(cs_gemm_blocks, cs_gemm_blocks_for, (int64_t k), (k))                                      \
     R(size_t, cs_gemm_workspace_floats, (int64_t m, int64_t n, int64_t k), (m, n, k))            \
+    R(size_t, cs_gemm_packed_floats, (int64_t rows, int64_t k, cs_gemm_operand operand),        \
+      (rows, k, operand))                                                                       \
+    V(cs_gemm_pack, (const float *x, int64_t rows, int64_t k, cs_gemm_operand operand, float *packed), \
+      (x, rows, k, operand, packed))                                                            \
     V(cs_gemm_abt,                                                                              \
       (const float *a, const float *b, float *c, int64_t m, int64_t n, int64_t k, int64_t ldc,    \
-       float *workspace),                                                                       \
-      (a, b, c, m, n, k, ldc, workspace))                                                      \
+       float *workspace, const cs_gemm_packed *packed),                                         \
+      (a, b, c, m, n, k, ldc, workspace, packed))                                               \
     V(cs_gemm_abt_fused,                                                                        \
-      (cs_tile t, float *c, int store, float *workspace, const cs_fused_epilogue *e),           \
-      (t, c, store, workspace, e))                                                              \
+      (cs_tile t, float *c, int store, float *workspace, const cs_gemm_packed *packed,           \
+       const cs_fused_epilogue *e),                                                             \
+      (t, c, store, workspace, packed, e))                                                      \
     R(float, cs_fma_peak_loop, (int64_t iterations), (iterations))
 
 #define CS_DECLARE_VOID(name, parameters, arguments) void CS_LEVEL_NAME(name) parameters;

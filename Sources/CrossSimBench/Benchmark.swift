@@ -282,7 +282,7 @@ public struct Benchmark: Sendable {
                                                         row_beaten: rowBeaten.baseAddress, col_beaten: columnBeaten.baseAddress,
                                                         moments: moments.baseAddress, scale: scale, row_sum: rowSum.baseAddress,
                                                         col_sum: columnSum.baseAddress)
-                                                    cs_gemm_abt_fused(tile(rows: 0..<m), product, 0, workspace, &epilogue)
+                                                    cs_gemm_abt_fused(tile(rows: 0..<m), product, 0, workspace, nil, &epilogue)
                                                 }
                                             }
                                         }
@@ -290,7 +290,7 @@ public struct Benchmark: Sendable {
                                 }
                             }
                             let unfused = Self.threadCPUTime {
-                                cs_gemm_abt(x1.baseAddress, x2.baseAddress, product, Int64(m), Int64(n), Int64(dim), Int64(n), workspace)
+                                cs_gemm_abt(x1.baseAddress, x2.baseAddress, product, Int64(m), Int64(n), Int64(dim), Int64(n), workspace, nil)
                                 for first in stride(from: 0, to: m, by: stripRows) {
                                     let strip = tile(rows: first..<min(first + stripRows, m))
                                     cs_count_ranks(strip, thresholds, thresholds, &rowBeaten[first], &columnBeaten, &moments)

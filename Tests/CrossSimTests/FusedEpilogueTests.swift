@@ -83,7 +83,7 @@ final class FusedEpilogueTests: XCTestCase {
         var unfusedMoments = [0.0, 0.0], unfusedRowSum = [Double](repeating: 0, count: m), unfusedColumnSum = [Double](repeating: 0, count: n)
         var columnPart = [Float](repeating: 0, count: n)
         var workspaceCopy = workspace
-        cs_gemm_abt(a, b, &unfusedC, Int64(m), Int64(n), Int64(d), Int64(ldc), &workspaceCopy)
+        cs_gemm_abt(a, b, &unfusedC, Int64(m), Int64(n), Int64(d), Int64(ldc), &workspaceCopy, nil)
         func tile(_ data: UnsafePointer<Float>, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>,
                   _ aNorms: UnsafePointer<Float>, _ bNorms: UnsafePointer<Float>) -> cs_tile {
             cs_tile(data: data, rows: Int64(m), cols: Int64(n), ld: Int64(ldc), row0: Int64(row0), col0: Int64(col0),
@@ -125,7 +125,7 @@ final class FusedEpilogueTests: XCTestCase {
                                             epilogue.col_sum = columnSum.baseAddress
                                         }
                                         cs_gemm_abt_fused(tile(c.baseAddress!, a, b, aBounds, bBounds), c.baseAddress!, store ? 1 : 0,
-                                                          &scratch, &epilogue)
+                                                          &scratch, nil, &epilogue)
                                     }
                                 }
                             }

@@ -59,6 +59,15 @@ final class GemmTests: XCTestCase {
         }
         for j in 0..<ldc { XCTAssert(c[m * ldc + j].isNaN, "\(at): the row after the tile was written") }
 
+        // The same bits when either operand or both come packed by cs_gemm_pack, each into a
+        // buffer of exactly the size asked for, at an odd address, followed by a guard.
+        for (packA, packB) in [(true, false), (false, true), (true, true)] {
+            let packed = product(a, b, m: m, n: n, k: k, ldc: ldc, packA: packA, packB: packB, at)
+            if let i = (0..<(m * ldc)).first(where: { packed[$0].bitPattern != c[$0].bitPattern }) {
+                XCTFail("\(at): c[\(i / ldc), \(i % ldc)] changes its bits with a packed \(packA ? "a" : "")\(packB ? "b" : "")")
+            }
+        }
+
         // The same values from operands that start one row of a and two rows of b later, at
         // addresses of any alignment: every value moves to another place in the micro-tiles
         // and keeps its bits.
@@ -72,14 +81,37 @@ final class GemmTests: XCTestCase {
         }
     }
 
-    /// cs_gemm_abt into m + 1 rows of `ldc` NaNs; checks that the workspace's guard is intact.
-    func product(_ a: [Float], _ b: [Float], m: Int, n: Int, k: Int, ldc: Int, _ at: String) -> [Float] {
+    /// cs_gemm_abt into m + 1 rows of `ldc` NaNs, with a and b packed beforehand if asked;
+    /// checks that the guards after the workspace and the packed operands are intact (a call
+    /// given both operands packed gets no workspace at all).
+    func product(_ a: [Float], _ b: [Float], m: Int, n: Int, k: Int, ldc: Int, packA: Bool = false, packB: Bool = false,
+                 _ at: String) -> [Float] {
         var c = [Float](repeating: .nan, count: (m + 1) * ldc)
-        let size = cs_gemm_workspace_floats(Int64(m), Int64(n), Int64(k))
         let guardValue: Float = -12345
-        var workspace = [Float](repeating: 0, count: size) + [Float](repeating: guardValue, count: 64)
-        cs_gemm_abt(a, b, &c, Int64(m), Int64(n), Int64(k), Int64(ldc), &workspace)
-        XCTAssert(workspace[size...].allSatisfy { $0 == guardValue }, "\(at): written past the workspace")
+        /// Room for `size` floats from the second float of the buffer on (an odd address), then a guard.
+        func guarded(_ size: Int) -> [Float] { [0] + [Float](repeating: 0, count: size) + [Float](repeating: guardValue, count: 64) }
+        func intact(_ buffer: [Float], _ size: Int, _ what: String) {
+            XCTAssert(buffer[(1 + size)...].allSatisfy { $0 == guardValue }, "\(at): written past the \(what)")
+        }
+        let aSize = cs_gemm_packed_floats(Int64(m), Int64(k), CS_GEMM_ROWS)
+        let bSize = cs_gemm_packed_floats(Int64(n), Int64(k), CS_GEMM_COLUMNS)
+        var aPacked = guarded(aSize), bPacked = guarded(bSize)
+        aPacked.withUnsafeMutableBufferPointer { aPacked in
+            bPacked.withUnsafeMutableBufferPointer { bPacked in
+                if packA { cs_gemm_pack(a, Int64(m), Int64(k), CS_GEMM_ROWS, aPacked.baseAddress! + 1) }
+                if packB { cs_gemm_pack(b, Int64(n), Int64(k), CS_GEMM_COLUMNS, bPacked.baseAddress! + 1) }
+                var packed = cs_gemm_packed(a: packA ? UnsafePointer(aPacked.baseAddress! + 1) : nil,
+                                            b: packB ? UnsafePointer(bPacked.baseAddress! + 1) : nil)
+                let size = packA && packB ? 0 : cs_gemm_workspace_floats(Int64(m), Int64(n), Int64(k))
+                var workspace = guarded(size)
+                workspace.withUnsafeMutableBufferPointer { workspace in
+                    cs_gemm_abt(a, b, &c, Int64(m), Int64(n), Int64(k), Int64(ldc), workspace.baseAddress! + 1, &packed)
+                }
+                intact(workspace, size, "workspace")
+            }
+        }
+        intact(aPacked, aSize, "packed a")
+        intact(bPacked, bSize, "packed b")
         return c
     }
 

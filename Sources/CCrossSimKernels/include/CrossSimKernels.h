@@ -78,12 +78,25 @@ cs_gemm_blocks cs_gemm_blocks_for(int64_t k);
 /// Floats of workspace that cs_gemm_abt needs for m rows of a, n rows of b and depth k (at the
 /// level in force: query again after cs_use_vector_level). Larger m or n never need less.
 size_t cs_gemm_workspace_floats(int64_t m, int64_t n, int64_t k);
+/// Which operand of cs_gemm_abt a packing is for: a's rows (c's rows) or b's (c's columns).
+typedef enum { CS_GEMM_ROWS = 0, CS_GEMM_COLUMNS = 1 } cs_gemm_operand;
+/// Floats that cs_gemm_pack needs for `rows` rows at depth k (at the level in force).
+size_t cs_gemm_packed_floats(int64_t rows, int64_t k, cs_gemm_operand operand);
+/// Packs rows of x (row stride k), every depth block, as cs_gemm_abt packs an operand a block
+/// at a time, into `packed` (cs_gemm_packed_floats floats, any alignment), so that calls that
+/// share an operand (a row block against each column tile of a panel, a column tile against
+/// each row block) pack it once.
+void cs_gemm_pack(const float *x, int64_t rows, int64_t k, cs_gemm_operand operand, float *packed);
+/// A call's operands as cs_gemm_pack packed them (the same rows as its a and b); either may be
+/// NULL, and that operand is then packed by the call into its workspace.
+typedef struct { const float *a, *b; } cs_gemm_packed;
 /// c[m×n, row stride ldc] = a[m×k]·b[n×k]ᵀ, a and b row-major with row stride k: CrossSim's
 /// own packed GEMM, one thread, Float32 FMA accumulation. The same inputs give the same bits at
-/// a given level and blocking, whatever the thread or the place of the tile. `workspace` holds
-/// cs_gemm_workspace_floats(m, n, k) floats, any alignment.
+/// a given level and blocking, whatever the thread, the place of the tile or whether its
+/// operands came packed. `workspace` holds cs_gemm_workspace_floats(m, n, k) floats, any
+/// alignment (NULL when `packed` gives both operands); `packed` may be NULL.
 void cs_gemm_abt(const float *a, const float *b, float *c, int64_t m, int64_t n, int64_t k, int64_t ldc,
-                 float *workspace);
+                 float *workspace, const cs_gemm_packed *packed);
 
 // MARK: Tile epilogue
 
@@ -144,8 +157,9 @@ typedef struct {
 /// by cs_gemm_abt's loops and bits, with the epilogue e applied to every value once it is
 /// final, in an order set by the tile's shape alone. Writes the tile to c only if `store`;
 /// c (t.rows × t.ld) is used either way when t.dim spans several depth blocks. `workspace`
-/// as cs_gemm_abt's.
-void cs_gemm_abt_fused(cs_tile t, float *c, int store, float *workspace, const cs_fused_epilogue *e);
+/// and `packed` as cs_gemm_abt's.
+void cs_gemm_abt_fused(cs_tile t, float *c, int store, float *workspace, const cs_gemm_packed *packed,
+                       const cs_fused_epilogue *e);
 /// cs_gemm_abt's micro-kernel without its loads, `iterations` times (mr·nr FMAs each, the
 /// blocking of cs_gemm_blocks_for): what `crosssim bench` times as the FMA peak of a core.
 float cs_fma_peak_loop(int64_t iterations);

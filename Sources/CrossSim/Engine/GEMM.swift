@@ -37,24 +37,33 @@ public enum GEMM: String, Sendable, Codable, CaseIterable, CustomStringConvertib
         self == .own ? cs_gemm_workspace_floats(Int64(rows), Int64(cols), Int64(dim)) : 0
     }
 
+    /// Floats that the own GEMM's packing of `rows` rows at depth `dim` takes (cs_gemm_pack).
+    package static func packedFloats(rows: Int, dim: Int, _ operand: cs_gemm_operand) -> Int {
+        cs_gemm_packed_floats(Int64(rows), Int64(dim), operand)
+    }
+
     /// c[m×n, row stride ldc] = a[m×k]·b[n×k]ᵀ, with a and b rows of stride k; `workspace`
-    /// holds `workspaceFloats` for the largest tile.
+    /// holds `workspaceFloats` for the largest tile, or the own GEMM gets both operands
+    /// `packed` (cs_gemm_pack; the BLAS reads a and b).
     package func multiplyTransposed(
         _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, into c: UnsafeMutablePointer<Float>,
-        m: Int, n: Int, k: Int, ldc: Int, workspace: UnsafeMutablePointer<Float>
+        m: Int, n: Int, k: Int, ldc: Int, workspace: UnsafeMutablePointer<Float>?, packed: cs_gemm_packed? = nil
     ) {
         switch self {
         case .blas: BLAS.multiplyTransposed(a, b, into: c, m: m, n: n, k: k, ldc: ldc)
-        case .own: cs_gemm_abt(a, b, c, Int64(m), Int64(n), Int64(k), Int64(ldc), workspace)
+        case .own:
+            var packed = packed ?? cs_gemm_packed()
+            cs_gemm_abt(a, b, c, Int64(m), Int64(n), Int64(k), Int64(ldc), workspace, &packed)
         }
     }
 
     /// The own GEMM's product of `tile`'s operands with `epilogue` fused into its micro-kernel
     /// (cs_gemm_abt_fused), into c = `tile.data` if `store`, else c only as the product's
     /// scratch.
-    package static func multiplyFused(_ tile: cs_tile, store: Bool, workspace: UnsafeMutablePointer<Float>,
-                                      epilogue: cs_fused_epilogue) {
+    package static func multiplyFused(_ tile: cs_tile, store: Bool, workspace: UnsafeMutablePointer<Float>?,
+                                      packed: cs_gemm_packed?, epilogue: cs_fused_epilogue) {
         var epilogue = epilogue
-        cs_gemm_abt_fused(tile, UnsafeMutablePointer(mutating: tile.data), store ? 1 : 0, workspace, &epilogue)
+        var packed = packed ?? cs_gemm_packed()
+        cs_gemm_abt_fused(tile, UnsafeMutablePointer(mutating: tile.data), store ? 1 : 0, workspace, &packed, &epilogue)
     }
 }

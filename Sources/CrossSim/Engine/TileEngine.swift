@@ -158,6 +158,53 @@ final class RowBlockQueue: @unchecked Sendable {
     }
 }
 
+/// The own GEMM's operands packed once for the tiles that share them (`TilePlan.packsOperands`):
+/// a panel's column tiles, packed by all workers when the panel starts and read by each,
+/// and each worker's row block, packed when the worker takes the block. The product's bits
+/// are those of packing in each call (cs_gemm_abt).
+final class OperandPacking: @unchecked Sendable {
+    private let dim: Int, colBlock: Int, workers: Int
+    private let columnTileFloats: Int
+    private let columns: SharedBuffer<Float>
+    private let rows: [SharedBuffer<Float>]
+
+    init(dim: Int, rowBlock: Int, colBlock: Int, panelColumns: Int, workers: Int) {
+        self.dim = dim
+        self.colBlock = colBlock
+        self.workers = workers
+        let columnTileFloats = GEMM.packedFloats(rows: colBlock, dim: dim, CS_GEMM_COLUMNS)
+        let rowBlockFloats = GEMM.packedFloats(rows: rowBlock, dim: dim, CS_GEMM_ROWS)
+        self.columnTileFloats = columnTileFloats
+        columns = SharedBuffer(uninitializedCount: (panelColumns + colBlock - 1) / colBlock * columnTileFloats)
+        rows = (0..<workers).map { _ in SharedBuffer(uninitializedCount: rowBlockFloats) }
+    }
+
+    /// Packs the column tiles of `panel` (columns of `set`), the workers taking every
+    /// `workers`-th tile.
+    func packColumns(of set: RowPanel, _ panel: Range<Int>, timing: TileTiming?) {
+        let tiles = (panel.count + colBlock - 1) / colBlock
+        DispatchQueue.concurrentPerform(iterations: min(workers, tiles)) { worker in
+            let start = timing == nil ? 0 : DispatchTime.now().uptimeNanoseconds
+            for tile in stride(from: worker, to: tiles, by: workers) {
+                let c0 = panel.lowerBound + tile * colBlock
+                cs_gemm_pack(set.base + c0 * dim, Int64(min(colBlock, panel.upperBound - c0)), Int64(dim), CS_GEMM_COLUMNS,
+                             columns.base + tile * columnTileFloats)
+            }
+            timing?.add(sgemm: DispatchTime.now().uptimeNanoseconds - start, epilogue: 0)
+        }
+    }
+
+    /// Packs `count` rows from `first` as `worker`'s row block.
+    func packRows(_ first: UnsafePointer<Float>, count: Int, worker: Int) {
+        cs_gemm_pack(first, Int64(count), Int64(dim), CS_GEMM_ROWS, rows[worker].base)
+    }
+
+    /// The packed operands of `worker`'s row block against the panel's column tile `tile`.
+    func operands(worker: Int, tile: Int) -> cs_gemm_packed {
+        cs_gemm_packed(a: UnsafePointer(rows[worker].base), b: UnsafePointer(columns.base + tile * columnTileFloats))
+    }
+}
+
 /// The block loop: computes S = rows·columnsᵀ tile by tile on all workers, each tile one call
 /// of the plan's GEMM into the worker's own scratch, and hands every tile to the consumer. Row
 /// blocks go to whichever worker is free, so a core slowed by other work on the machine does
@@ -178,12 +225,16 @@ struct TileEngine {
         let colBlock = min(plan.tile.cols, columns.count)
         let workers = plan.workers(for: rows.count), slots = plan.slots(for: rows.count)
         let bytes = consumer.panelBytesPerColumn
-        let panel = plan.panelColumns(rows: rows.count, columns: columns.count, workerBytes: bytes.worker, slotBytes: bytes.slot)
+        let panel = plan.panelColumns(rows: rows.count, columns: columns.count, dim: rows.dim, workerBytes: bytes.worker,
+                                      slotBytes: bytes.slot)
         consumer.prepare(workers: workers, slots: slots, panelColumns: panel)
         let rowNorms = rows.norms(), columnNorms = columns.norms(), columnClasses = columns.valueClasses()
         let gamma = cs_dot_error_bound(Int64(rows.dim))
         let scratch = (0..<workers).map { _ in SharedBuffer<Float>(uninitializedCount: rowBlock * colBlock) }
-        let workspaceFloats = plan.gemm.workspaceFloats(rows: rowBlock, cols: colBlock, dim: rows.dim)
+        // A tile of the upper triangle starts at its row's diagonal, not on a packed tile.
+        let packing = plan.packsOperands(dim: rows.dim) && !upperTriangle ? OperandPacking(
+            dim: rows.dim, rowBlock: rowBlock, colBlock: colBlock, panelColumns: panel, workers: workers) : nil
+        let workspaceFloats = packing == nil ? plan.gemm.workspaceFloats(rows: rowBlock, cols: colBlock, dim: rows.dim) : 0
         let workspace = (0..<workers).map { _ in SharedBuffer<Float>(uninitializedCount: workspaceFloats) }
         let gemm = plan.gemm
         let cancellation = control.cancellation
@@ -193,14 +244,21 @@ struct TileEngine {
             for p0 in stride(from: 0, to: columns.count, by: panel) {
                 let panelColumns = p0..<min(p0 + panel, columns.count)
                 consumer.beginPanel((columns.firstIndex + panelColumns.lowerBound)..<(columns.firstIndex + panelColumns.upperBound))
+                packing?.packColumns(of: columns, panelColumns, timing: timing)
                 let queue = RowBlockQueue(blocks: rowBlocks, slots: slots)
                 DispatchQueue.concurrentPerform(iterations: workers) { worker in
-                    let scratch = scratch[worker].base, workspace = workspace[worker].base
+                    let scratch = scratch[worker].base
+                    let workspace = packing == nil ? workspace[worker].base : nil
                     var sgemmNanoseconds: UInt64 = 0, epilogueNanoseconds: UInt64 = 0
                     defer { timing?.add(sgemm: sgemmNanoseconds, epilogue: epilogueNanoseconds) }
                     while let (block, slot) = queue.next() {
                         let r0 = block * rowBlock
                         let m = min(rowBlock, rows.count - r0)
+                        if let packing {
+                            let start = timing == nil ? 0 : DispatchTime.now().uptimeNanoseconds
+                            packing.packRows(rows.base + r0 * rows.dim, count: m, worker: worker)
+                            if timing != nil { sgemmNanoseconds += DispatchTime.now().uptimeNanoseconds - start }
+                        }
                         for c0 in stride(from: panelColumns.lowerBound, to: panelColumns.upperBound, by: colBlock) {
                             if cancellation?.isCancelled == true {
                                 queue.abandon()
@@ -225,10 +283,13 @@ struct TileEngine {
                             // time counts as the GEMM's) and stores the tile only if another pass
                             // still reads it.
                             let fusion = gemm == .own ? consumer.fusion(for: tile, worker: worker, slot: slot) : nil
+                            let packed = packing?.operands(worker: worker, tile: (c0 - panelColumns.lowerBound) / colBlock)
                             if let fusion {
-                                GEMM.multiplyFused(tile, store: fusion.needsTile, workspace: workspace, epilogue: fusion.epilogue)
+                                GEMM.multiplyFused(tile, store: fusion.needsTile, workspace: workspace, packed: packed,
+                                                   epilogue: fusion.epilogue)
                             } else {
-                                gemm.multiplyTransposed(a, b, into: scratch, m: m, n: n, k: rows.dim, ldc: colBlock, workspace: workspace)
+                                gemm.multiplyTransposed(a, b, into: scratch, m: m, n: n, k: rows.dim, ldc: colBlock, workspace: workspace,
+                                                        packed: packed)
                             }
                             let multiplied = timing == nil ? 0 : DispatchTime.now().uptimeNanoseconds
                             if let fusion {

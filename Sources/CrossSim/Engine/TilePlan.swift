@@ -1,3 +1,4 @@
+import CCrossSimKernels
 import Foundation
 
 /// A tile's shape: rows of x1 by rows of x2 per sgemm call.
@@ -53,10 +54,22 @@ struct TilePlan: Sendable {
         self.init(tile: options.tile, threads: options.threads, gemm: options.gemm)
     }
 
+    /// Whether the engine packs the own GEMM's operands once for all the tiles that share them
+    /// (each column panel's tiles of x2 once, shared by the workers; each row block of x1 once
+    /// per panel, by its worker) rather than in every tile's call, which packed each column
+    /// tile again for every row block. Only where a worker's packed rows take no more than its
+    /// tile (D ≤ the tile's columns) and a column tile packed at most half the panel state.
+    func packsOperands(dim: Int) -> Bool {
+        gemm == .own && dim <= tile.cols && tile.cols * dim * MemoryLayout<Float>.size <= Self.panelStateBytes / 2
+    }
+
     /// What each worker holds while it runs: one tile of Float32 scratch and the GEMM's
-    /// packing workspace (none for the BLAS, which keeps its own).
+    /// packing workspace (none for the BLAS, which keeps its own), or its packed rows where
+    /// the engine packs them (whichever is more: a dedup run packs in each call).
     func workerScratchBytes(dim: Int) -> Int {
-        (tile.rows * tile.cols + gemm.workspaceFloats(rows: tile.rows, cols: tile.cols, dim: dim)) * 4
+        let workspace = gemm.workspaceFloats(rows: tile.rows, cols: tile.cols, dim: dim)
+        let packedRows = packsOperands(dim: dim) ? GEMM.packedFloats(rows: tile.rows, dim: dim, CS_GEMM_ROWS) : 0
+        return (tile.rows * tile.cols + max(workspace, packedRows)) * MemoryLayout<Float>.size
     }
 
     /// Rows per block: the tile's rows, or fewer when that leaves fewer than 8 blocks, so
@@ -78,10 +91,12 @@ struct TilePlan: Sendable {
     /// workers, so a fast worker can run a few blocks ahead before it waits.
     func slots(for rows: Int) -> Int { 2 * workers(for: rows) }
 
-    /// Columns per panel for `rows` rows against `columns` columns, when each worker holds
-    /// `workerBytes` and each slot `slotBytes` per panel column: a whole number of tiles.
-    func panelColumns(rows: Int, columns: Int, workerBytes: Int, slotBytes: Int) -> Int {
-        let perColumn = max(1, workers(for: rows) * workerBytes + slots(for: rows) * slotBytes)
+    /// Columns per panel for `rows` rows against `columns` columns at depth `dim`, when each
+    /// worker holds `workerBytes` and each slot `slotBytes` per panel column, and the panel's
+    /// columns are packed (`packsOperands`): a whole number of tiles.
+    func panelColumns(rows: Int, columns: Int, dim: Int, workerBytes: Int, slotBytes: Int) -> Int {
+        let packed = packsOperands(dim: dim) ? dim * MemoryLayout<Float>.size : 0
+        let perColumn = max(1, workers(for: rows) * workerBytes + slots(for: rows) * slotBytes + packed)
         let tiles = max(1, Self.panelStateBytes / perColumn / tile.cols)
         return min(max(columns, 1), tiles * tile.cols)
     }
