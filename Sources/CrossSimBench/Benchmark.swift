@@ -56,6 +56,9 @@ public struct Benchmark: Sendable {
     public struct TileGEMM: Sendable {
         public var gemm: GEMM
         public var backend: String
+        /// The own GEMM given both operands packed beforehand, as the engine gives them
+        /// (`TilePlan.packsOperands`): the micro-kernel and its loops alone, packing left out.
+        public var operandsPacked: Bool
         /// The fastest round's.
         public var gflops: Double
         /// The median over rounds of this GEMM's CPU seconds over the BLAS's in the same round.
@@ -135,8 +138,9 @@ public struct Benchmark: Sendable {
         progress(String(format: "FMA peak of one core at this vector level: %.1f GFLOP/s", peak))
         let tileGEMMs = timeTileGEMMs(x1: x1, x2: x2, peak: peak)
         for t in tileGEMMs {
-            progress(String(format: "one %@x%d tile, one thread, %@: %.1f GFLOP/s, %.0f %% of the FMA peak, %.3f × the BLAS's CPU time",
-                            TileShape.default.description, dim, t.backend, t.gflops, 100 * t.peakShare, t.ratioToBLAS))
+            progress(String(format: "one %@x%d tile, one thread, %@%@: %.1f GFLOP/s, %.0f %% of the FMA peak, %.3f × the BLAS's CPU time",
+                            TileShape.default.description, dim, t.backend, t.operandsPacked ? ", operands packed beforehand" : "",
+                            t.gflops, 100 * t.peakShare, t.ratioToBLAS))
         }
         let fusedTile = timeFusedTile(x1: x1, x2: x2)
         progress(String(format: "the same tile with ranks, Σ s² and one τ, own GEMM: fused %.1f GFLOP/s, unfused %.1f GFLOP/s, "
@@ -206,33 +210,39 @@ public struct Benchmark: Sendable {
                       readerBytesPerSecondPerCore: perCore, readerBytesPerSecond: readerRate)
     }
 
-    /// Each GEMM on one thread over one default tile (clipped to the sets), in rounds that
-    /// alternate them: 5 × `repeats` rounds, a tile taking milliseconds. Timed in this thread's
-    /// CPU time, which time spent waiting for a core on a shared machine does not inflate.
+    /// Each GEMM on one thread over one default tile (clipped to the sets), and the own GEMM
+    /// again with its operands packed beforehand, in rounds that alternate the three: 5 ×
+    /// `repeats` rounds, a tile taking milliseconds. Timed in this thread's CPU time, which
+    /// time spent waiting for a core on a shared machine does not inflate.
     func timeTileGEMMs(x1: Embeddings, x2: Embeddings, peak: Double) -> [TileGEMM] {
         let m = min(TileShape.default.rows, rows), n = min(TileShape.default.cols, rows)
         let product = UnsafeMutablePointer<Float>.allocate(capacity: m * n)
         defer { product.deallocate() }
-        let gemms = GEMM.allCases
-        let workspace = gemms.map { UnsafeMutablePointer<Float>.allocate(capacity: max(1, $0.workspaceFloats(rows: m, cols: n, dim: dim))) }
-        defer { workspace.forEach { $0.deallocate() } }
-        var seconds = [[Double]](repeating: [], count: gemms.count)
+        let ways: [(gemm: GEMM, packed: Bool)] = GEMM.allCases.map { ($0, false) } + [(.own, true)]
+        let workspace = UnsafeMutablePointer<Float>.allocate(capacity: max(1, GEMM.own.workspaceFloats(rows: m, cols: n, dim: dim)))
+        let packedRows = UnsafeMutablePointer<Float>.allocate(capacity: GEMM.packedFloats(rows: m, dim: dim, CS_GEMM_ROWS))
+        let packedColumns = UnsafeMutablePointer<Float>.allocate(capacity: GEMM.packedFloats(rows: n, dim: dim, CS_GEMM_COLUMNS))
+        defer { [workspace, packedRows, packedColumns].forEach { $0.deallocate() } }
+        cs_gemm_pack(x1.baseAddress, Int64(m), Int64(dim), CS_GEMM_ROWS, packedRows)
+        cs_gemm_pack(x2.baseAddress, Int64(n), Int64(dim), CS_GEMM_COLUMNS, packedColumns)
+        let packed = cs_gemm_packed(a: packedRows, b: packedColumns)
+        var seconds = [[Double]](repeating: [], count: ways.count)
         BLAS.withThreads(1) {
             for _ in 0..<(5 * repeats) {
-                for (g, gemm) in gemms.enumerated() {
-                    seconds[g].append(Self.threadCPUTime {
-                        gemm.multiplyTransposed(x1.baseAddress, x2.baseAddress, into: product, m: m, n: n, k: dim, ldc: n,
-                                                workspace: workspace[g])
+                for (w, way) in ways.enumerated() {
+                    seconds[w].append(Self.threadCPUTime {
+                        way.gemm.multiplyTransposed(x1.baseAddress, x2.baseAddress, into: product, m: m, n: n, k: dim, ldc: n,
+                                                    workspace: workspace, packed: way.packed ? packed : nil)
                     })
                 }
             }
         }
-        let blas = seconds[gemms.firstIndex(of: .blas)!]
+        let blas = seconds[ways.firstIndex { $0.gemm == .blas }!]
         let flops = 2 * Double(m) * Double(n) * Double(dim)
-        return gemms.enumerated().map { g, gemm in
-            TileGEMM(gemm: gemm, backend: gemm.backendName, gflops: flops / seconds[g].min()! / 1e9,
-                     ratioToBLAS: Self.median(zip(seconds[g], blas).map { $0 / $1 }),
-                     peakShare: flops / seconds[g].min()! / 1e9 / peak)
+        return ways.enumerated().map { w, way in
+            TileGEMM(gemm: way.gemm, backend: way.gemm.backendName, operandsPacked: way.packed, gflops: flops / seconds[w].min()! / 1e9,
+                     ratioToBLAS: Self.median(zip(seconds[w], blas).map { $0 / $1 }),
+                     peakShare: flops / seconds[w].min()! / 1e9 / peak)
         }
     }
 
@@ -361,7 +371,7 @@ extension Benchmark.Result {
             ("sgemm_seconds", .number(sgemmSeconds)), ("fma_peak_gflops", .number(fmaPeakGFLOPS)), ("reader_bytes_per_second_per_core", .number(readerBytesPerSecondPerCore)),
             ("reader_bytes_per_second", .number(readerBytesPerSecond)),
             ("tile_gemm", .array(tileGEMMs.map {
-                .object([("gemm", .string($0.gemm.rawValue)), ("backend", .string($0.backend)),
+                .object([("gemm", .string($0.gemm.rawValue)), ("backend", .string($0.backend)), ("operands_packed", .bool($0.operandsPacked)),
                          ("gflops", .number($0.gflops)), ("ratio_to_blas", .number($0.ratioToBLAS)),
                          ("peak_share", .number($0.peakShare))])
             })),

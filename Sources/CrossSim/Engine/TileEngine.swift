@@ -94,6 +94,9 @@ extension PanelSteps {
 
 /// Something that folds tiles of S into its reducers.
 protocol TileConsumer: PanelSteps {
+    /// Whether the consumer reads the tiles' `b_class` (`RowPanel.valueClasses`), which the
+    /// engine makes only then (default: no).
+    var readsValueClasses: Bool { get }
     func consume(_ tile: cs_tile, worker: Int, slot: Int)
     /// Under `--gemm own`: the first pass that the GEMM can do on each micro-tile while it is in
     /// registers, and whether the tile must still be stored for `consumeAfterFusion`; nil (the
@@ -104,6 +107,7 @@ protocol TileConsumer: PanelSteps {
 }
 
 extension TileConsumer {
+    var readsValueClasses: Bool { false }
     func fusion(for tile: cs_tile, worker: Int, slot: Int) -> (epilogue: cs_fused_epilogue, needsTile: Bool)? { nil }
     /// Never called: a consumer without `fusion` gets every tile through `consume`.
     func consumeAfterFusion(_ tile: cs_tile, worker: Int, slot: Int) { consume(tile, worker: worker, slot: slot) }
@@ -228,7 +232,8 @@ struct TileEngine {
         let panel = plan.panelColumns(rows: rows.count, columns: columns.count, dim: rows.dim, workerBytes: bytes.worker,
                                       slotBytes: bytes.slot)
         consumer.prepare(workers: workers, slots: slots, panelColumns: panel)
-        let rowNorms = rows.norms(), columnNorms = columns.norms(), columnClasses = columns.valueClasses()
+        let rowNorms = rows.norms(), columnNorms = columns.norms()
+        let columnClasses = consumer.readsValueClasses ? columns.valueClasses() : nil
         let gamma = cs_dot_error_bound(Int64(rows.dim))
         let scratch = (0..<workers).map { _ in SharedBuffer<Float>(uninitializedCount: rowBlock * colBlock) }
         // A tile of the upper triangle starts at its row's diagonal, not on a packed tile.
@@ -277,7 +282,7 @@ struct TileEngine {
                                 row0: Int64(rows.firstIndex + r0), col0: Int64(columns.firstIndex + first),
                                 a: a, b: b, dim: Int64(rows.dim),
                                 a_norms: rowNorms.base + r0, b_norms: columnNorms.base + first, gamma: gamma,
-                                b_class: columnClasses.base + first)
+                                b_class: columnClasses.map { $0.base + first })
                             let start = timing == nil ? 0 : DispatchTime.now().uptimeNanoseconds
                             // The own GEMM does the fusable first pass in its micro-kernel (its
                             // time counts as the GEMM's) and stores the tile only if another pass

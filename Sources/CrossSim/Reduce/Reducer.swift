@@ -114,6 +114,10 @@ final class ReducerSet: TileConsumer, @unchecked Sendable {
         reducers.reduce((0, 0)) { ($0.0 + $1.panelBytesPerColumn.worker, $0.1 + $1.panelBytesPerColumn.slot) }
     }
 
+    /// The rank counts and the best-k lists decide near ties on exact similarities, which
+    /// equal columns share.
+    var readsValueClasses: Bool { true }
+
     func prepare(workers: Int, slots: Int, panelColumns: Int) {
         guard shape.map({ $0 != (workers, slots, panelColumns) }) ?? true else { return }
         shape = (workers, slots, panelColumns)
