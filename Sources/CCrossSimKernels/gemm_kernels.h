@@ -263,6 +263,11 @@ typedef struct {
     vi row_count[GEMM_MR];
     vd lse_lo[GEMM_MR], lse_hi[GEMM_MR];
     vd sum_lo, sum_hi, squares_lo, squares_hi;
+    /// Each row's last exact similarity recomputed and its column (-1: none yet), kept across
+    /// the micro-tiles: a collapsed set's near ties then cost one dot product per row and
+    /// block, not one per micro-tile row.
+    int64_t last_column[GEMM_MR];
+    double last_exact[GEMM_MR];
 } fused_panel;
 
 /// Starts the panel of tile rows first ..< first + rows.
@@ -276,6 +281,8 @@ static void fused_panel_begin(const fused_call *f, fused_panel *p, int64_t first
         p->lse_lo[r] = p->lse_hi[r] = VD_ZERO;
         p->row_index[r] = -1;
         p->row_lower[r] = p->row_upper[r] = INFINITY;
+        p->last_column[r] = -1;
+        p->last_exact[r] = 0;
         if (r >= rows) continue;
         const int64_t q = first + r;
         p->row_index[r] = (int32_t)(t.row0 + q);
@@ -306,8 +313,9 @@ static void fused_panel_end(fused_call *f, const fused_panel *p, int64_t first) 
 /// the near cells of a vector that has any are decided one at a time on their exact
 /// similarity (docs/definitions.md, Ranks). `s` is the micro-tile
 /// (GEMM_MR × GEMM_NR), `col_lower` and `col_upper` its columns' widened thresholds; its first
-/// cell is tile cell (first, col) and `cols` of its columns are in the tile. Each row
-/// remembers its last exact value, so duplicate columns cost a compare, not a dot product.
+/// cell is tile cell (first, col) and `cols` of its columns are in the tile. Each row of the
+/// panel remembers its last exact value, so duplicate columns cost a compare, not a dot
+/// product.
 static __attribute__((noinline, cold)) void fused_rank_counts(const fused_call *f, fused_panel *p, const float *s,
                                                                const float *col_lower, const float *col_upper,
                                                                int64_t first, int64_t col, int64_t cols) {
@@ -317,8 +325,8 @@ static __attribute__((noinline, cold)) void fused_rank_counts(const fused_call *
         const int64_t q = first + r;
         const vi row = VI_SPLAT(p->row_index[r]);
         const vf lower = VF_SPLAT(p->row_lower[r]), upper = VF_SPLAT(p->row_upper[r]);
-        int64_t last_column = -1;
-        double last_exact = 0;
+        int64_t last_column = p->last_column[r];
+        double last_exact = p->last_exact[r];
         for (int64_t c = 0; c < cols; c += LANES) {
             const int64_t n = MIN(LANES, cols - c);
             const vf x = VF_LOAD(s + r * GEMM_NR + c), low = VF_LOAD(col_lower + c), high = VF_LOAD(col_upper + c);
@@ -346,6 +354,8 @@ static __attribute__((noinline, cold)) void fused_rank_counts(const fused_call *
                 for (int64_t l = 0; l < n; l++) to[l] += col_hits[l];
             }
         }
+        p->last_column[r] = last_column;
+        p->last_exact[r] = last_exact;
     }
 }
 
