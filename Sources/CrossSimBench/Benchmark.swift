@@ -67,9 +67,10 @@ public struct Benchmark: Sendable {
         public var peakShare: Double
     }
 
-    /// The own GEMM on one default tile with the defaults' first pass (ranks both ways, the
-    /// negatives' Σ s and Σ s², one τ = 0.05) fused into its micro-kernel and the tile not
-    /// stored, against the same GEMM storing the tile and that pass's kernels reading it in
+    /// The own GEMM on one default tile, its operands packed beforehand as the engine packs
+    /// them, with the defaults' first pass (ranks both ways, the negatives' Σ s and Σ s², one
+    /// τ = 0.05) fused into its micro-kernel and the tile not stored, against the same GEMM
+    /// storing the tile and that pass's kernels reading it in
     /// 512 KiB strips as the reducers do (cs_count_ranks, cs_lse_fixed_shift).
     public struct FusedTile: Sendable {
         /// 2·m·n·D over the fastest round's thread CPU seconds.
@@ -252,8 +253,12 @@ public struct Benchmark: Sendable {
         let m = min(TileShape.default.rows, rows), n = min(TileShape.default.cols, rows)
         let product = UnsafeMutablePointer<Float>.allocate(capacity: m * n)
         defer { product.deallocate() }
-        let workspace = UnsafeMutablePointer<Float>.allocate(capacity: max(1, GEMM.own.workspaceFloats(rows: m, cols: n, dim: dim)))
-        defer { workspace.deallocate() }
+        let packedRows = UnsafeMutablePointer<Float>.allocate(capacity: GEMM.packedFloats(rows: m, dim: dim, CS_GEMM_ROWS))
+        let packedColumns = UnsafeMutablePointer<Float>.allocate(capacity: GEMM.packedFloats(rows: n, dim: dim, CS_GEMM_COLUMNS))
+        defer { [packedRows, packedColumns].forEach { $0.deallocate() } }
+        cs_gemm_pack(x1.baseAddress, Int64(m), Int64(dim), CS_GEMM_ROWS, packedRows)
+        cs_gemm_pack(x2.baseAddress, Int64(n), Int64(dim), CS_GEMM_COLUMNS, packedColumns)
+        var packed = cs_gemm_packed(a: packedRows, b: packedColumns)
         let aNorms = UnsafeMutablePointer<Float>.allocate(capacity: m), bNorms = UnsafeMutablePointer<Float>.allocate(capacity: n)
         defer { aNorms.deallocate(); bNorms.deallocate() }
         cs_row_norms(x1.baseAddress, m, dim, aNorms)
@@ -292,7 +297,7 @@ public struct Benchmark: Sendable {
                                                         row_beaten: rowBeaten.baseAddress, col_beaten: columnBeaten.baseAddress,
                                                         moments: moments.baseAddress, scale: scale, row_sum: rowSum.baseAddress,
                                                         col_sum: columnSum.baseAddress)
-                                                    cs_gemm_abt_fused(tile(rows: 0..<m), product, 0, workspace, nil, &epilogue)
+                                                    cs_gemm_abt_fused(tile(rows: 0..<m), product, 0, nil, &packed, &epilogue)
                                                 }
                                             }
                                         }
@@ -300,7 +305,7 @@ public struct Benchmark: Sendable {
                                 }
                             }
                             let unfused = Self.threadCPUTime {
-                                cs_gemm_abt(x1.baseAddress, x2.baseAddress, product, Int64(m), Int64(n), Int64(dim), Int64(n), workspace, nil)
+                                cs_gemm_abt(x1.baseAddress, x2.baseAddress, product, Int64(m), Int64(n), Int64(dim), Int64(n), nil, &packed)
                                 for first in stride(from: 0, to: m, by: stripRows) {
                                     let strip = tile(rows: first..<min(first + stripRows, m))
                                     cs_count_ranks(strip, thresholds, thresholds, &rowBeaten[first], &columnBeaten, &moments)
