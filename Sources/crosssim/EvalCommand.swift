@@ -59,7 +59,7 @@ struct EvalCommand: ParsableCommand {
     var tile: String?
     @Option(parsing: .unconditional, help: "Worker threads (default: all cores).")
     var threads: Int?
-    @Option(help: "The tiles' matrix product: own (CrossSim's packed GEMM, the first pass fused) or blas (default: \(GEMM.defaultRule); here \(GEMM.default)).")
+    @Option(help: "The tiles' matrix product: own (CrossSim's packed GEMM, with AVX-512 the first pass fused into it) or blas (default: \(GEMM.defaultRule); here \(GEMM.default)).")
     var gemm: GEMM?
     @Option(name: .customLong("memory-limit"), parsing: .unconditional, help: "Hold at most this much (e.g. 2G): x1 in panels, x2 streamed from its shards.")
     var memoryLimit: String?

@@ -8,15 +8,23 @@ import CCrossSimKernels
 public enum GEMM: String, Sendable, Codable, CaseIterable, CustomStringConvertible {
     case own, blas
 
-    /// The own GEMM, its first pass fused, where the CPU runs the AVX-512 kernels; the BLAS
-    /// elsewhere. Measured on the development VM (a Sapphire Rapids Xeon, OpenBLAS 0.3.21),
-    /// whole evaluations with the defaults took, own over blas, 0.58–0.82 × the CPU time at
-    /// D = 32 (N = 65536), 0.89–0.95 × at D = 384 and 0.89–1.10 × at D = 768 with AVX-512, but
-    /// 1.19–1.38 ×, 0.89–1.08 × and 0.93–1.13 × at AVX2 (README, "Own GEMM").
-    public static let `default`: GEMM = cs_cpu_vector_level() >= 2 ? .own : .blas
+    /// The own GEMM where the CPU runs the AVX2 or AVX-512 kernels, the BLAS on the baseline.
+    /// Measured on the development VM (a Sapphire Rapids Xeon, OpenBLAS 0.3.21), whole
+    /// evaluations with the defaults took, own over blas, 0.58–0.82 × the CPU time at D = 32
+    /// (N = 65536), 0.89–0.95 × at D = 384 and 0.89–1.10 × at D = 768 with AVX-512, and with
+    /// AVX2 (forced, Haswell's kernels), the operands packed once and the first pass not fused,
+    /// medians of 0.87 ×, 0.89 × and 0.89 × at N = 16384 (README, "Own GEMM"). On the baseline
+    /// (SSE2) the micro-kernel is slower than OpenBLAS's.
+    public static let `default`: GEMM = cs_cpu_vector_level() >= 1 ? .own : .blas
 
     /// What `--help` says of the default.
-    public static let defaultRule = "own with AVX-512, else blas"
+    public static let defaultRule = "own with AVX2 or AVX-512, else blas"
+
+    /// Whether the own GEMM does the evaluation's first pass in its micro-kernel
+    /// (cs_gemm_abt_fused): with AVX-512 only. With AVX2's sixteen registers the epilogue
+    /// spills the accumulators, and the fused tile took 1.05–1.09 × the CPU time of the
+    /// product followed by the tile pass.
+    public static var fusesEpilogue: Bool { cs_cpu_vector_level() >= 2 }
 
     public var description: String { rawValue }
 

@@ -241,7 +241,7 @@ struct TileEngine {
             dim: rows.dim, rowBlock: rowBlock, colBlock: colBlock, panelColumns: panel, workers: workers) : nil
         let workspaceFloats = packing == nil ? plan.gemm.workspaceFloats(rows: rowBlock, cols: colBlock, dim: rows.dim) : 0
         let workspace = (0..<workers).map { _ in SharedBuffer<Float>(uninitializedCount: workspaceFloats) }
-        let gemm = plan.gemm
+        let gemm = plan.gemm, fuses = gemm == .own && GEMM.fusesEpilogue
         let cancellation = control.cancellation
         let progress = control.progress
         let timing = control.timing
@@ -287,7 +287,7 @@ struct TileEngine {
                             // The own GEMM does the fusable first pass in its micro-kernel (its
                             // time counts as the GEMM's) and stores the tile only if another pass
                             // still reads it.
-                            let fusion = gemm == .own ? consumer.fusion(for: tile, worker: worker, slot: slot) : nil
+                            let fusion = fuses ? consumer.fusion(for: tile, worker: worker, slot: slot) : nil
                             let packed = packing?.operands(worker: worker, tile: (c0 - panelColumns.lowerBound) / colBlock)
                             if let fusion {
                                 GEMM.multiplyFused(tile, store: fusion.needsTile, workspace: workspace, packed: packed,
