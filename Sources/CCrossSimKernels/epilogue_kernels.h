@@ -371,10 +371,10 @@ static inline float row_gate(const topk_row *x) {
     return float_below(fmax(x->row_scores[x->k - 1], x->row_floor) - x->row_error);
 }
 
-/// The k-th largest of top[0 ..< LANES] (k ≤ LANES), which it reorders.
-static inline float kth_largest(float *top, int64_t k) {
+/// The k-th largest of top[0 ..< count] (k ≤ count), which it reorders.
+static inline float kth_largest(float *top, int64_t count, int64_t k) {
     for (int64_t p = 0; p < k; p++) {
-        for (int64_t q = p + 1; q < LANES; q++) {
+        for (int64_t q = p + 1; q < count; q++) {
             if (top[q] > top[p]) { const float swap = top[p]; top[p] = top[q]; top[q] = swap; }
         }
     }
@@ -454,19 +454,21 @@ void CS_LEVEL_NAME(cs_topk)(cs_tile t, const int32_t *positive_of_col, const cs_
         if (ceiling) x.row_top = float_above(ceiling->exact[r] + x.row_error);
         x.row_floor = -INFINITY;
         x.last_column = -1;
-        if (!ceiling && k <= LANES && x.row_scores[k - 1] == -INFINITY) {
+        if (!ceiling && k <= 2 * LANES && x.row_scores[k - 1] == -INFINITY) {
             // The row's first tile: its empty list would take in some k·ln(cols/k) cells on
-            // the way to its best k. The k-th largest of the lanes' maxima is the value of k
+            // the way to its best k. The maxima of the lanes of even chunks and of odd ones
+            // (2·LANES groups, so that k = 10 has them with eight lanes) are the values of
             // distinct candidates, each within row_error of its exact similarity: the row's
-            // k-th best is no lower than that less row_error. (With a ceiling, the largest
-            // values may be no candidates.)
-            vf top = VF_SPLAT(-INFINITY);
+            // k-th best is no lower than the k-th largest of them less row_error. (With a
+            // ceiling, the largest values may be no candidates.)
+            vf top[2] = {VF_SPLAT(-INFINITY), VF_SPLAT(-INFINITY)};
             FOR_EACH_CHUNK(c, n, t.cols,
-                top = VF_MAX(top, VF_SELECT(TAIL_MASK(n) & CANDIDATES(owners, c, n, row),
-                                            VF_LOAD_N(s_row + c, n, -INFINITY), VF_SPLAT(-INFINITY))););
-            float lanes[LANES];
-            memcpy(lanes, &top, sizeof lanes);
-            x.row_floor = (double)kth_largest(lanes, k) - x.row_error;
+                vf *half = &top[(c / LANES) & 1];
+                *half = VF_MAX(*half, VF_SELECT(TAIL_MASK(n) & CANDIDATES(owners, c, n, row),
+                                                VF_LOAD_N(s_row + c, n, -INFINITY), VF_SPLAT(-INFINITY))););
+            float lanes[2 * LANES];
+            memcpy(lanes, top, sizeof lanes);
+            x.row_floor = (double)kth_largest(lanes, 2 * LANES, k) - x.row_error;
         }
         vf gate = VF_SPLAT(row_gate(&x));
         const vf top = VF_SPLAT(x.row_top);
