@@ -33,9 +33,9 @@
 #endif
 #define GEMM_VECTORS (GEMM_NR / LANES)
 /// Quarters of L1 that A's micro-panel (GEMM_MR × kc) may take. With AVX-512 three: on a
-/// Sapphire Rapids (48 KiB L1) D = 768 is then one depth block, which took 0.90–0.92 × the CPU
-/// time of two blocks of 384 in whole evaluations (no partial sums of C stored and read back,
-/// and the fused epilogue's share halved). Elsewhere two, as measured before.
+/// Sapphire Rapids (48 KiB L1) D = 768 is then one depth block, which took 0.89–0.94 × the CPU
+/// time of two blocks of 384 in whole evaluations (no partial sums of C stored and read
+/// back). Elsewhere two, as measured before.
 #if LANES == 16
 #define GEMM_L1_QUARTERS_FOR_A 3
 #else

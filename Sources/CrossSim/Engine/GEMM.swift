@@ -13,7 +13,7 @@ public enum GEMM: String, Sendable, Codable, CaseIterable, CustomStringConvertib
     /// evaluations with the defaults took, own over blas, 0.58–0.82 × the CPU time at D = 32
     /// (N = 65536), 0.89–0.95 × at D = 384 and 0.89–1.10 × at D = 768 with AVX-512, and with
     /// AVX2 (forced, Haswell's kernels), the operands packed once and the first pass not fused,
-    /// medians of 0.87 ×, 0.89 × and 0.89 × at N = 16384 (README, "Own GEMM"). On the baseline
+    /// medians of 0.85 ×, 0.90 × and 0.93 × at N = 16384 (README, "Own GEMM"). On the baseline
     /// (SSE2) the micro-kernel is slower than OpenBLAS's.
     public static let `default`: GEMM = cs_cpu_vector_level() >= 1 ? .own : .blas
 
