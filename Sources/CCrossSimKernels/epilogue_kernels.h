@@ -131,13 +131,7 @@ void CS_LEVEL_NAME(cs_count_ranks)(cs_tile t, cs_thresholds rows, cs_thresholds 
                 row_count[p] -= negative & row_sure;
                 col_hits -= negative & col_sure;
                 near_seen |= row_near | col_near;
-                // Dot similarities may reach 1e37, so their sums are taken in binary64.
-                const vf kept = VF_SELECT(negative, s, VF_SPLAT(0.0f));
-                const vd a = VF_LOW_F64(kept), b = VF_HIGH_F64(kept);
-                sum_lo += a;
-                sum_hi += b;
-                lo += a * a;
-                hi += b * b;
+                ACCUMULATE_MOMENTS_F64(sum_lo, sum_hi, lo, hi, negative, s);
             );
             if (n == LANES) {
                 VI_STORE(col_beaten + c, VI_LOAD(col_beaten + c) + col_hits);

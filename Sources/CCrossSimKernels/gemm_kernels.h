@@ -409,13 +409,7 @@ static inline __attribute__((always_inline)) void fused_micro_tile(fused_call *f
             const vi negative = (owner[v] != row) & in_tile[v];
             if (ranks) {
                 reach |= negative & (x >= VF_MIN(lower, col_lower[v]));
-                // Dot similarities may reach 1e37: their squares are taken in binary64 too.
-                const vf kept = VF_SELECT(negative, x, VF_SPLAT(0.0f));
-                const vd low = VF_LOW_F64(kept), high = VF_HIGH_F64(kept);
-                sum_lo += low;
-                sum_hi += high;
-                squares_lo += low * low;
-                squares_hi += high * high;
+                ACCUMULATE_MOMENTS_F64(sum_lo, sum_hi, squares_lo, squares_hi, negative, x);
             }
             if (lse) {
                 const vf term = VF_SELECT(negative, VF_EXP_IN_RANGE(SHIFTED_LOGIT(x, f->scale)), VF_SPLAT(0.0f));

@@ -90,6 +90,16 @@ typedef uint8_t mask_bits;
 
 /// Adds the lanes of a Float32 vector to two binary64 accumulators.
 #define ACCUMULATE_F64(lo, hi, v) ({ const vf acc_v_ = (v); (lo) += VF_LOW_F64(acc_v_); (hi) += VF_HIGH_F64(acc_v_); })
+/// Adds the lanes of x where `keep` is set to Σ s (sum_lo, sum_hi) and their squares to Σ s²
+/// (squares_lo, squares_hi), in binary64: dot similarities may reach 1e37, and the spread of a
+/// collapsed set's negatives is a difference of these sums.
+#define ACCUMULATE_MOMENTS_F64(sum_lo, sum_hi, squares_lo, squares_hi, keep, x) ({          \
+    const vf mom_kept_ = VF_SELECT((keep), (x), VF_SPLAT(0.0f));                           \
+    const vd mom_low_ = VF_LOW_F64(mom_kept_), mom_high_ = VF_HIGH_F64(mom_kept_);         \
+    (sum_lo) += mom_low_;                                                                   \
+    (sum_hi) += mom_high_;                                                                  \
+    (squares_lo) += mom_low_ * mom_low_;                                                    \
+    (squares_hi) += mom_high_ * mom_high_; })
 #define VD_PAIR_SUM(lo, hi) ({ const vd pair_s_ = (lo) + (hi); double pair_t_ = 0;   \
     for (int pair_i_ = 0; pair_i_ < LANES / 2; pair_i_++) pair_t_ += pair_s_[pair_i_]; \
     pair_t_; })

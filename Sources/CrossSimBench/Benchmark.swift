@@ -221,20 +221,17 @@ public struct Benchmark: Sendable {
         defer { product.deallocate() }
         let ways: [(gemm: GEMM, packed: Bool)] = GEMM.allCases.map { ($0, false) } + [(.own, true)]
         let workspace = UnsafeMutablePointer<Float>.allocate(capacity: max(1, GEMM.own.workspaceFloats(rows: m, cols: n, dim: dim)))
-        let packedRows = UnsafeMutablePointer<Float>.allocate(capacity: GEMM.packedFloats(rows: m, dim: dim, CS_GEMM_ROWS))
-        let packedColumns = UnsafeMutablePointer<Float>.allocate(capacity: GEMM.packedFloats(rows: n, dim: dim, CS_GEMM_COLUMNS))
-        defer { [workspace, packedRows, packedColumns].forEach { $0.deallocate() } }
-        cs_gemm_pack(x1.baseAddress, Int64(m), Int64(dim), CS_GEMM_ROWS, packedRows)
-        cs_gemm_pack(x2.baseAddress, Int64(n), Int64(dim), CS_GEMM_COLUMNS, packedColumns)
-        let packed = cs_gemm_packed(a: packedRows, b: packedColumns)
+        defer { workspace.deallocate() }
         var seconds = [[Double]](repeating: [], count: ways.count)
-        BLAS.withThreads(1) {
-            for _ in 0..<(5 * repeats) {
-                for (w, way) in ways.enumerated() {
-                    seconds[w].append(Self.threadCPUTime {
-                        way.gemm.multiplyTransposed(x1.baseAddress, x2.baseAddress, into: product, m: m, n: n, k: dim, ldc: n,
-                                                    workspace: workspace, packed: way.packed ? packed : nil)
-                    })
+        Self.withPackedTile(x1: x1, x2: x2, rows: m, cols: n) { packed in
+            BLAS.withThreads(1) {
+                for _ in 0..<(5 * repeats) {
+                    for (w, way) in ways.enumerated() {
+                        seconds[w].append(Self.threadCPUTime {
+                            way.gemm.multiplyTransposed(x1.baseAddress, x2.baseAddress, into: product, m: m, n: n, k: dim, ldc: n,
+                                                        workspace: workspace, packed: way.packed ? packed : nil)
+                        })
+                    }
                 }
             }
         }
@@ -253,12 +250,6 @@ public struct Benchmark: Sendable {
         let m = min(TileShape.default.rows, rows), n = min(TileShape.default.cols, rows)
         let product = UnsafeMutablePointer<Float>.allocate(capacity: m * n)
         defer { product.deallocate() }
-        let packedRows = UnsafeMutablePointer<Float>.allocate(capacity: GEMM.packedFloats(rows: m, dim: dim, CS_GEMM_ROWS))
-        let packedColumns = UnsafeMutablePointer<Float>.allocate(capacity: GEMM.packedFloats(rows: n, dim: dim, CS_GEMM_COLUMNS))
-        defer { [packedRows, packedColumns].forEach { $0.deallocate() } }
-        cs_gemm_pack(x1.baseAddress, Int64(m), Int64(dim), CS_GEMM_ROWS, packedRows)
-        cs_gemm_pack(x2.baseAddress, Int64(n), Int64(dim), CS_GEMM_COLUMNS, packedColumns)
-        var packed = cs_gemm_packed(a: packedRows, b: packedColumns)
         let aNorms = UnsafeMutablePointer<Float>.allocate(capacity: m), bNorms = UnsafeMutablePointer<Float>.allocate(capacity: n)
         defer { aNorms.deallocate(); bNorms.deallocate() }
         cs_row_norms(x1.baseAddress, m, dim, aNorms)
@@ -273,46 +264,49 @@ public struct Benchmark: Sendable {
         let scale: Float = 20
         let stripRows = max(2, (512 << 10) / (4 * n) & ~1)
         var seconds: [(fused: Double, unfused: Double)] = []
-        exact.withUnsafeBufferPointer { exact in
-            lower.withUnsafeBufferPointer { lower in
-                upper.withUnsafeBufferPointer { upper in
-                    positiveOf.withUnsafeBufferPointer { positiveOf in
-                        let thresholds = cs_thresholds(exact: exact.baseAddress, lower: lower.baseAddress, upper: upper.baseAddress,
-                                                       index: positiveOf.baseAddress)
-                        func tile(rows: Range<Int>) -> cs_tile {
-                            cs_tile(data: product + rows.lowerBound * n, rows: Int64(rows.count), cols: Int64(n), ld: Int64(n),
-                                    row0: Int64(rows.lowerBound), col0: 0, a: x1.row(rows.lowerBound), b: x2.baseAddress,
-                                    dim: Int64(dim), a_norms: aNorms + rows.lowerBound, b_norms: bNorms,
-                                    gamma: cs_dot_error_bound(Int64(dim)), b_class: nil)
-                        }
-                        for _ in 0..<(5 * repeats) {
-                            let fused = Self.threadCPUTime {
-                                rowBeaten.withUnsafeMutableBufferPointer { rowBeaten in
-                                    columnBeaten.withUnsafeMutableBufferPointer { columnBeaten in
-                                        moments.withUnsafeMutableBufferPointer { moments in
-                                            rowSum.withUnsafeMutableBufferPointer { rowSum in
-                                                columnSum.withUnsafeMutableBufferPointer { columnSum in
-                                                    var epilogue = cs_fused_epilogue(
-                                                        positive_of_col: positiveOf.baseAddress, rows: thresholds, cols: thresholds,
-                                                        row_beaten: rowBeaten.baseAddress, col_beaten: columnBeaten.baseAddress,
-                                                        moments: moments.baseAddress, scale: scale, row_sum: rowSum.baseAddress,
-                                                        col_sum: columnSum.baseAddress)
-                                                    cs_gemm_abt_fused(tile(rows: 0..<m), product, 0, nil, &packed, &epilogue)
+        Self.withPackedTile(x1: x1, x2: x2, rows: m, cols: n) { packed in
+            var packed = packed
+            exact.withUnsafeBufferPointer { exact in
+                lower.withUnsafeBufferPointer { lower in
+                    upper.withUnsafeBufferPointer { upper in
+                        positiveOf.withUnsafeBufferPointer { positiveOf in
+                            let thresholds = cs_thresholds(exact: exact.baseAddress, lower: lower.baseAddress, upper: upper.baseAddress,
+                                                           index: positiveOf.baseAddress)
+                            func tile(rows: Range<Int>) -> cs_tile {
+                                cs_tile(data: product + rows.lowerBound * n, rows: Int64(rows.count), cols: Int64(n), ld: Int64(n),
+                                        row0: Int64(rows.lowerBound), col0: 0, a: x1.row(rows.lowerBound), b: x2.baseAddress,
+                                        dim: Int64(dim), a_norms: aNorms + rows.lowerBound, b_norms: bNorms,
+                                        gamma: cs_dot_error_bound(Int64(dim)), b_class: nil)
+                            }
+                            for _ in 0..<(5 * repeats) {
+                                let fused = Self.threadCPUTime {
+                                    rowBeaten.withUnsafeMutableBufferPointer { rowBeaten in
+                                        columnBeaten.withUnsafeMutableBufferPointer { columnBeaten in
+                                            moments.withUnsafeMutableBufferPointer { moments in
+                                                rowSum.withUnsafeMutableBufferPointer { rowSum in
+                                                    columnSum.withUnsafeMutableBufferPointer { columnSum in
+                                                        var epilogue = cs_fused_epilogue(
+                                                            positive_of_col: positiveOf.baseAddress, rows: thresholds, cols: thresholds,
+                                                            row_beaten: rowBeaten.baseAddress, col_beaten: columnBeaten.baseAddress,
+                                                            moments: moments.baseAddress, scale: scale, row_sum: rowSum.baseAddress,
+                                                            col_sum: columnSum.baseAddress)
+                                                        cs_gemm_abt_fused(tile(rows: 0..<m), product, 0, nil, &packed, &epilogue)
+                                                    }
                                                 }
                                             }
                                         }
                                     }
                                 }
-                            }
-                            let unfused = Self.threadCPUTime {
-                                cs_gemm_abt(x1.baseAddress, x2.baseAddress, product, Int64(m), Int64(n), Int64(dim), Int64(n), nil, &packed)
-                                for first in stride(from: 0, to: m, by: stripRows) {
-                                    let strip = tile(rows: first..<min(first + stripRows, m))
-                                    cs_count_ranks(strip, thresholds, thresholds, &rowBeaten[first], &columnBeaten, &moments)
-                                    cs_lse_fixed_shift(strip, positiveOf.baseAddress, scale, &rowSum[first], &columnSum, &columnPart)
+                                let unfused = Self.threadCPUTime {
+                                    cs_gemm_abt(x1.baseAddress, x2.baseAddress, product, Int64(m), Int64(n), Int64(dim), Int64(n), nil, &packed)
+                                    for first in stride(from: 0, to: m, by: stripRows) {
+                                        let strip = tile(rows: first..<min(first + stripRows, m))
+                                        cs_count_ranks(strip, thresholds, thresholds, &rowBeaten[first], &columnBeaten, &moments)
+                                        cs_lse_fixed_shift(strip, positiveOf.baseAddress, scale, &rowSum[first], &columnSum, &columnPart)
+                                    }
                                 }
+                                seconds.append((fused, unfused))
                             }
-                            seconds.append((fused, unfused))
                         }
                     }
                 }
@@ -322,6 +316,18 @@ public struct Benchmark: Sendable {
         return FusedTile(fusedGFLOPS: flops / seconds.map(\.fused).min()! / 1e9,
                          unfusedGFLOPS: flops / seconds.map(\.unfused).min()! / 1e9,
                          ratio: Self.median(seconds.map { $0.fused / $0.unfused }))
+    }
+
+    /// `body` given x1's first `rows` rows and x2's first `cols` packed for the own GEMM as the
+    /// engine packs a tile's operands (cs_gemm_pack).
+    static func withPackedTile<R>(x1: Embeddings, x2: Embeddings, rows: Int, cols: Int, _ body: (cs_gemm_packed) -> R) -> R {
+        let dim = x1.dim
+        let a = UnsafeMutablePointer<Float>.allocate(capacity: GEMM.packedFloats(rows: rows, dim: dim, CS_GEMM_ROWS))
+        let b = UnsafeMutablePointer<Float>.allocate(capacity: GEMM.packedFloats(rows: cols, dim: dim, CS_GEMM_COLUMNS))
+        defer { [a, b].forEach { $0.deallocate() } }
+        cs_gemm_pack(x1.baseAddress, Int64(rows), Int64(dim), CS_GEMM_ROWS, a)
+        cs_gemm_pack(x2.baseAddress, Int64(cols), Int64(dim), CS_GEMM_COLUMNS, b)
+        return body(cs_gemm_packed(a: a, b: b))
     }
 
     /// One core's FMA peak at the process's vector level: the own GEMM's micro-kernel without
