@@ -244,9 +244,10 @@ typedef struct {
     const cs_fused_epilogue *e;
     /// The largest column norm of the tile, for each row's error bound (as cs_count_ranks).
     float b_max;
-    vf scale;
-    /// Σ s and Σ s² over the call's negatives, added to e->moments at its end.
-    double sum, squares;
+    vf scale, softplus_scale, softplus_bias;
+    /// Σ s and Σ s² over the call's negatives, added to e->moments at its end, and their Σ
+    /// softplus, added to e->softplus_sum.
+    double sum, squares, softplus;
 } fused_call;
 
 /// What a micro-panel of GEMM_MR rows gathers while the micro-tiles of one block of B's rows
@@ -262,7 +263,7 @@ typedef struct {
     vf pair_error;
     vi row_count[GEMM_MR];
     vd lse_lo[GEMM_MR], lse_hi[GEMM_MR];
-    vd sum_lo, sum_hi, squares_lo, squares_hi;
+    vd sum_lo, sum_hi, squares_lo, squares_hi, softplus_lo, softplus_hi;
     /// Each row's last exact similarity recomputed and its column (-1: none yet), kept across
     /// the micro-tiles: a collapsed set's near ties then cost one dot product per row and
     /// block, not one per micro-tile row.
@@ -294,7 +295,7 @@ static void fused_panel_begin(const fused_call *f, fused_panel *p, int64_t first
         }
     }
     p->pair_error = VF_SPLAT(t.gamma * a_max * 1.000001f);
-    p->sum_lo = p->sum_hi = p->squares_lo = p->squares_hi = VD_ZERO;
+    p->sum_lo = p->sum_hi = p->squares_lo = p->squares_hi = p->softplus_lo = p->softplus_hi = VD_ZERO;
 }
 
 /// Adds the panel's partials to the call's outputs.
@@ -306,6 +307,7 @@ static void fused_panel_end(fused_call *f, const fused_panel *p, int64_t first) 
     }
     f->sum += VD_PAIR_SUM(p->sum_lo, p->sum_hi);
     f->squares += VD_PAIR_SUM(p->squares_lo, p->squares_hi);
+    f->softplus += VD_PAIR_SUM(p->softplus_lo, p->softplus_hi);
 }
 
 /// Rank counts of a micro-tile with a cell within its error bound of a threshold (rare outside
@@ -359,22 +361,50 @@ static __attribute__((noinline, cold)) void fused_rank_counts(const fused_call *
     }
 }
 
+/// Σ softplus(scale·s + bias) over the negatives of a micro-tile (`values`, GEMM_MR × GEMM_NR,
+/// its columns' positives `owner` and `in_tile` the lanes inside the tile), summed in Float32
+/// over its vectors before it is widened.
+static __attribute__((noinline)) void fused_softplus(const fused_call *f, fused_panel *p, const float *values,
+                                                     const vi owner[GEMM_VECTORS], const vi in_tile[GEMM_VECTORS]) {
+    const vf scale = f->softplus_scale, bias = f->softplus_bias;
+    vf part = VF_SPLAT(0.0f);
+    // Most micro-tiles are whole and hold no positive: their cells are summed unmasked.
+    const vi first = VI_SPLAT(p->row_index[0]), last = VI_SPLAT(p->row_index[p->rows - 1]);
+    vi excluded = VI_SPLAT(p->rows == GEMM_MR ? 0 : -1);
+#pragma clang loop unroll(full)
+    for (int v = 0; v < GEMM_VECTORS; v++) excluded |= ~in_tile[v] | ((owner[v] >= first) & (owner[v] <= last));
+    if (!__builtin_reduce_or(excluded)) {
+        for (int i = 0; i < GEMM_MR * GEMM_VECTORS; i++) part += VF_SOFTPLUS(VF_FMA(VF_LOAD(values + i * LANES), scale, bias));
+    } else {
+        for (int64_t r = 0; r < p->rows; r++) {
+            const vi row = VI_SPLAT(p->row_index[r]);
+#pragma clang loop unroll(full)
+            for (int v = 0; v < GEMM_VECTORS; v++) {
+                const vf x = VF_LOAD(values + r * GEMM_NR + v * LANES);
+                part += VF_SELECT((owner[v] != row) & in_tile[v], VF_SOFTPLUS(VF_FMA(x, scale, bias)), VF_SPLAT(0.0f));
+            }
+        }
+    }
+    ACCUMULATE_F64(p->softplus_lo, p->softplus_hi, part);
+}
+
 /// The epilogue on one micro-tile in registers, s, whose first cell is tile cell (first, col),
 /// `cols` of its columns in the tile (the panel says how many rows): what cs_count_ranks and
-/// cs_lse_fixed_shift do over those cells. Most micro-tiles hold no negative that reaches
+/// cs_lse_fixed_shift (and cs_softplus_sum) do over those cells. Most micro-tiles hold no negative that reaches
 /// the lower bound of its row's or its column's threshold, and then there is nothing to count;
 /// in one that does, cells surely above are counted a vector at a time, and if a cell is near
 /// a threshold, fused_rank_counts counts the micro-tile. Each exponential term is summed in
 /// Float32 over at most GEMM_NR / LANES columns for its row and GEMM_MR rows for its column
 /// before it is widened: each Float32 partial errs by less than GEMM_MR·2⁻²⁴ of its terms'
-/// magnitude, inside docs/accuracy.md. The negatives' s and s² are summed in binary64 from the
+/// magnitude, inside docs/accuracy.md; the softplus terms likewise over the micro-tile's
+/// GEMM_MR·GEMM_NR / LANES vectors. The negatives' s and s² are summed in binary64 from the
 /// first: the spread of a collapsed set's negatives is their difference, and Float32 partials
 /// of s² read a last bit of rounding as a spread of 10⁻⁴ (ClosedFormTests).
 static inline __attribute__((always_inline)) void fused_micro_tile(fused_call *f, fused_panel *p,
                                                                    vf s[GEMM_MR][GEMM_VECTORS], int64_t first,
                                                                    int64_t col, int64_t cols) {
     const cs_fused_epilogue *e = f->e;
-    const int ranks = e->row_beaten != NULL, lse = e->row_sum != NULL;
+    const int ranks = e->row_beaten != NULL, lse = e->row_sum != NULL, softplus = e->softplus_sum != NULL;
     int64_t width[GEMM_VECTORS];
     vi owner[GEMM_VECTORS], in_tile[GEMM_VECTORS];
     vf col_lower[GEMM_VECTORS], col_upper[GEMM_VECTORS], col_part[GEMM_VECTORS];
@@ -417,6 +447,20 @@ static inline __attribute__((always_inline)) void fused_micro_tile(fused_call *f
                 col_part[v] += term;
             }
         }
+    }
+    if (softplus) {
+        // Out of line, from a copy in L1: inline, its exponential and log1p would spill the
+        // accumulators (a quarter of the samples went to the stack).
+        float values[GEMM_MR * GEMM_NR];
+#pragma clang loop unroll(full)
+        for (int r = 0; r < GEMM_MR; r++)
+#pragma clang loop unroll(full)
+            for (int v = 0; v < GEMM_VECTORS; v++) memcpy(values + r * GEMM_NR + v * LANES, &s[r][v], sizeof s[r][v]);
+        fused_softplus(f, p, values, owner, in_tile);
+#pragma clang loop unroll(full)
+        for (int r = 0; r < GEMM_MR; r++)
+#pragma clang loop unroll(full)
+            for (int v = 0; v < GEMM_VECTORS; v++) memcpy(&s[r][v], values + r * GEMM_NR + v * LANES, sizeof s[r][v]);
     }
     if (lse) {
 #pragma clang loop unroll(full)
@@ -594,12 +638,14 @@ void CS_LEVEL_NAME(cs_gemm_abt)(const float *a, const float *b, float *c, int64_
 
 void CS_LEVEL_NAME(cs_gemm_abt_fused)(cs_tile t, float *c, int store, float *workspace, const cs_gemm_packed *packed,
                                       const cs_fused_epilogue *e) {
-    fused_call call = {t, e, e->row_beaten ? largest_b_norm(t) : 0, VF_SPLAT(e->scale), 0, 0};
+    fused_call call = {t, e, e->row_beaten ? largest_b_norm(t) : 0, VF_SPLAT(e->scale), VF_SPLAT(e->softplus_scale),
+                       VF_SPLAT(e->softplus_bias), 0, 0, 0};
     gemm_abt(t.a, t.b, c, t.rows, t.cols, t.dim, t.ld, workspace, packed, &call, store);
     if (e->moments) {
         e->moments[0] += call.sum;
         e->moments[1] += call.squares;
     }
+    if (e->softplus_sum) *e->softplus_sum += call.softplus;
 }
 
 /// The micro-kernel's FMAs without its loads: GEMM_MR × GEMM_VECTORS independent chains, each

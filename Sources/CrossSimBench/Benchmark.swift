@@ -289,7 +289,8 @@ public struct Benchmark: Sendable {
                                                             positive_of_col: positiveOf.baseAddress, rows: thresholds, cols: thresholds,
                                                             row_beaten: rowBeaten.baseAddress, col_beaten: columnBeaten.baseAddress,
                                                             moments: moments.baseAddress, scale: scale, row_sum: rowSum.baseAddress,
-                                                            col_sum: columnSum.baseAddress)
+                                                            col_sum: columnSum.baseAddress, softplus_scale: 0, softplus_bias: 0,
+                                                            softplus_sum: nil)
                                                         cs_gemm_abt_fused(tile(rows: 0..<m), product, 0, nil, &packed, &epilogue)
                                                     }
                                                 }

@@ -3,7 +3,8 @@ import CCrossSimKernels
 import XCTest
 
 /// The own GEMM's fused epilogue (cs_gemm_abt_fused) at every vector level this CPU runs: on
-/// one tile against the unfused pass (cs_gemm_abt, then cs_count_ranks and cs_lse_fixed_shift)
+/// one tile against the unfused pass (cs_gemm_abt, then cs_count_ranks, cs_lse_fixed_shift and
+/// cs_softplus_sum)
 /// and against ranks counted cell by cell on exact similarities (docs/definitions.md, Ranks),
 /// over shapes that leave partial micro-tiles, depths of 1 to several depth blocks, exact ties
 /// and duplicates (the near-tie path), rows with several positives and rows with none. Then
@@ -20,7 +21,8 @@ final class FusedEpilogueTests: XCTestCase {
             let deep = Int(blocks.kc) + 5
             var seed: UInt64 = 900
             for (m, n, d) in [(1, 1, 1), (1, nr + 3, 3), (mr, nr, 1), (mr - 1, nr + 1, 32), (mr + 1, 2 * nr - 1, 768),
-                              (2 * mr + 3, 3 * nr + 5, 3), (3 * mr, 2 * nr, 32), (mr + 2, nr + 7, deep)] {
+                              (2 * mr + 3, 3 * nr + 5, 3), (3 * mr, 2 * nr, 32), (mr + 2, nr + 7, deep),
+                              (4 * mr, 3 * nr, 32)] {  // the last holds whole micro-tiles without a positive
                 for similarity in [Similarity.cosine, .dot] {
                     seed += 1
                     checkTile(m: m, n: n, d: d, similarity: similarity, seed: seed,
@@ -77,6 +79,8 @@ final class FusedEpilogueTests: XCTestCase {
         let (aBounds, bBounds) = (aNorms.map { $0.nextUp }, bNorms.map { $0.nextUp })
         let workspace = [Float](repeating: 0, count: cs_gemm_workspace_floats(Int64(m), Int64(n), Int64(d)))
         let scale: Float = 20
+        let (softplusScale, softplusBias): (Float, Float) = (10, -10)
+        var unfusedSoftplus = 0.0
         // The unfused pass.
         var unfusedC = [Float](repeating: .nan, count: m * ldc)
         var unfusedRows = [Int32](repeating: 0, count: m), unfusedColumns = [Int32](repeating: 0, count: n)
@@ -96,6 +100,7 @@ final class FusedEpilogueTests: XCTestCase {
             if lse {
                 cs_lse_fixed_shift(t, positiveOf, scale, &unfusedRowSum, &unfusedColumnSum, &columnPart)
             }
+            unfusedSoftplus = cs_softplus_sum(t, positiveOf, softplusScale, softplusBias)
         }
         XCTAssertEqual(unfusedRows.map(Int.init), expectedRows, "\(at): unfused row ranks")
         XCTAssertEqual(unfusedColumns.map(Int.init), expectedColumns, "\(at): unfused column ranks")
@@ -104,6 +109,7 @@ final class FusedEpilogueTests: XCTestCase {
             var c = [Float](repeating: .nan, count: m * ldc)
             var fusedRows = [Int32](repeating: 0, count: m), fusedColumns = [Int32](repeating: 0, count: n)
             var moments = [0.0, 0.0], rowSum = [Double](repeating: 0, count: m), columnSum = [Double](repeating: 0, count: n)
+            var softplus = 0.0
             var scratch = workspace
             c.withUnsafeMutableBufferPointer { c in
                 var epilogue = cs_fused_epilogue()
@@ -124,8 +130,13 @@ final class FusedEpilogueTests: XCTestCase {
                                             epilogue.row_sum = rowSum.baseAddress
                                             epilogue.col_sum = columnSum.baseAddress
                                         }
-                                        cs_gemm_abt_fused(tile(c.baseAddress!, a, b, aBounds, bBounds), c.baseAddress!, store ? 1 : 0,
-                                                          &scratch, nil, &epilogue)
+                                        epilogue.softplus_scale = softplusScale
+                                        epilogue.softplus_bias = softplusBias
+                                        withUnsafeMutablePointer(to: &softplus) { softplus in
+                                            epilogue.softplus_sum = softplus
+                                            cs_gemm_abt_fused(tile(c.baseAddress!, a, b, aBounds, bBounds), c.baseAddress!, store ? 1 : 0,
+                                                              &scratch, nil, &epilogue)
+                                        }
                                     }
                                 }
                             }
@@ -146,6 +157,9 @@ final class FusedEpilogueTests: XCTestCase {
                     XCTAssertEqual(x, y, accuracy: 2e-6 * y, "\(what): log-sum-exp sums")
                 }
             }
+            // The same terms (VF_SOFTPLUS of the same values), summed in Float32 over at most a
+            // micro-tile's vectors (24) or BLOCK chunks (8) per lane before they are widened.
+            XCTAssertEqual(softplus, unfusedSoftplus, accuracy: 4e-6 * unfusedSoftplus, "\(what): SigLIP's softplus sum")
             for i in 0..<m {
                 for j in 0..<ldc {
                     let (got, want) = (c[i * ldc + j], unfusedC[i * ldc + j])
@@ -162,8 +176,19 @@ final class FusedEpilogueTests: XCTestCase {
 
     // MARK: The whole evaluation
 
-    /// `--gemm own` with the epilogue fused alone (one τ, ranks), and beside passes that need the
-    /// tile (two τ, SigLIP, top-k, uniformity): ranks and top-k lists exactly `--gemm blas`'s,
+    /// Options whose passes the micro-kernel does whole (one τ with ranks, then with one SigLIP
+    /// term), and options with passes that need the tile: two τ, a second SigLIP term, top-k
+    /// and uniformity.
+    static let fusionModes: [(String, EvaluationOptions)] = {
+        var siglip = EvaluationOptions()
+        siglip.siglip = [SigLIPTerm(scale: 10, bias: -10)]
+        var wide = DeterminismTests.options(tile: TileShape(rows: 100, cols: 37), threads: 2)
+        wide.siglip.append(SigLIPTerm(scale: 4, bias: -2))
+        return [("fused alone", EvaluationOptions()), ("fused alone with SigLIP", siglip), ("with passes that need the tile", wide)]
+    }()
+
+    /// `--gemm own` with the epilogue fused alone, and beside passes that need the tile
+    /// (`fusionModes`): ranks and top-k lists exactly `--gemm blas`'s,
     /// the report against the binary64 reference, the same bits on 1, 2 and 3 threads, at every
     /// level. Many-to-one pairs with duplicated x2 rows give rows with several positives, rows
     /// with none, and exact ties.
@@ -179,12 +204,11 @@ final class FusedEpilogueTests: XCTestCase {
         for level in reachableVectorLevels() {
             _ = cs_use_vector_level(Int32(level))
             for similarity in [Similarity.cosine, .dot] {
-                for wide in [false, true] {
-                    var options = wide ? DeterminismTests.options(tile: TileShape(rows: 100, cols: 37), threads: 2)
-                                       : EvaluationOptions()
+                for (mode, base) in Self.fusionModes {
+                    var options = base
                     options.similarity = similarity
                     options.tile = TileShape(rows: 100, cols: 37)
-                    let at = "level \(level), \(similarity), \(wide ? "with passes that need the tile" : "fused alone")"
+                    let at = "level \(level), \(similarity), \(mode)"
                     var states: [GEMM: PartialState] = [:]
                     var reports: [Int: String] = [:]
                     for gemm in GEMM.allCases {
@@ -210,6 +234,10 @@ final class FusedEpilogueTests: XCTestCase {
                         for (x, y) in zip(ownLSE.rows[t] + ownLSE.columns[t], blasLSE.rows[t] + blasLSE.columns[t]) {
                             XCTAssertEqual(x.value, y.value, accuracy: 1e-5 * max(1, abs(y.value)), "\(at): τ number \(t)'s log-sum-exps")
                         }
+                    }
+                    XCTAssertEqual(own[SoftplusSums.self]?.negatives.count, blas[SoftplusSums.self]?.negatives.count, "\(at): SigLIP terms")
+                    for (x, y) in zip(own[SoftplusSums.self]?.negatives ?? [], blas[SoftplusSums.self]?.negatives ?? []) {
+                        XCTAssertEqual(x, y, accuracy: 1e-5 * y, "\(at): SigLIP's softplus sums")
                     }
                 }
             }

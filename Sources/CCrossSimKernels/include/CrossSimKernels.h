@@ -144,7 +144,8 @@ void cs_count_ranks(cs_tile t, cs_thresholds rows, cs_thresholds cols, int32_t *
 /// in registers. Cell (i, j) is a positive, skipped, where positive_of_col[j] == i (global).
 /// With row_beaten: what cs_count_ranks does, into the same arrays (cols.index is
 /// positive_of_col). With row_sum: what cs_lse_fixed_shift does at `scale` (cosine, one exp).
-/// Per-row and per-column arrays start at the tile's row 0 and column 0.
+/// With softplus_sum: what cs_softplus_sum does at `softplus_scale` and `softplus_bias`, added
+/// to *softplus_sum. Per-row and per-column arrays start at the tile's row 0 and column 0.
 typedef struct {
     const int32_t *positive_of_col;
     cs_thresholds rows, cols;
@@ -152,6 +153,8 @@ typedef struct {
     double *moments;
     float scale;
     double *row_sum, *col_sum;
+    float softplus_scale, softplus_bias;
+    double *softplus_sum;
 } cs_fused_epilogue;
 /// The tile t (t.a·t.bᵀ, t.rows × t.cols at depth t.dim, row stride t.ld; t.data is not read)
 /// by cs_gemm_abt's loops and bits, with the epilogue e applied to every value once it is

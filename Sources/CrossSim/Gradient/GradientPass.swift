@@ -58,6 +58,21 @@ final class GradientTiles: TileConsumer, @unchecked Sendable {
 
     func consume(_ tile: cs_tile, worker: Int, slot: Int) {
         figures?.consume(tile, worker: worker, slot: slot)
+        addGradient(of: tile, worker: worker, slot: slot)
+    }
+
+    /// The figures' first pass as the evaluation fuses it, so that the loss is the evaluation's
+    /// to the bit; the tile is stored either way, for W.
+    func fusion(for tile: cs_tile, worker: Int, slot: Int) -> (epilogue: cs_fused_epilogue, needsTile: Bool)? {
+        figures?.fusion(for: tile, worker: worker, slot: slot).map { ($0.epilogue, true) }
+    }
+
+    func consumeAfterFusion(_ tile: cs_tile, worker: Int, slot: Int) {
+        figures?.consumeAfterFusion(tile, worker: worker, slot: slot)
+        addGradient(of: tile, worker: worker, slot: slot)
+    }
+
+    private func addGradient(of tile: cs_tile, worker: Int, slot: Int) {
         let (m, n, ld) = (Int(tile.rows), Int(tile.cols), Int(tile.ld))
         let w = scratch[worker].base
         weights.weights(of: tile, into: w, ldw: ld)

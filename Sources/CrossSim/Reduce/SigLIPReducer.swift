@@ -19,8 +19,19 @@ final class SigLIPReducer: Reducer, @unchecked Sendable {
         slots = SharedBuffer(repeating: 0, count: count * terms.count)
     }
 
+    /// The first term, which `--gemm own` sums in its micro-kernel (cs_gemm_abt_fused).
+    func fuse(into epilogue: inout cs_fused_epilogue, tile: Strip, worker: Int, slot: Int) -> Bool {
+        guard let term = terms.first else { return false }
+        epilogue.softplus_scale = Float(term.scale)
+        epilogue.softplus_bias = Float(term.bias)
+        epilogue.softplus_sum = slots.base + slot * terms.count
+        return true
+    }
+
+    var isWhollyFused: Bool { terms.count == 1 }
+
     func consume(_ strip: Strip, worker: Int, slot: Int) {
-        for (k, term) in terms.enumerated() {
+        for (k, term) in terms.enumerated() where !(strip.fused && k == 0) {
             slots[slot * terms.count + k] += cs_softplus_sum(strip.tile, strip.owners, Float(term.scale), Float(term.bias))
         }
     }
