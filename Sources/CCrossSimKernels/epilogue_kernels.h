@@ -335,6 +335,18 @@ static inline float column_gate(float floor, float error, float b_norm) {
     return floor - error * b_norm;
 }
 
+/// The columns' error bound before their norm: gamma·max‖a‖, with a margin for its own rounding.
+static inline float column_error(cs_tile t) {
+    float a_max = 0;
+    for (int64_t r = 0; r < t.rows; r++) a_max = fmaxf(a_max, t.a_norms[r]);
+    return t.gamma * a_max * 1.000001f;
+}
+
+/// Each column's gate for the tile, from its floor.
+static inline void open_column_gates(cs_tile t, float error, const float *col_floor, float *col_gate) {
+    for (int64_t c = 0; c < t.cols; c++) col_gate[c] = column_gate(load_floor(col_floor + c), error, t.b_norms[c]);
+}
+
 /// One row of a strip as cs_topk sees it: its list, and the lists of the strip's columns.
 typedef struct {
     cs_tile t;
@@ -375,12 +387,12 @@ static inline float kth_largest(float *top, int64_t count, int64_t k) {
     return top[k - 1];
 }
 
-/// Offers the cells of row r at columns c + (each set bit of `lanes`) that may enter the row's
-/// list or their column's: each is recomputed exactly once for both. Returns the row's new
-/// gate. Kept out of line so that the filtering loop, which rarely calls it, keeps its registers.
-static __attribute__((noinline)) float offer_cells(topk_row *x, int64_t r, int64_t c, uint32_t lanes) {
+/// Offers the cells of row r at columns c + (each set bit of `lanes`), whose values are
+/// `values`[lane], that may enter the row's list or their column's: each is recomputed exactly
+/// once for both. Returns the row's new gate. Kept out of line so that the filtering loop,
+/// which rarely calls it, keeps its registers.
+static __attribute__((noinline)) float offer_cells(topk_row *x, int64_t r, int64_t c, const float *values, uint32_t lanes) {
     const cs_tile t = x->t;
-    const float *s_row = t.data + r * t.ld;
     const int32_t i = (int32_t)(t.row0 + r);
     const int64_t k = x->k;
     // The exact similarities need the columns' rows of b, which the strips streaming through
@@ -392,7 +404,7 @@ static __attribute__((noinline)) float offer_cells(topk_row *x, int64_t r, int64
     }
     for (; lanes; lanes &= lanes - 1) {
         const int64_t j = c + __builtin_ctz(lanes);
-        const float value = s_row[j];
+        const float value = values[__builtin_ctz(lanes)];
         const int for_row = may_enter_row(x, value);
         const int for_column = x->col_scores && value >= x->col_gate[j];
         if (!for_row && !for_column) continue;
@@ -419,21 +431,47 @@ static __attribute__((noinline)) float offer_cells(topk_row *x, int64_t r, int64
     return row_gate(x);
 }
 
+/// Row groups whose maxima bound a column's first k (k ≤ SEED_GROUPS).
+#define SEED_GROUPS 16
+
+void CS_LEVEL_NAME(cs_topk_seed_column_floors)(cs_tile t, const int32_t *positive_of_col, int64_t k, float *col_floor) {
+    if (k > SEED_GROUPS) return;
+    const int32_t *const owners = positive_of_col;
+    const float error = column_error(t);
+    FOR_EACH_CHUNK(c, n, t.cols,
+        int unseen = 0;
+        for (int64_t l = 0; l < n; l++) unseen |= load_floor(col_floor + c + l) == -INFINITY;
+        if (unseen) {
+            vf group[SEED_GROUPS];
+            for (int g = 0; g < SEED_GROUPS; g++) group[g] = VF_SPLAT(-INFINITY);
+            for (int64_t r = 0; r < t.rows; r++) {
+                const vi row = VI_SPLAT((int32_t)(t.row0 + r));
+                vf *top = &group[r % SEED_GROUPS];
+                *top = VF_MAX(*top, VF_SELECT(TAIL_MASK(n) & CANDIDATES(owners, c, n, row),
+                                              VF_LOAD_N(t.data + r * t.ld + c, n, -INFINITY), VF_SPLAT(-INFINITY)));
+            }
+            float maxima[SEED_GROUPS * LANES];
+            memcpy(maxima, group, sizeof maxima);
+            for (int64_t l = 0; l < n; l++) {
+                float column[SEED_GROUPS];
+                for (int g = 0; g < SEED_GROUPS; g++) column[g] = maxima[g * LANES + l];
+                const float floor = float_below((double)kth_largest(column, SEED_GROUPS, k) - (double)error * t.b_norms[c + l]);
+                if (floor > load_floor(col_floor + c + l)) store_floor(col_floor + c + l, floor);
+            }
+        }
+    );
+}
+
 void CS_LEVEL_NAME(cs_topk)(cs_tile t, const int32_t *positive_of_col, const cs_thresholds *row_ceiling,
                             const cs_thresholds *col_ceiling, int64_t k, double *row_scores, int32_t *row_indices,
                             double *col_scores, int32_t *col_indices, float *col_floor, float *col_gate) {
     const float b_max = largest_b_norm(t);
-    float a_max = 0;
-    for (int64_t r = 0; r < t.rows; r++) a_max = fmaxf(a_max, t.a_norms[r]);
     topk_row x = {t, positive_of_col, row_ceiling, col_ceiling, k, NULL, col_scores, NULL, col_indices,
-                  col_floor, col_gate, t.gamma * a_max * 1.000001f, 0, -INFINITY, INFINITY, -1, 0};
+                  col_floor, col_gate, column_error(t), 0, -INFINITY, INFINITY, -1, 0};
+    if (col_scores) open_column_gates(t, x.col_error, col_floor, col_gate);
     // Each cell is compared with its row's gate and its column's (the column gates stay in L1
     // for the strip's rows); only the cells that pass one (a few per row once the lists have
     // filled) are recomputed exactly and offered.
-    if (col_scores) {
-        for (int64_t c = 0; c < t.cols; c++)
-            col_gate[c] = column_gate(load_floor(col_floor + c), x.col_error, t.b_norms[c]);
-    }
     WITH_AND_WITHOUT(positive_of_col, owners,
     WITH_AND_WITHOUT(row_ceiling, ceiling,
     WITH_AND_WITHOUT(col_scores, columns,
@@ -478,7 +516,7 @@ void CS_LEVEL_NAME(cs_topk)(cs_tile t, const int32_t *positive_of_col, const cs_
             }
             maybe &= TAIL_MASK(n) & CANDIDATES(owners, c, n, row);
             const uint32_t lanes = VI_BITS(maybe);
-            if (lanes) gate = VF_SPLAT(offer_cells(&x, r, c, lanes));
+            if (lanes) gate = VF_SPLAT(offer_cells(&x, r, c, s_row + c, lanes));
         );
     });););
 }

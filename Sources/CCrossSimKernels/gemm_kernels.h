@@ -242,8 +242,9 @@ static inline void gemm_micro_tile(int64_t kc, const float *restrict a_panel, co
 typedef struct {
     cs_tile t;
     const cs_fused_epilogue *e;
-    /// The largest column norm of the tile, for each row's error bound (as cs_count_ranks).
-    float b_max;
+    /// The largest column norm of the tile, for each row's error bound (as cs_count_ranks), and
+    /// the columns' error bound before their norm (as cs_topk).
+    float b_max, col_error;
     vf scale, softplus_scale, softplus_bias;
     /// Σ s and Σ s² over the call's negatives, added to e->moments at its end, and their Σ
     /// softplus, added to e->softplus_sum.
@@ -269,6 +270,10 @@ typedef struct {
     /// block, not one per micro-tile row.
     int64_t last_column[GEMM_MR];
     double last_exact[GEMM_MR];
+    /// Each row's gate for its best-k list (as cs_topk's; +∞ past the panel's rows), and its
+    /// error bound over the tile.
+    float top_gate[GEMM_MR];
+    double top_error[GEMM_MR];
 } fused_panel;
 
 /// Starts the panel of tile rows first ..< first + rows.
@@ -284,10 +289,15 @@ static void fused_panel_begin(const fused_call *f, fused_panel *p, int64_t first
         p->row_lower[r] = p->row_upper[r] = INFINITY;
         p->last_column[r] = -1;
         p->last_exact[r] = 0;
+        p->top_gate[r] = INFINITY;
         if (r >= rows) continue;
         const int64_t q = first + r;
         p->row_index[r] = (int32_t)(t.row0 + q);
         a_max = fmaxf(a_max, t.a_norms[q]);
+        if (e->top.k) {
+            p->top_error[r] = (double)error_bound(t.gamma, t.a_norms[q], f->b_max);
+            p->top_gate[r] = float_below(e->top.row_scores[q * e->top.k + e->top.k - 1] - p->top_error[r]);
+        }
         if (e->row_beaten) {
             const double bound = (double)error_bound(t.gamma, t.a_norms[q], f->b_max);
             p->row_lower[r] = float_below(e->rows.exact[q] - bound);
@@ -388,6 +398,39 @@ static __attribute__((noinline)) void fused_softplus(const fused_call *f, fused_
     ACCUMULATE_F64(p->softplus_lo, p->softplus_hi, part);
 }
 
+/// The cells of a micro-tile (`values`, GEMM_MR × GEMM_NR, first cell tile cell (first, col),
+/// `cols` of its columns in the tile) that pass their row's or their column's gate, offered to
+/// the best-k lists as cs_topk offers them (offer_cells). A row's near-tie memory (its last
+/// exact similarity) is the rank counts'.
+static __attribute__((noinline)) void fused_top_k(const fused_call *f, fused_panel *p, const float *values,
+                                                  int64_t first, int64_t col, int64_t cols) {
+    const cs_tile t = f->t;
+    const cs_topk_lists top = f->e->top;
+    topk_row x = {t, NULL, NULL, NULL, top.k, NULL, top.col_scores, NULL, top.col_indices,
+                  top.col_floor, top.col_gate, f->col_error, 0, -INFINITY, INFINITY, -1, 0};
+    for (int64_t r = 0; r < p->rows; r++) {
+        const int64_t q = first + r;
+        x.row_scores = top.row_scores + q * top.k;
+        x.row_indices = top.row_indices + q * top.k;
+        x.row_error = p->top_error[r];
+        x.last_column = p->last_column[r];
+        x.last_exact = p->last_exact[r];
+        float gate = p->top_gate[r];
+        for (int64_t c = 0; c < cols; c += LANES) {
+            const int64_t n = MIN(LANES, cols - c);
+            const float *chunk = values + r * GEMM_NR + c;
+            const vf s = VF_LOAD(chunk);
+            vi maybe = s >= VF_SPLAT(gate);
+            if (top.col_scores) maybe |= s >= VF_LOAD_N(top.col_gate + col + c, n, INFINITY);
+            const uint32_t lanes = VI_BITS(maybe & TAIL_MASK(n));
+            if (lanes) gate = offer_cells(&x, q, col + c, chunk, lanes);
+        }
+        p->top_gate[r] = gate;
+        p->last_column[r] = x.last_column;
+        p->last_exact[r] = x.last_exact;
+    }
+}
+
 /// The epilogue on one micro-tile in registers, s, whose first cell is tile cell (first, col),
 /// `cols` of its columns in the tile (the panel says how many rows): what cs_count_ranks and
 /// cs_lse_fixed_shift (and cs_softplus_sum) do over those cells. Most micro-tiles hold no negative that reaches
@@ -404,7 +447,8 @@ static inline __attribute__((always_inline)) void fused_micro_tile(fused_call *f
                                                                    vf s[GEMM_MR][GEMM_VECTORS], int64_t first,
                                                                    int64_t col, int64_t cols) {
     const cs_fused_epilogue *e = f->e;
-    const int ranks = e->row_beaten != NULL, lse = e->row_sum != NULL, softplus = e->softplus_sum != NULL;
+    const int ranks = e->row_beaten != NULL, lse = e->row_sum != NULL, softplus = e->softplus_sum != NULL,
+              top = e->top.k > 0;
     int64_t width[GEMM_VECTORS];
     vi owner[GEMM_VECTORS], in_tile[GEMM_VECTORS];
     vf col_lower[GEMM_VECTORS], col_upper[GEMM_VECTORS], col_part[GEMM_VECTORS];
@@ -448,15 +492,33 @@ static inline __attribute__((always_inline)) void fused_micro_tile(fused_call *f
             }
         }
     }
-    if (softplus) {
-        // Out of line, from a copy in L1: inline, its exponential and log1p would spill the
-        // accumulators (a quarter of the samples went to the stack).
+    // Best-k lists: most micro-tiles hold no cell that passes its row's or its column's gate.
+    vi candidate = VI_SPLAT(0);
+    if (top) {
+        vf col_gate[GEMM_VECTORS];
+#pragma clang loop unroll(full)
+        for (int v = 0; v < GEMM_VECTORS; v++)
+            col_gate[v] = e->top.col_scores ? VF_LOAD_N(e->top.col_gate + col + v * LANES, width[v], INFINITY)
+                                            : VF_SPLAT(INFINITY);
+#pragma clang loop unroll(full)
+        for (int r = 0; r < GEMM_MR; r++) {
+            if (r >= p->rows) break;
+            const vf row_gate = VF_SPLAT(p->top_gate[r]);
+#pragma clang loop unroll(full)
+            for (int v = 0; v < GEMM_VECTORS; v++) candidate |= (s[r][v] >= VF_MIN(row_gate, col_gate[v])) & in_tile[v];
+        }
+    }
+    const int offers = __builtin_reduce_or(candidate) != 0;
+    if (softplus || offers) {
+        // Out of line, from a copy in L1: inline, the softplus terms' exponential and log1p
+        // would spill the accumulators (a quarter of the samples went to the stack).
         float values[GEMM_MR * GEMM_NR];
 #pragma clang loop unroll(full)
         for (int r = 0; r < GEMM_MR; r++)
 #pragma clang loop unroll(full)
             for (int v = 0; v < GEMM_VECTORS; v++) memcpy(values + r * GEMM_NR + v * LANES, &s[r][v], sizeof s[r][v]);
-        fused_softplus(f, p, values, owner, in_tile);
+        if (softplus) fused_softplus(f, p, values, owner, in_tile);
+        if (offers) fused_top_k(f, p, values, first, col, cols);
 #pragma clang loop unroll(full)
         for (int r = 0; r < GEMM_MR; r++)
 #pragma clang loop unroll(full)
@@ -638,8 +700,12 @@ void CS_LEVEL_NAME(cs_gemm_abt)(const float *a, const float *b, float *c, int64_
 
 void CS_LEVEL_NAME(cs_gemm_abt_fused)(cs_tile t, float *c, int store, float *workspace, const cs_gemm_packed *packed,
                                       const cs_fused_epilogue *e) {
-    fused_call call = {t, e, e->row_beaten ? largest_b_norm(t) : 0, VF_SPLAT(e->scale), VF_SPLAT(e->softplus_scale),
-                       VF_SPLAT(e->softplus_bias), 0, 0, 0};
+    fused_call call = {t, e, e->row_beaten || e->top.k ? largest_b_norm(t) : 0, 0, VF_SPLAT(e->scale),
+                       VF_SPLAT(e->softplus_scale), VF_SPLAT(e->softplus_bias), 0, 0, 0};
+    if (e->top.k) {
+        call.col_error = column_error(t);
+        if (e->top.col_scores) open_column_gates(t, call.col_error, e->top.col_floor, e->top.col_gate);
+    }
     gemm_abt(t.a, t.b, c, t.rows, t.cols, t.dim, t.ld, workspace, packed, &call, store);
     if (e->moments) {
         e->moments[0] += call.sum;

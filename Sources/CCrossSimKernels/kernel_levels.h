@@ -48,6 +48,9 @@
        double *col_scores, int32_t *col_indices, float *col_floor, float *col_gate),            \
       (t, positive_of_col, row_ceiling, col_ceiling, k, row_scores, row_indices, col_scores,    \
        col_indices, col_floor, col_gate))                                                       \
+    V(cs_topk_seed_column_floors,                                                               \
+      (cs_tile t, const int32_t *positive_of_col, int64_t k, float *col_floor),                 \
+      (t, positive_of_col, k, col_floor))                                                       \
     V(cs_uniformity,                                                                            \
       (cs_tile t, const float *squared_norm_rows, const float *squared_norm_cols, double *max,  \
        double *sum),                                                                            \

@@ -290,7 +290,7 @@ public struct Benchmark: Sendable {
                                                             row_beaten: rowBeaten.baseAddress, col_beaten: columnBeaten.baseAddress,
                                                             moments: moments.baseAddress, scale: scale, row_sum: rowSum.baseAddress,
                                                             col_sum: columnSum.baseAddress, softplus_scale: 0, softplus_bias: 0,
-                                                            softplus_sum: nil)
+                                                            softplus_sum: nil, top: cs_topk_lists())
                                                         cs_gemm_abt_fused(tile(rows: 0..<m), product, 0, nil, &packed, &epilogue)
                                                     }
                                                 }

@@ -3,8 +3,8 @@ import CCrossSimKernels
 import XCTest
 
 /// The own GEMM's fused epilogue (cs_gemm_abt_fused) at every vector level this CPU runs: on
-/// one tile against the unfused pass (cs_gemm_abt, then cs_count_ranks, cs_lse_fixed_shift and
-/// cs_softplus_sum)
+/// one tile against the unfused pass (cs_gemm_abt, then cs_count_ranks, cs_lse_fixed_shift,
+/// cs_softplus_sum and cs_topk)
 /// and against ranks counted cell by cell on exact similarities (docs/definitions.md, Ranks),
 /// over shapes that leave partial micro-tiles, depths of 1 to several depth blocks, exact ties
 /// and duplicates (the near-tie path), rows with several positives and rows with none. Then
@@ -71,6 +71,14 @@ final class FusedEpilogueTests: XCTestCase {
         }
         let expectedRows = (0..<m).map { i in (0..<n).filter { j in Int(positiveOf[j]) != row0 + i && beats(exact[i][j], col0 + j, rowExact[i], rowIndex[i]) }.count }
         let expectedColumns = (0..<n).map { j in (0..<m).filter { i in Int(positiveOf[j]) != row0 + i && beats(exact[i][j], row0 + i, columnExact[j], positiveOf[j]) }.count }
+        // Best-k lists of every cell, best first by the tie rule, padded with (−∞, Int32.max).
+        let k = 3
+        func best(_ cells: [(score: Double, index: Int)]) -> [(score: Double, index: Int32)] {
+            let sorted = cells.sorted { beats($0.score, $0.index, $1.score, Int32($1.index)) }.prefix(k).map { ($0.score, Int32($0.index)) }
+            return sorted + Array(repeating: (-Double.infinity, Int32.max), count: k - sorted.count)
+        }
+        let expectedRowLists = (0..<m).flatMap { i in best((0..<n).map { (exact[i][$0], col0 + $0) }) }
+        let expectedColumnLists = (0..<n).flatMap { j in best((0..<m).map { (exact[$0][j], row0 + $0) }) }
 
         let ldc = n + 3
         let aNorms = (0..<m).map { i in Float(cs_dot_f64(Array(a[i * d..<(i + 1) * d]), Array(a[i * d..<(i + 1) * d]), d).squareRoot()) }
@@ -102,6 +110,13 @@ final class FusedEpilogueTests: XCTestCase {
             }
             unfusedSoftplus = cs_softplus_sum(t, positiveOf, softplusScale, softplusBias)
         }
+        var unfusedLists = TopKListsForTest(k: k, rows: m, cols: n)
+        unfusedC.withUnsafeBufferPointer { c in
+            unfusedLists.withLists { cs_topk(tile(c.baseAddress!, a, b, aBounds, bBounds), nil, nil, nil, Int64(k), $0.row_scores,
+                                             $0.row_indices, $0.col_scores, $0.col_indices, $0.col_floor, $0.col_gate) }
+        }
+        XCTAssertEqual(unfusedLists.rowIndices, expectedRowLists.map(\.index), "\(at): unfused row lists")
+        XCTAssertEqual(unfusedLists.columnIndices, expectedColumnLists.map(\.index), "\(at): unfused column lists")
         XCTAssertEqual(unfusedRows.map(Int.init), expectedRows, "\(at): unfused row ranks")
         XCTAssertEqual(unfusedColumns.map(Int.init), expectedColumns, "\(at): unfused column ranks")
 
@@ -110,6 +125,7 @@ final class FusedEpilogueTests: XCTestCase {
             var fusedRows = [Int32](repeating: 0, count: m), fusedColumns = [Int32](repeating: 0, count: n)
             var moments = [0.0, 0.0], rowSum = [Double](repeating: 0, count: m), columnSum = [Double](repeating: 0, count: n)
             var softplus = 0.0
+            var lists = TopKListsForTest(k: k, rows: m, cols: n)
             var scratch = workspace
             c.withUnsafeMutableBufferPointer { c in
                 var epilogue = cs_fused_epilogue()
@@ -134,8 +150,11 @@ final class FusedEpilogueTests: XCTestCase {
                                         epilogue.softplus_bias = softplusBias
                                         withUnsafeMutablePointer(to: &softplus) { softplus in
                                             epilogue.softplus_sum = softplus
-                                            cs_gemm_abt_fused(tile(c.baseAddress!, a, b, aBounds, bBounds), c.baseAddress!, store ? 1 : 0,
-                                                              &scratch, nil, &epilogue)
+                                            lists.withLists { top in
+                                                epilogue.top = top
+                                                cs_gemm_abt_fused(tile(c.baseAddress!, a, b, aBounds, bBounds), c.baseAddress!,
+                                                                  store ? 1 : 0, &scratch, nil, &epilogue)
+                                            }
                                         }
                                     }
                                 }
@@ -160,6 +179,10 @@ final class FusedEpilogueTests: XCTestCase {
             // The same terms (VF_SOFTPLUS of the same values), summed in Float32 over at most a
             // micro-tile's vectors (24) or BLOCK chunks (8) per lane before they are widened.
             XCTAssertEqual(softplus, unfusedSoftplus, accuracy: 4e-6 * unfusedSoftplus, "\(what): SigLIP's softplus sum")
+            XCTAssertEqual(lists.rowIndices, expectedRowLists.map(\.index), "\(what): row lists")
+            XCTAssertEqual(lists.columnIndices, expectedColumnLists.map(\.index), "\(what): column lists")
+            XCTAssertEqual(lists.rowScores, expectedRowLists.map(\.score), "\(what): row lists' scores")
+            XCTAssertEqual(lists.columnScores, expectedColumnLists.map(\.score), "\(what): column lists' scores")
             for i in 0..<m {
                 for j in 0..<ldc {
                     let (got, want) = (c[i * ldc + j], unfusedC[i * ldc + j])
@@ -177,14 +200,17 @@ final class FusedEpilogueTests: XCTestCase {
     // MARK: The whole evaluation
 
     /// Options whose passes the micro-kernel does whole (one τ with ranks, then with one SigLIP
-    /// term), and options with passes that need the tile: two τ, a second SigLIP term, top-k
+    /// term or top-k), and options with passes that need the tile: two τ, a second SigLIP term, top-k
     /// and uniformity.
     static let fusionModes: [(String, EvaluationOptions)] = {
         var siglip = EvaluationOptions()
         siglip.siglip = [SigLIPTerm(scale: 10, bias: -10)]
         var wide = DeterminismTests.options(tile: TileShape(rows: 100, cols: 37), threads: 2)
         wide.siglip.append(SigLIPTerm(scale: 4, bias: -2))
-        return [("fused alone", EvaluationOptions()), ("fused alone with SigLIP", siglip), ("with passes that need the tile", wide)]
+        var topK = EvaluationOptions()
+        topK.topK = 5
+        return [("fused alone", EvaluationOptions()), ("fused alone with SigLIP", siglip), ("fused alone with top-k", topK),
+                ("with passes that need the tile", wide)]
     }()
 
     /// `--gemm own` with the epilogue fused alone, and beside passes that need the tile
@@ -225,7 +251,9 @@ final class FusedEpilogueTests: XCTestCase {
                     let own = states[.own]!, blas = states[.blas]!
                     XCTAssertEqual(own[RankCounts.self]!.rowBeaten, blas[RankCounts.self]!.rowBeaten, "\(at): x1→x2 ranks")
                     XCTAssertEqual(own[RankCounts.self]!.columnBeaten, blas[RankCounts.self]!.columnBeaten, "\(at): x2→x1 ranks")
-                    XCTAssertEqual(own[NearestNeighbors.self]?.rows.indices, blas[NearestNeighbors.self]?.rows.indices, "\(at): top-k")
+                    XCTAssertEqual(own[NearestNeighbors.self]?.rows.indices, blas[NearestNeighbors.self]?.rows.indices, "\(at): x1→x2 top-k")
+                    XCTAssertEqual(own[NearestNeighbors.self]?.columns.indices, blas[NearestNeighbors.self]?.columns.indices, "\(at): x2→x1 top-k")
+                    XCTAssertEqual(own[NearestNeighbors.self]?.rows.scores, blas[NearestNeighbors.self]?.rows.scores, "\(at): top-k scores")
                     let (ownMoments, blasMoments) = (own[RankCounts.self]!, blas[RankCounts.self]!)
                     XCTAssertEqual(ownMoments.squaredSimilaritySum, blasMoments.squaredSimilaritySum,
                                    accuracy: 1e-6 * blasMoments.squaredSimilaritySum, "\(at): Σ s²")
@@ -238,6 +266,40 @@ final class FusedEpilogueTests: XCTestCase {
                     XCTAssertEqual(own[SoftplusSums.self]?.negatives.count, blas[SoftplusSums.self]?.negatives.count, "\(at): SigLIP terms")
                     for (x, y) in zip(own[SoftplusSums.self]?.negatives ?? [], blas[SoftplusSums.self]?.negatives ?? []) {
                         XCTAssertEqual(x, y, accuracy: 1e-5 * y, "\(at): SigLIP's softplus sums")
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Best-k lists of a tile both ways, as cs_topk and the fused epilogue fill them.
+struct TopKListsForTest {
+    var rowScores: [Double], rowIndices: [Int32], columnScores: [Double], columnIndices: [Int32]
+    var columnFloor: [Float], columnGate: [Float]
+
+    init(k: Int, rows: Int, cols: Int) {
+        (rowScores, rowIndices) = ([Double](repeating: -.infinity, count: rows * k), [Int32](repeating: .max, count: rows * k))
+        (columnScores, columnIndices) = ([Double](repeating: -.infinity, count: cols * k), [Int32](repeating: .max, count: cols * k))
+        (columnFloor, columnGate) = ([Float](repeating: -.infinity, count: cols), [Float](repeating: 0, count: cols))
+        self.k = k
+    }
+
+    let k: Int
+
+    mutating func withLists(_ body: (cs_topk_lists) -> Void) {
+        let k = Int64(k)
+        rowScores.withUnsafeMutableBufferPointer { rowScores in
+            rowIndices.withUnsafeMutableBufferPointer { rowIndices in
+                columnScores.withUnsafeMutableBufferPointer { columnScores in
+                    columnIndices.withUnsafeMutableBufferPointer { columnIndices in
+                        columnFloor.withUnsafeMutableBufferPointer { columnFloor in
+                            columnGate.withUnsafeMutableBufferPointer { columnGate in
+                                body(cs_topk_lists(k: k, row_scores: rowScores.baseAddress, row_indices: rowIndices.baseAddress,
+                                                   col_scores: columnScores.baseAddress, col_indices: columnIndices.baseAddress,
+                                                   col_floor: columnFloor.baseAddress, col_gate: columnGate.baseAddress))
+                            }
+                        }
                     }
                 }
             }

@@ -140,12 +140,25 @@ typedef struct {
 void cs_count_ranks(cs_tile t, cs_thresholds rows, cs_thresholds cols, int32_t *row_beaten,
                     int32_t *col_beaten, double *moments);
 
+/// Best-k lists both ways as cs_topk takes them: k, rows×k row lists, and (NULL without
+/// column lists) cols×k column lists with their floors and gates.
+typedef struct {
+    int64_t k;
+    double *row_scores;
+    int32_t *row_indices;
+    double *col_scores;
+    int32_t *col_indices;
+    float *col_floor, *col_gate;
+} cs_topk_lists;
+
 /// The first pass of the figures, done by cs_gemm_abt_fused on each micro-tile while it is
 /// in registers. Cell (i, j) is a positive, skipped, where positive_of_col[j] == i (global).
 /// With row_beaten: what cs_count_ranks does, into the same arrays (cols.index is
 /// positive_of_col). With row_sum: what cs_lse_fixed_shift does at `scale` (cosine, one exp).
 /// With softplus_sum: what cs_softplus_sum does at `softplus_scale` and `softplus_bias`, added
-/// to *softplus_sum. Per-row and per-column arrays start at the tile's row 0 and column 0.
+/// to *softplus_sum. With top.k > 0: what cs_topk does with those lists, without positive_of_col
+/// (positives are candidates) and without ceilings. Per-row and per-column arrays start at the
+/// tile's row 0 and column 0.
 typedef struct {
     const int32_t *positive_of_col;
     cs_thresholds rows, cols;
@@ -155,6 +168,7 @@ typedef struct {
     double *row_sum, *col_sum;
     float softplus_scale, softplus_bias;
     double *softplus_sum;
+    cs_topk_lists top;
 } cs_fused_epilogue;
 /// The tile t (t.a·t.bᵀ, t.rows × t.cols at depth t.dim, row stride t.ld; t.data is not read)
 /// by cs_gemm_abt's loops and bits, with the epilogue e applied to every value once it is
@@ -213,6 +227,13 @@ void cs_histogram(cs_tile t, const int32_t *positive_of_col, float lo, float hi,
 void cs_topk(cs_tile t, const int32_t *positive_of_col, const cs_thresholds *row_ceiling,
              const cs_thresholds *col_ceiling, int64_t k, double *row_scores, int32_t *row_indices,
              double *col_scores, int32_t *col_indices, float *col_floor, float *col_gate);
+/// Raises cs_topk's floors of the tile's columns that no list has reached yet (−∞), for k up
+/// to 16, without ceilings: the maxima of a column's cells over 16 groups of rows (r ≡ g mod
+/// 16) are the values of distinct candidates (positive_of_col as cs_topk's), each within the
+/// error bound of its exact similarity, so the column's k-th best is no lower than the k-th
+/// largest of them less that. Given a whole tile, the column's first tile then offers some k
+/// cells, not the k·ln(rows/k) of a list filling from empty.
+void cs_topk_seed_column_floors(cs_tile t, const int32_t *positive_of_col, int64_t k, float *col_floor);
 
 /// Wang & Isola uniformity term over the tile of a set against itself: folds
 /// (max, Σ exp(u − max)) of u = −2·(‖a‖² + ‖b‖² − 2s) into (*max, *sum), skipping i == j.

@@ -68,7 +68,35 @@ final class CandidateListReducer<Section: CandidateListSection>: Reducer, @unche
         }
     }
 
+    /// `--gemm own` fills top-k's lists (every cell a candidate, no ceilings) in its micro-kernel
+    /// (cs_gemm_abt_fused), but in a tile where rows' lists are not full yet or columns have no
+    /// floor: cs_topk, which sees the whole tile stored, bounds their first k from its maxima at
+    /// once (offering about half the cells that lists filling from empty take in).
+    func fuse(into epilogue: inout cs_fused_epilogue, tile: Strip, worker: Int, slot: Int) -> FusedShare {
+        let (r, local) = (tile.row, tile.local)
+        guard Section.keepsPositives && ceilings == nil && rowTop.scores[r * k + k - 1] > -.infinity,
+              !run.keepsColumns || columnFloor[local] > -.infinity
+        else { return .none }
+        epilogue.top = cs_topk_lists(k: Int64(k), row_scores: rowTop.scores.base + r * k, row_indices: rowTop.indices.base + r * k,
+                                     col_scores: nil, col_indices: nil, col_floor: nil, col_gate: nil)
+        if run.keepsColumns {
+            let top = workers[worker]
+            epilogue.top.col_scores = top.scores.base + local * k
+            epilogue.top.col_indices = top.indices.base + local * k
+            epilogue.top.col_floor = columnFloor.base + local
+            epilogue.top.col_gate = gates[worker].base + local
+        }
+        return .whole
+    }
+
+    /// Columns no list has reached yet get their floors from the whole tile (without ceilings).
+    func beginTile(_ tile: Strip, worker: Int) {
+        guard run.keepsColumns && ceilings == nil else { return }
+        cs_topk_seed_column_floors(tile.tile, Section.keepsPositives ? nil : tile.owners, Int64(k), columnFloor.base + tile.local)
+    }
+
     func consume(_ strip: Strip, worker: Int, slot: Int) {
+        guard !strip.fused else { return }
         let (r, local) = (strip.row, strip.local)
         let owners = Section.keepsPositives ? nil : strip.owners
         let rowScores = rowTop.scores.base + r * k, rowIndices = rowTop.indices.base + r * k

@@ -77,19 +77,17 @@ final class InfoNCEReducer: Reducer, @unchecked Sendable {
         if case .fixedShift(let scale) = folds.first { scale } else { nil }
     }
 
-    func fuse(into epilogue: inout cs_fused_epilogue, tile: Strip, worker: Int, slot: Int) -> Bool {
-        guard let scale = fusableScale else { return false }
+    func fuse(into epilogue: inout cs_fused_epilogue, tile: Strip, worker: Int, slot: Int) -> FusedShare {
+        guard let scale = fusableScale else { return .none }
         epilogue.scale = Float(scale)
         epilogue.row_sum = rowSum[0].base + tile.row
         epilogue.col_sum = slots[slot][0].sum.base + tile.local
-        return true
+        return folds.count == 1 ? .whole : .part
     }
-
-    var isWhollyFused: Bool { folds.count == 1 && fusableScale != nil }
 
     func consume(_ strip: Strip, worker: Int, slot: Int) {
         let (tile, r, local, w) = (strip.tile, strip.row, strip.local, scratch[worker])
-        for (t, fold) in folds.enumerated() where !(strip.fused && t == 0 && fusableScale != nil) {
+        for (t, fold) in folds.enumerated() where !(strip.fused && t == 0) {
             let sums = slots[slot][t]
             switch fold {
             case .fixedShift(let scale):

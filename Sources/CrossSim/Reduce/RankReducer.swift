@@ -72,12 +72,10 @@ final class RankReducer: Reducer, @unchecked Sendable {
         counts.count(strip, worker: worker, moments: slotMoments.base + 2 * slot)
     }
 
-    func fuse(into epilogue: inout cs_fused_epilogue, tile: Strip, worker: Int, slot: Int) -> Bool {
+    func fuse(into epilogue: inout cs_fused_epilogue, tile: Strip, worker: Int, slot: Int) -> FusedShare {
         counts.fuse(into: &epilogue, tile: tile, worker: worker, moments: slotMoments.base + 2 * slot)
-        return true
+        return .whole
     }
-
-    var isWhollyFused: Bool { true }
 
     func fold(slot: Int) {
         for m in 0..<2 {

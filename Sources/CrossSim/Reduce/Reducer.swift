@@ -9,12 +9,13 @@ protocol Reducer: PanelSteps {
     associatedtype Section: StateSection
     init(run: ReducerRun)
     func consume(_ strip: Strip, worker: Int, slot: Int)
-    /// Under `--gemm own`: sets in `epilogue` the part of its pass that cs_gemm_abt_fused does on
-    /// each micro-tile of `tile` (a strip of the whole tile) while it is in registers, and says
-    /// whether it set anything. Its `consume` then skips that part of strips marked `fused`.
-    func fuse(into epilogue: inout cs_fused_epilogue, tile: Strip, worker: Int, slot: Int) -> Bool
-    /// Whether `fuse` leaves nothing for `consume` to do, so that a tile need not be stored for it.
-    var isWhollyFused: Bool { get }
+    /// Sees a stored tile whole before its strips come, where the reducer has not fused it.
+    func beginTile(_ tile: Strip, worker: Int)
+    /// Under `--gemm own`: sets in `epilogue` the part of its pass over `tile` (a strip of the
+    /// whole tile) that cs_gemm_abt_fused does on each micro-tile while it is in registers, and
+    /// says how much of the pass that is. Its `consume` then skips that part of the tile's strips,
+    /// which come marked `fused`.
+    func fuse(into epilogue: inout cs_fused_epilogue, tile: Strip, worker: Int, slot: Int) -> FusedShare
     /// The run's result.
     func finish() -> Section
     /// Whether the options ask for this figure (its section's answer).
@@ -23,10 +24,16 @@ protocol Reducer: PanelSteps {
 }
 
 extension Reducer {
-    func fuse(into epilogue: inout cs_fused_epilogue, tile: Strip, worker: Int, slot: Int) -> Bool { false }
-    var isWhollyFused: Bool { false }
+    func fuse(into epilogue: inout cs_fused_epilogue, tile: Strip, worker: Int, slot: Int) -> FusedShare { .none }
+    func beginTile(_ tile: Strip, worker: Int) {}
     static func isAsked(by options: EvaluationOptions) -> Bool { Section.isAsked(by: options) }
     static var sectionType: any StateSection.Type { Section.self }
+}
+
+/// How much of a reducer's pass over a tile the fused epilogue does: none, part (`consume` does
+/// the rest) or the whole (the tile need not be stored for it).
+enum FusedShare {
+    case none, part, whole
 }
 
 /// Rows of a tile that every reducer reads before the next rows' turn, with where they sit.
@@ -42,7 +49,7 @@ struct Strip {
     /// `positiveOf` where a positive pair falls in the strip, else nil: most strips hold none,
     /// and their kernels skip the positive mask.
     var owners: UnsafePointer<Int32>?
-    /// Whether the GEMM's fused epilogue has done the fusing reducers' part of these rows.
+    /// Whether the GEMM's fused epilogue has done the reducer's part (`fuse`) of these rows.
     var fused = false
 }
 
@@ -102,6 +109,8 @@ final class ReducerSet: TileConsumer, @unchecked Sendable {
     let run: ReducerRun
     let reducers: [any Reducer]
     private var shape: (workers: Int, slots: Int, panelColumns: Int)?
+    /// Per worker, whether each reducer fused a part of the worker's current tile.
+    private var fusedParts: [[Bool]] = []
 
     init(rows: Range<Int>, x2Rows: Int, positives: Positives, options: EvaluationOptions, plan: TilePlan,
          histogramRange: (lower: Float, upper: Float)) {
@@ -121,6 +130,7 @@ final class ReducerSet: TileConsumer, @unchecked Sendable {
     func prepare(workers: Int, slots: Int, panelColumns: Int) {
         guard shape.map({ $0 != (workers, slots, panelColumns) }) ?? true else { return }
         shape = (workers, slots, panelColumns)
+        fusedParts = Array(repeating: Array(repeating: false, count: reducers.count), count: workers)
         for r in reducers { r.prepare(workers: workers, slots: slots, panelColumns: panelColumns) }
     }
 
@@ -134,7 +144,7 @@ final class ReducerSet: TileConsumer, @unchecked Sendable {
     static let stripBytes = 512 << 10
 
     func consume(_ tile: cs_tile, worker: Int, slot: Int) {
-        consume(tile, worker: worker, slot: slot, fused: false)
+        consume(tile, worker: worker, slot: slot, fused: nil)
     }
 
     /// Every reducer's fusable part, or nil when none has one (docs/performance.md, "Own GEMM").
@@ -142,15 +152,13 @@ final class ReducerSet: TileConsumer, @unchecked Sendable {
         let whole = strip(of: tile, holdsPositives: true)
         var epilogue = cs_fused_epilogue()
         epilogue.positive_of_col = whole.positiveOf
-        var fuses = false
-        for r in reducers {
-            if r.fuse(into: &epilogue, tile: whole, worker: worker, slot: slot) { fuses = true }
-        }
-        return fuses ? (epilogue, !reducers.allSatisfy(\.isWhollyFused)) : nil
+        let shares = reducers.map { $0.fuse(into: &epilogue, tile: whole, worker: worker, slot: slot) }
+        fusedParts[worker] = shares.map { $0 != .none }
+        return fusedParts[worker].contains(true) ? (epilogue, shares.contains { $0 != .whole }) : nil
     }
 
     func consumeAfterFusion(_ tile: cs_tile, worker: Int, slot: Int) {
-        consume(tile, worker: worker, slot: slot, fused: true)
+        consume(tile, worker: worker, slot: slot, fused: fusedParts[worker])
     }
 
     /// A strip as the reducers see it: where it sits in the run and the panel, and its columns'
@@ -162,14 +170,19 @@ final class ReducerSet: TileConsumer, @unchecked Sendable {
                      positiveOf: positiveOf, owners: holdsPositives ? positiveOf : nil)
     }
 
-    private func consume(_ tile: cs_tile, worker: Int, slot: Int, fused: Bool) {
+    /// `fused`: per reducer, whether it fused a part of the tile.
+    private func consume(_ tile: cs_tile, worker: Int, slot: Int, fused: [Bool]?) {
         // An even count keeps cs_count_ranks' row pairs whole.
+        let whole = strip(of: tile, holdsPositives: holdsPositives(tile))
+        for (n, r) in reducers.enumerated() where !(fused?[n] ?? false) { r.beginTile(whole, worker: worker) }
         let rows = max(2, Self.stripBytes / (4 * Int(max(tile.cols, 1))) & ~1)
         for first in stride(from: 0, to: Int(tile.rows), by: rows) {
             let part = tile.strip(fromRow: first, count: rows)
             var strip = strip(of: part, holdsPositives: holdsPositives(part))
-            strip.fused = fused
-            for r in reducers { r.consume(strip, worker: worker, slot: slot) }
+            for (n, r) in reducers.enumerated() {
+                strip.fused = fused?[n] ?? false
+                r.consume(strip, worker: worker, slot: slot)
+            }
         }
     }
 

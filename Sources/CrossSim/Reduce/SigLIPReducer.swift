@@ -20,15 +20,13 @@ final class SigLIPReducer: Reducer, @unchecked Sendable {
     }
 
     /// The first term, which `--gemm own` sums in its micro-kernel (cs_gemm_abt_fused).
-    func fuse(into epilogue: inout cs_fused_epilogue, tile: Strip, worker: Int, slot: Int) -> Bool {
-        guard let term = terms.first else { return false }
+    func fuse(into epilogue: inout cs_fused_epilogue, tile: Strip, worker: Int, slot: Int) -> FusedShare {
+        guard let term = terms.first else { return .none }
         epilogue.softplus_scale = Float(term.scale)
         epilogue.softplus_bias = Float(term.bias)
         epilogue.softplus_sum = slots.base + slot * terms.count
-        return true
+        return terms.count == 1 ? .whole : .part
     }
-
-    var isWhollyFused: Bool { terms.count == 1 }
 
     func consume(_ strip: Strip, worker: Int, slot: Int) {
         for (k, term) in terms.enumerated() where !(strip.fused && k == 0) {
