@@ -206,14 +206,18 @@ static inline __attribute__((always_inline)) void gemm_micro_product(int64_t kc,
     for (int r = 0; r < GEMM_MR; r++)
 #pragma clang loop unroll(full)
         for (int v = 0; v < GEMM_VECTORS; v++) acc[r][v] = VF_SPLAT(0.0f);
+    // The panels are walked by pointers that step, not indexed by k: inlined into the fused
+    // epilogue's caller, the indexed form was compiled to recompute k·GEMM_MR·4 with two integer
+    // instructions per step.
+    const float *a_at = a_panel, *b_at = b_panel;
 #pragma clang loop unroll_count(4)
-    for (int64_t k = 0; k < kc; k++) {
+    for (int64_t k = 0; k < kc; k++, a_at += GEMM_MR, b_at += GEMM_NR) {
         vf b[GEMM_VECTORS];
 #pragma clang loop unroll(full)
-        for (int v = 0; v < GEMM_VECTORS; v++) b[v] = VF_LOAD(b_panel + k * GEMM_NR + v * LANES);
+        for (int v = 0; v < GEMM_VECTORS; v++) b[v] = VF_LOAD(b_at + v * LANES);
 #pragma clang loop unroll(full)
         for (int r = 0; r < GEMM_MR; r++) {
-            const vf a = GEMM_BROADCAST(a_panel[k * GEMM_MR + r]);
+            const vf a = GEMM_BROADCAST(a_at[r]);
 #pragma clang loop unroll(full)
             for (int v = 0; v < GEMM_VECTORS; v++) acc[r][v] = VF_FMA(a, b[v], acc[r][v]);
         }
