@@ -303,12 +303,12 @@ static void fused_panel_begin(const fused_call *f, fused_panel *p, int64_t first
         const int64_t q = first + r;
         p->row_index[r] = (int32_t)(t.row0 + q);
         a_max = fmaxf(a_max, t.a_norms[q]);
+        const double bound = (double)error_bound(t.gamma, t.a_norms[q], f->b_max);
         if (e->top.k) {
-            p->top_error[r] = (double)error_bound(t.gamma, t.a_norms[q], f->b_max);
-            p->top_gate[r] = float_below(e->top.row_scores[q * e->top.k + e->top.k - 1] - p->top_error[r]);
+            p->top_error[r] = bound;
+            p->top_gate[r] = float_below(e->top.row_scores[q * e->top.k + e->top.k - 1] - bound);
         }
         if (e->row_beaten) {
-            const double bound = (double)error_bound(t.gamma, t.a_norms[q], f->b_max);
             p->row_lower[r] = float_below(e->rows.exact[q] - bound);
             p->row_upper[r] = float_above(e->rows.exact[q] + bound);
         }
@@ -441,15 +441,15 @@ static __attribute__((noinline)) void fused_top_k(const fused_call *f, fused_pan
 }
 
 /// The epilogue on one micro-tile in registers, s, whose first cell is tile cell (first, col),
-/// `cols` of its columns in the tile (the panel says how many rows): what cs_count_ranks and
-/// cs_lse_fixed_shift (and cs_softplus_sum) do over those cells. Most micro-tiles hold no negative that reaches
-/// the lower bound of its row's or its column's threshold, and then there is nothing to count;
-/// in one that does, cells surely above are counted a vector at a time, and if a cell is near
-/// a threshold, fused_rank_counts counts the micro-tile. Each exponential term is summed in
-/// Float32 over at most GEMM_NR / LANES columns for its row and GEMM_MR rows for its column
-/// before it is widened: each Float32 partial errs by less than GEMM_MR·2⁻²⁴ of its terms'
-/// magnitude, inside docs/accuracy.md; the softplus terms likewise over the micro-tile's
-/// GEMM_MR·GEMM_NR / LANES vectors. The negatives' s and s² are summed in binary64 from the
+/// `cols` of its columns in the tile (the panel says how many rows): what cs_count_ranks,
+/// cs_lse_fixed_shift, cs_softplus_sum (fused_softplus) and cs_topk (fused_top_k) do over those
+/// cells. Most micro-tiles hold no negative that reaches the lower bound of its row's or its
+/// column's threshold, and then there is nothing to count; in one that does, cells surely above
+/// are counted a vector at a time, and if a cell is near a threshold, fused_rank_counts counts
+/// the micro-tile. Each exponential term is summed in Float32 over at most GEMM_NR / LANES
+/// columns for its row and GEMM_MR rows for its column before it is widened: each Float32
+/// partial errs by less than GEMM_MR·2⁻²⁴ of its terms' magnitude, inside docs/accuracy.md; the
+/// softplus terms likewise over the micro-tile's GEMM_MR·GEMM_NR / LANES vectors. The negatives' s and s² are summed in binary64 from the
 /// first: the spread of a collapsed set's negatives is their difference, and Float32 partials
 /// of s² read a last bit of rounding as a spread of 10⁻⁴ (ClosedFormTests).
 static inline __attribute__((always_inline)) void fused_micro_tile(fused_call *f, fused_panel *p,
