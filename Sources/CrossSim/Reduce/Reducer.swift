@@ -109,8 +109,9 @@ final class ReducerSet: TileConsumer, @unchecked Sendable {
     let run: ReducerRun
     let reducers: [any Reducer]
     private var shape: (workers: Int, slots: Int, panelColumns: Int)?
-    /// Per worker, whether each reducer fused a part of the worker's current tile.
-    private var fusedParts: [[Bool]] = []
+    /// Per worker, whether each reducer fused a part of the worker's current tile (row
+    /// `worker`, one column per reducer): workers write their own rows at once.
+    private var fusedParts = SharedBuffer<Bool>(repeating: false, count: 0)
 
     init(rows: Range<Int>, x2Rows: Int, positives: Positives, options: EvaluationOptions, plan: TilePlan,
          histogramRange: (lower: Float, upper: Float)) {
@@ -130,7 +131,7 @@ final class ReducerSet: TileConsumer, @unchecked Sendable {
     func prepare(workers: Int, slots: Int, panelColumns: Int) {
         guard shape.map({ $0 != (workers, slots, panelColumns) }) ?? true else { return }
         shape = (workers, slots, panelColumns)
-        fusedParts = Array(repeating: Array(repeating: false, count: reducers.count), count: workers)
+        fusedParts = SharedBuffer(repeating: false, count: workers * reducers.count)
         for r in reducers { r.prepare(workers: workers, slots: slots, panelColumns: panelColumns) }
     }
 
@@ -153,12 +154,12 @@ final class ReducerSet: TileConsumer, @unchecked Sendable {
         var epilogue = cs_fused_epilogue()
         epilogue.positive_of_col = whole.positiveOf
         let shares = reducers.map { $0.fuse(into: &epilogue, tile: whole, worker: worker, slot: slot) }
-        fusedParts[worker] = shares.map { $0 != .none }
-        return fusedParts[worker].contains(true) ? (epilogue, shares.contains { $0 != .whole }) : nil
+        for (n, share) in shares.enumerated() { fusedParts[worker * reducers.count + n] = share != .none }
+        return shares.contains { $0 != .none } ? (epilogue, shares.contains { $0 != .whole }) : nil
     }
 
     func consumeAfterFusion(_ tile: cs_tile, worker: Int, slot: Int) {
-        consume(tile, worker: worker, slot: slot, fused: fusedParts[worker])
+        consume(tile, worker: worker, slot: slot, fused: fusedParts.base + worker * reducers.count)
     }
 
     /// A strip as the reducers see it: where it sits in the run and the panel, and its columns'
@@ -170,11 +171,11 @@ final class ReducerSet: TileConsumer, @unchecked Sendable {
                      positiveOf: positiveOf, owners: holdsPositives ? positiveOf : nil)
     }
 
-    /// `fused`: per reducer, whether it fused a part of the tile.
-    private func consume(_ tile: cs_tile, worker: Int, slot: Int, fused: [Bool]?) {
-        // An even count keeps cs_count_ranks' row pairs whole.
-        let whole = strip(of: tile, holdsPositives: holdsPositives(tile))
+    /// `fused`: per reducer, whether it fused a part of the tile (nil: none did).
+    private func consume(_ tile: cs_tile, worker: Int, slot: Int, fused: UnsafePointer<Bool>?) {
+        let whole = strip(of: tile, holdsPositives: true)
         for (n, r) in reducers.enumerated() where !(fused?[n] ?? false) { r.beginTile(whole, worker: worker) }
+        // An even count keeps cs_count_ranks' row pairs whole.
         let rows = max(2, Self.stripBytes / (4 * Int(max(tile.cols, 1))) & ~1)
         for first in stride(from: 0, to: Int(tile.rows), by: rows) {
             let part = tile.strip(fromRow: first, count: rows)
