@@ -166,12 +166,12 @@ static void pack_panels(const float *restrict x, int64_t ld, int64_t rows, int64
 static inline int64_t panel_rows(cs_gemm_operand operand) { return operand == CS_GEMM_ROWS ? GEMM_MR : GEMM_NR; }
 
 /// An operand packed whole (cs_gemm_pack): depth block after depth block, each as pack_panels
-/// lays out the operand's rows rounded up to whole micro-panels. Depth block k0 starts at
-/// k0 × those rows, and row r (a multiple of the panel) of that block at r × its depth, as in
-/// a block packed by the call.
-static inline const float *packed_block(const float *whole, int64_t rows, int64_t k0, int64_t kc, int64_t first,
-                                        int64_t panel) {
-    return whole + k0 * round_up(rows, panel) + first * kc;
+/// lays out the operand's rows rounded up to whole micro-panels. The offset, in floats, of row
+/// `first` (a multiple of the panel) of depth block k0: the block starts at k0 × those rows,
+/// and the row at `first` × its depth kc, as in a block packed by the call. cs_gemm_pack writes
+/// by it and gemm_abt reads by it.
+static inline int64_t packed_block_offset(int64_t rows, int64_t k0, int64_t kc, int64_t first, int64_t panel) {
+    return k0 * round_up(rows, panel) + first * kc;
 }
 
 size_t CS_LEVEL_NAME(cs_gemm_packed_floats)(int64_t rows, int64_t k, cs_gemm_operand operand) {
@@ -185,7 +185,7 @@ void CS_LEVEL_NAME(cs_gemm_pack)(const float *x, int64_t rows, int64_t k, cs_gem
     float *const whole = align_floats(packed);
     for (int64_t k0 = 0; k0 < k; k0 += blocks.kc) {
         const int64_t kc = MIN(blocks.kc, k - k0);
-        pack_panels(x, k, rows, k0, kc, panel_rows(operand), whole + k0 * round_up(rows, panel_rows(operand)));
+        pack_panels(x, k, rows, k0, kc, panel_rows(operand), whole + packed_block_offset(rows, k0, kc, 0, panel_rows(operand)));
     }
 }
 
@@ -449,9 +449,10 @@ static __attribute__((noinline)) void fused_top_k(const fused_call *f, fused_pan
 /// the micro-tile. Each exponential term is summed in Float32 over at most GEMM_NR / LANES
 /// columns for its row and GEMM_MR rows for its column before it is widened: each Float32
 /// partial errs by less than GEMM_MR·2⁻²⁴ of its terms' magnitude, inside docs/accuracy.md; the
-/// softplus terms likewise over the micro-tile's GEMM_MR·GEMM_NR / LANES vectors. The negatives' s and s² are summed in binary64 from the
-/// first: the spread of a collapsed set's negatives is their difference, and Float32 partials
-/// of s² read a last bit of rounding as a spread of 10⁻⁴ (ClosedFormTests).
+/// softplus terms likewise over the micro-tile's GEMM_MR·GEMM_NR / LANES vectors. The
+/// negatives' s and s² are summed in binary64 from the first: the spread of a collapsed set's
+/// negatives is their difference, and Float32 partials of s² read a last bit of rounding as a
+/// spread of 10⁻⁴ (ClosedFormTests).
 static inline __attribute__((always_inline)) void fused_micro_tile(fused_call *f, fused_panel *p,
                                                                    vf s[GEMM_MR][GEMM_VECTORS], int64_t first,
                                                                    int64_t col, int64_t cols) {
@@ -662,11 +663,11 @@ static inline __attribute__((always_inline)) void gemm_abt(const float *a, const
             const int64_t kc = MIN(blocks.kc, k - k0);
             const int accumulate = k0 > 0;
             fused_call *const fuse = k0 + kc == k ? fused : NULL;
-            const float *const a_packed = a_whole ? packed_block(a_whole, m, k0, kc, i0, GEMM_MR) : a_workspace;
+            const float *const a_packed = a_whole ? a_whole + packed_block_offset(m, k0, kc, i0, GEMM_MR) : a_workspace;
             if (!a_whole) pack_panels(a + i0 * k, k, rows, k0, kc, GEMM_MR, a_workspace);
             for (int64_t j0 = 0; j0 < n; j0 += blocks.mc) {
                 const int64_t cols = MIN(blocks.mc, n - j0);
-                const float *const b_packed = b_whole ? packed_block(b_whole, n, k0, kc, j0, GEMM_NR) : b_workspace;
+                const float *const b_packed = b_whole ? b_whole + packed_block_offset(n, k0, kc, j0, GEMM_NR) : b_workspace;
                 if (!b_whole) pack_panels(b + j0 * k, k, cols, k0, kc, GEMM_NR, b_workspace);
                 for (int64_t i = 0; i < rows; i += GEMM_MR) {
                     const float *a_panel = a_packed + i * kc;
