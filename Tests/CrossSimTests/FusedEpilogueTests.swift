@@ -110,13 +110,13 @@ final class FusedEpilogueTests: XCTestCase {
             }
             unfusedSoftplus = cs_softplus_sum(t, positiveOf, softplusScale, softplusBias)
         }
-        var unfusedLists = TopKListsForTest(k: k, rows: m, cols: n)
+        let unfusedLists = TopKListsForTest(k: k, rows: m, cols: n), unfusedTop = unfusedLists.lists
         unfusedC.withUnsafeBufferPointer { c in
-            unfusedLists.withLists { cs_topk(tile(c.baseAddress!, a, b, aBounds, bBounds), nil, nil, nil, Int64(k), $0.row_scores,
-                                             $0.row_indices, $0.col_scores, $0.col_indices, $0.col_floor, $0.col_gate) }
+            cs_topk(tile(c.baseAddress!, a, b, aBounds, bBounds), nil, nil, nil, Int64(k), unfusedTop.row_scores,
+                    unfusedTop.row_indices, unfusedTop.col_scores, unfusedTop.col_indices, unfusedTop.col_floor, unfusedTop.col_gate)
         }
-        XCTAssertEqual(unfusedLists.rowIndices, expectedRowLists.map(\.index), "\(at): unfused row lists")
-        XCTAssertEqual(unfusedLists.columnIndices, expectedColumnLists.map(\.index), "\(at): unfused column lists")
+        XCTAssertEqual(unfusedLists.rowIndices.array, expectedRowLists.map(\.index), "\(at): unfused row lists")
+        XCTAssertEqual(unfusedLists.columnIndices.array, expectedColumnLists.map(\.index), "\(at): unfused column lists")
         XCTAssertEqual(unfusedRows.map(Int.init), expectedRows, "\(at): unfused row ranks")
         XCTAssertEqual(unfusedColumns.map(Int.init), expectedColumns, "\(at): unfused column ranks")
 
@@ -125,7 +125,7 @@ final class FusedEpilogueTests: XCTestCase {
             var fusedRows = [Int32](repeating: 0, count: m), fusedColumns = [Int32](repeating: 0, count: n)
             var moments = [0.0, 0.0], rowSum = [Double](repeating: 0, count: m), columnSum = [Double](repeating: 0, count: n)
             var softplus = 0.0
-            var lists = TopKListsForTest(k: k, rows: m, cols: n)
+            let lists = TopKListsForTest(k: k, rows: m, cols: n)
             var scratch = workspace
             c.withUnsafeMutableBufferPointer { c in
                 var epilogue = cs_fused_epilogue()
@@ -148,13 +148,11 @@ final class FusedEpilogueTests: XCTestCase {
                                         }
                                         epilogue.softplus_scale = softplusScale
                                         epilogue.softplus_bias = softplusBias
+                                        epilogue.top = lists.lists
                                         withUnsafeMutablePointer(to: &softplus) { softplus in
                                             epilogue.softplus_sum = softplus
-                                            lists.withLists { top in
-                                                epilogue.top = top
-                                                cs_gemm_abt_fused(tile(c.baseAddress!, a, b, aBounds, bBounds), c.baseAddress!,
-                                                                  store ? 1 : 0, &scratch, nil, &epilogue)
-                                            }
+                                            cs_gemm_abt_fused(tile(c.baseAddress!, a, b, aBounds, bBounds), c.baseAddress!, store ? 1 : 0,
+                                                              &scratch, nil, &epilogue)
                                         }
                                     }
                                 }
@@ -179,10 +177,10 @@ final class FusedEpilogueTests: XCTestCase {
             // The same terms (VF_SOFTPLUS of the same values), summed in Float32 over at most a
             // micro-tile's vectors (24) or BLOCK chunks (8) per lane before they are widened.
             XCTAssertEqual(softplus, unfusedSoftplus, accuracy: 4e-6 * unfusedSoftplus, "\(what): SigLIP's softplus sum")
-            XCTAssertEqual(lists.rowIndices, expectedRowLists.map(\.index), "\(what): row lists")
-            XCTAssertEqual(lists.columnIndices, expectedColumnLists.map(\.index), "\(what): column lists")
-            XCTAssertEqual(lists.rowScores, expectedRowLists.map(\.score), "\(what): row lists' scores")
-            XCTAssertEqual(lists.columnScores, expectedColumnLists.map(\.score), "\(what): column lists' scores")
+            XCTAssertEqual(lists.rowIndices.array, expectedRowLists.map(\.index), "\(what): row lists")
+            XCTAssertEqual(lists.columnIndices.array, expectedColumnLists.map(\.index), "\(what): column lists")
+            XCTAssertEqual(lists.rowScores.array, expectedRowLists.map(\.score), "\(what): row lists' scores")
+            XCTAssertEqual(lists.columnScores.array, expectedColumnLists.map(\.score), "\(what): column lists' scores")
             for i in 0..<m {
                 for j in 0..<ldc {
                     let (got, want) = (c[i * ldc + j], unfusedC[i * ldc + j])
@@ -275,34 +273,19 @@ final class FusedEpilogueTests: XCTestCase {
 
 /// Best-k lists of a tile both ways, as cs_topk and the fused epilogue fill them.
 struct TopKListsForTest {
-    var rowScores: [Double], rowIndices: [Int32], columnScores: [Double], columnIndices: [Int32]
-    var columnFloor: [Float], columnGate: [Float]
+    let k: Int
+    let rowScores: Buffer<Double>, rowIndices: Buffer<Int32>, columnScores: Buffer<Double>, columnIndices: Buffer<Int32>
+    let columnFloor: Buffer<Float>, columnGate: Buffer<Float>
 
     init(k: Int, rows: Int, cols: Int) {
-        (rowScores, rowIndices) = ([Double](repeating: -.infinity, count: rows * k), [Int32](repeating: .max, count: rows * k))
-        (columnScores, columnIndices) = ([Double](repeating: -.infinity, count: cols * k), [Int32](repeating: .max, count: cols * k))
-        (columnFloor, columnGate) = ([Float](repeating: -.infinity, count: cols), [Float](repeating: 0, count: cols))
         self.k = k
+        (rowScores, rowIndices) = (Buffer(repeating: -.infinity, count: rows * k), Buffer(repeating: .max, count: rows * k))
+        (columnScores, columnIndices) = (Buffer(repeating: -.infinity, count: cols * k), Buffer(repeating: .max, count: cols * k))
+        (columnFloor, columnGate) = (Buffer(repeating: -.infinity, count: cols), Buffer(repeating: 0, count: cols))
     }
 
-    let k: Int
-
-    mutating func withLists(_ body: (cs_topk_lists) -> Void) {
-        let k = Int64(k)
-        rowScores.withUnsafeMutableBufferPointer { rowScores in
-            rowIndices.withUnsafeMutableBufferPointer { rowIndices in
-                columnScores.withUnsafeMutableBufferPointer { columnScores in
-                    columnIndices.withUnsafeMutableBufferPointer { columnIndices in
-                        columnFloor.withUnsafeMutableBufferPointer { columnFloor in
-                            columnGate.withUnsafeMutableBufferPointer { columnGate in
-                                body(cs_topk_lists(k: k, row_scores: rowScores.baseAddress, row_indices: rowIndices.baseAddress,
-                                                   col_scores: columnScores.baseAddress, col_indices: columnIndices.baseAddress,
-                                                   col_floor: columnFloor.baseAddress, col_gate: columnGate.baseAddress))
-                            }
-                        }
-                    }
-                }
-            }
-        }
+    var lists: cs_topk_lists {
+        cs_topk_lists(k: Int64(k), row_scores: rowScores.base, row_indices: rowIndices.base, col_scores: columnScores.base,
+                      col_indices: columnIndices.base, col_floor: columnFloor.base, col_gate: columnGate.base)
     }
 }
