@@ -407,34 +407,47 @@ static __attribute__((noinline)) void fused_softplus(const fused_call *f, fused_
     ACCUMULATE_F64(p->softplus_lo, p->softplus_hi, part);
 }
 
+_Static_assert(GEMM_NR <= 32, "a micro-tile row's lanes are offered as one 32-bit set");
+
 /// The cells of a micro-tile (`values`, GEMM_MR × GEMM_NR, first cell tile cell (first, col),
 /// `cols` of its columns in the tile) that pass their row's or their column's gate, offered to
 /// the best-k lists as cs_topk offers them (offer_cells). A row's near-tie memory (its last
-/// exact similarity) is the rank counts'.
+/// exact similarity) is the rank counts'. The rows that hold a candidate are found first,
+/// without a branch per row: a call usually finds one or two of GEMM_MR. Their lanes are taken
+/// against the gates at the call's start, which offers in earlier rows may have raised since;
+/// offer_cells checks each lane against the gates as they are then.
 static __attribute__((noinline)) void fused_top_k(const fused_call *f, fused_panel *p, const float *values,
                                                   int64_t first, int64_t col, int64_t cols) {
     const cs_tile t = f->t;
     const cs_topk_lists top = f->e->top;
+    vf col_gate[GEMM_VECTORS];
+    vi in_tile[GEMM_VECTORS];
+    for (int v = 0; v < GEMM_VECTORS; v++) {
+        const int64_t width = cols <= v * LANES ? 0 : MIN(LANES, cols - v * LANES);
+        in_tile[v] = TAIL_MASK(width);
+        col_gate[v] = top.col_scores ? VF_LOAD_N(top.col_gate + col + v * LANES, width, INFINITY) : VF_SPLAT(INFINITY);
+    }
+    uint32_t lanes[GEMM_MR], rows = 0;
+    for (int r = 0; r < GEMM_MR; r++) {
+        const vf gate = VF_SPLAT(p->top_gate[r]);
+        lanes[r] = 0;
+        for (int v = 0; v < GEMM_VECTORS; v++) {
+            const vf s = VF_LOAD(values + r * GEMM_NR + v * LANES);
+            lanes[r] |= (uint32_t)VI_BITS(((s >= gate) | (s >= col_gate[v])) & in_tile[v]) << (v * LANES);
+        }
+        rows |= (uint32_t)(lanes[r] != 0 && r < p->rows) << r;
+    }
     topk_row x = {t, NULL, NULL, NULL, top.k, NULL, top.col_scores, NULL, top.col_indices,
                   top.col_floor, top.col_gate, f->col_error, 0, -INFINITY, INFINITY, -1, 0};
-    for (int64_t r = 0; r < p->rows; r++) {
+    for (; rows; rows &= rows - 1) {
+        const int r = __builtin_ctz(rows);
         const int64_t q = first + r;
         x.row_scores = top.row_scores + q * top.k;
         x.row_indices = top.row_indices + q * top.k;
         x.row_error = p->top_error[r];
         x.last_column = p->last_column[r];
         x.last_exact = p->last_exact[r];
-        float gate = p->top_gate[r];
-        for (int64_t c = 0; c < cols; c += LANES) {
-            const int64_t n = MIN(LANES, cols - c);
-            const float *chunk = values + r * GEMM_NR + c;
-            const vf s = VF_LOAD(chunk);
-            vi maybe = s >= VF_SPLAT(gate);
-            if (top.col_scores) maybe |= s >= VF_LOAD_N(top.col_gate + col + c, n, INFINITY);
-            const uint32_t lanes = VI_BITS(maybe & TAIL_MASK(n));
-            if (lanes) gate = offer_cells(&x, q, col + c, chunk, lanes);
-        }
-        p->top_gate[r] = gate;
+        p->top_gate[r] = offer_cells(&x, q, col, values + r * GEMM_NR, lanes[r]);
         p->last_column[r] = x.last_column;
         p->last_exact[r] = x.last_exact;
     }
