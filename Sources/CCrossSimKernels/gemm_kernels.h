@@ -505,7 +505,7 @@ static inline __attribute__((always_inline)) void fused_micro_tile(fused_call *f
             const vf x = s[r][v];
             const vi negative = (owner[v] != row) & in_tile[v];
             if (ranks) {
-                reach |= negative & (x >= VF_MIN(lower, col_lower[v]));
+                reach |= negative & ((x >= lower) | (x >= col_lower[v]));
                 ACCUMULATE_MOMENTS_F64(sum_lo, sum_hi, squares_lo, squares_hi, negative, x);
             }
             if (lse) {
@@ -529,7 +529,7 @@ static inline __attribute__((always_inline)) void fused_micro_tile(fused_call *f
             if (r >= p->rows) break;
             const vf row_gate = VF_SPLAT(p->top_gate[r]);
 #pragma clang loop unroll(full)
-            for (int v = 0; v < GEMM_VECTORS; v++) candidate |= s[r][v] >= VF_MIN(row_gate, col_gate[v]);
+            for (int v = 0; v < GEMM_VECTORS; v++) candidate |= (s[r][v] >= row_gate) | (s[r][v] >= col_gate[v]);
         }
     }
     const int offers = __builtin_reduce_or(candidate) != 0;
