@@ -21,7 +21,9 @@ typedef int32_t vi __attribute__((vector_size(4 * LANES)));
 /// Half a vf's lanes in binary64.
 typedef double vd __attribute__((vector_size(4 * LANES)));
 
-#define VF_SPLAT(x) ((vf){} + (float)(x))
+/// x in every lane. x − (+0) is x for every x (−0 included), so this is a broadcast alone;
+/// x + 0 would turn −0 into +0 and cost an addition per splat of a variable.
+#define VF_SPLAT(x) ((float)(x) - (vf){})
 #define VI_SPLAT(x) ((vi){} + (int32_t)(x))
 #define VD_ZERO ((vd){})
 #if LANES == 16
