@@ -3,6 +3,7 @@
 
     python3 scripts/bench_vs_numpy.py [--n 16384] [--dim 768 384] [--repeats 3]
                                       [--crosssim .build/release/crosssim] [--full-loss]
+                                      [--tile-rounds 0]
 
 For each D it writes synthetic float32 sets with `crosssim synth`, times numpy's `x1 @ x2.T`
 (OpenBLAS, all cores; best of --repeats), times the whole `crosssim eval` process with its
@@ -12,7 +13,10 @@ rounds (each run right after numpy's sgemm, the better of two), and prints the m
 paired ratios (and best over best), the median of each run's CPU time (user + sys of the
 process) over the `--gemm blas` run's of its round, and what the extra terms add over the
 defaults run of their round. `--full-loss` also times a numpy InfoNCE + ranks computed from
-the materialised S, for reference. Needs numpy; build CrossSim first (swift build -c release).
+the materialised S, for reference. `--tile-rounds R` also times one 1024×2048×D tile on one
+thread, R rounds: numpy's sgemm (a child process with its BLAS on one thread) against
+CrossSim's GEMMs as `crosssim bench` times them, with the FMA peak that bench measures.
+Needs numpy; build CrossSim first (swift build -c release).
 """
 import argparse
 import json
@@ -48,6 +52,48 @@ def numpy_full_loss(x1, x2, tau=0.05):
     return ((lse_rows - d).mean() + (lse_cols - d).mean()) / 2, ranks
 
 
+# One tile on one thread, timed in a child so that its BLAS starts with one thread: the best
+# of `repeats` products, in GFLOP/s.
+NUMPY_TILE = """
+import sys, time
+import numpy as np
+rows, cols, dim, repeats = map(int, sys.argv[1:])
+rng = np.random.default_rng(0)
+a = rng.standard_normal((rows, dim), dtype=np.float32)
+b = rng.standard_normal((cols, dim), dtype=np.float32)
+best = float("inf")
+for _ in range(repeats):
+    start = time.perf_counter()
+    a @ b.T
+    best = min(best, time.perf_counter() - start)
+print(2 * rows * cols * dim / best / 1e9)
+"""
+
+
+def tile_rounds(crosssim, dim, rounds, tmp):
+    """numpy's one-thread tile against `crosssim bench`'s, alternating, `rounds` times."""
+    env = dict(os.environ, OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")
+    report = os.path.join(tmp, "bench.json")
+    numpy_gflops, tiles, peaks = [], [], []
+    for _ in range(rounds):
+        numpy_gflops.append(float(subprocess.run([sys.executable, "-c", NUMPY_TILE, "1024", "2048", str(dim), "25"],
+                                                 env=env, check=True, capture_output=True, text=True).stdout))
+        subprocess.run([crosssim, "bench", "--n", "2048", "--dim", str(dim), "--tiles", "1024x2048", "--threads", "1",
+                        "--repeats", "2", "--json", report], check=True, stdout=subprocess.DEVNULL)
+        bench = json.load(open(report))
+        peaks.append(bench["fma_peak_gflops"])
+        tiles.append({(t["gemm"], t["operands_packed"]): t for t in bench["tile_gemm"]})
+    print(f"  one 1024x2048x{dim} tile, one thread, {rounds} rounds: numpy {max(numpy_gflops):.1f} GFLOP/s "
+          f"(best), FMA peak {statistics.median(peaks):.1f} (median)")
+    for key in sorted(tiles[0], key=str):
+        gflops = [t[key]["gflops"] for t in tiles]
+        ratio = statistics.median(g / n for g, n in zip(gflops, numpy_gflops))
+        share = statistics.median(t[key]["peak_share"] for t in tiles)
+        name = f"{tiles[0][key]['backend']}{', operands packed' if key[1] else ''}"
+        print(f"    {name:48} {max(gflops):6.1f} GFLOP/s (best), × numpy {ratio:.3f} and {share:.0%} of peak "
+              f"(medians of rounds)")
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--n", type=int, default=16384)
@@ -55,6 +101,7 @@ def main():
     p.add_argument("--repeats", type=int, default=3)
     p.add_argument("--crosssim", default=".build/release/crosssim")
     p.add_argument("--full-loss", action="store_true")
+    p.add_argument("--tile-rounds", type=int, default=0)
     args = p.parse_args()
     try:
         from threadpoolctl import threadpool_info
@@ -102,6 +149,8 @@ def main():
                 print(f"  crosssim eval {name:9} {seconds:.3f} s  ratio {ratio:.3f} (median of {args.repeats} rounds; "
                       f"best/best {seconds / sgemm:.3f}), CPU × gemm blas {cpu:.3f}{extra}  "
                       f"peak RSS {engines[name]['peak_rss_bytes'] / 2**20:.0f} MiB, {engines[name]['backend']}")
+            if args.tile_rounds:
+                tile_rounds(args.crosssim, dim, args.tile_rounds, tmp)
             if args.full_loss:
                 full = best_of(1, lambda: numpy_full_loss(x1, x2))
                 print(f"  numpy full InfoNCE + ranks from materialised S: {full:.3f} s  ratio {full / sgemm:.3f}")
