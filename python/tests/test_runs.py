@@ -51,9 +51,12 @@ def test_other_threads_run_while_the_library_computes_and_progress_is_reported()
     assert all(a[0] <= b[0] for a, b in zip(calls, calls[1:]))
 
 
+# Each script takes Python's own Ctrl-C handler first: Python leaves SIGINT ignored when it
+# starts ignoring it, as a job started in the background by a non-interactive shell does.
 INTERRUPT = """
 import os, signal, threading, time
 import numpy as np, crosssim
+signal.signal(signal.SIGINT, signal.default_int_handler)
 x = np.random.default_rng(22).standard_normal((24000, 256), dtype=np.float32)
 small = x[:100].copy()
 crosssim.evaluate(small, small)  # the library loaded
@@ -82,6 +85,7 @@ def test_ctrl_c_cancels_the_run() -> None:
 INTERRUPT_COMMANDS = """
 import os, signal, sys, threading, time
 import numpy as np, crosssim
+signal.signal(signal.SIGINT, signal.default_int_handler)
 x = np.random.default_rng(25).standard_normal((24000, 256), dtype=np.float32)
 small = x[:100].copy()
 crosssim.dedup(small, threshold=0.9)  # the library loaded
