@@ -80,6 +80,12 @@ static inline float error_bound(float gamma, float a, float b) {
     return float_above((double)gamma * (double)a * (double)b);
 }
 
+/// A column's error bound before its norm, over rows whose largest norm is a_max: gamma·a_max
+/// with a margin for its own rounding (the bounds it widens have room for the rest).
+static inline float column_error_bound(float gamma, float a_max) {
+    return gamma * a_max * 1.000001f;
+}
+
 /// The comparisons of a chunk of columns against the row pair's and the columns' thresholds:
 /// runs the statements after `n` once per row p of the pair, with `s`, `negative`, the sure
 /// masks and the near masks in scope (and `col_hits` for the chunk).
@@ -120,7 +126,7 @@ void CS_LEVEL_NAME(cs_count_ranks)(cs_tile t, cs_thresholds rows, cs_thresholds 
             row_lower[p] = VF_SPLAT(float_below(rows.exact[q[p]] - e));
             row_upper[p] = VF_SPLAT(float_above(rows.exact[q[p]] + e));
         }
-        const vf pair_error = VF_SPLAT(t.gamma * fmaxf(t.a_norms[q[0]], t.a_norms[q[1]]) * 1.000001f);
+        const vf pair_error = VF_SPLAT(column_error_bound(t.gamma, fmaxf(t.a_norms[q[0]], t.a_norms[q[1]])));
         vi row_count[2] = {VI_SPLAT(0), VI_SPLAT(0)};
         vi near_seen = VI_SPLAT(0);
         vd lo = VD_ZERO, hi = VD_ZERO, sum_lo = VD_ZERO, sum_hi = VD_ZERO;
@@ -335,11 +341,11 @@ static inline float column_gate(float floor, float error, float b_norm) {
     return floor - error * b_norm;
 }
 
-/// The columns' error bound before their norm: gamma·max‖a‖, with a margin for its own rounding.
+/// The columns' error bound before their norm over the whole tile.
 static inline float column_error(cs_tile t) {
     float a_max = 0;
     for (int64_t r = 0; r < t.rows; r++) a_max = fmaxf(a_max, t.a_norms[r]);
-    return t.gamma * a_max * 1.000001f;
+    return column_error_bound(t.gamma, a_max);
 }
 
 /// Each column's gate for the tile, from its floor.

@@ -313,7 +313,7 @@ static void fused_panel_begin(const fused_call *f, fused_panel *p, int64_t first
             p->row_upper[r] = float_above(e->rows.exact[q] + bound);
         }
     }
-    p->pair_error = VF_SPLAT(t.gamma * a_max * 1.000001f);
+    p->pair_error = VF_SPLAT(column_error_bound(t.gamma, a_max));
     p->sum_lo = p->sum_hi = p->squares_lo = p->squares_hi = p->softplus_lo = p->softplus_hi = VD_ZERO;
 }
 
