@@ -410,23 +410,17 @@ static __attribute__((noinline)) void fused_softplus(const fused_call *f, fused_
 _Static_assert(GEMM_NR <= 32, "a micro-tile row's lanes are offered as one 32-bit set");
 
 /// The cells of a micro-tile (`values`, GEMM_MR × GEMM_NR, first cell tile cell (first, col),
-/// `cols` of its columns in the tile) that pass their row's or their column's gate, offered to
-/// the best-k lists as cs_topk offers them (offer_cells). A row's near-tie memory (its last
+/// `in_tile` the lanes inside the tile, `col_gate` its columns' gates) that pass their row's or
+/// their column's gate, offered to the best-k lists as cs_topk offers them (offer_cells). A row's near-tie memory (its last
 /// exact similarity) is the rank counts'. The rows that hold a candidate are found first,
 /// without a branch per row: a call usually finds one or two of GEMM_MR. Their lanes are taken
 /// against the gates at the call's start, which offers in earlier rows may have raised since;
 /// offer_cells checks each lane against the gates as they are then.
 static __attribute__((noinline)) void fused_top_k(const fused_call *f, fused_panel *p, const float *values,
-                                                  int64_t first, int64_t col, int64_t cols) {
+                                                  const vi in_tile[GEMM_VECTORS], const vf col_gate[GEMM_VECTORS],
+                                                  int64_t first, int64_t col) {
     const cs_tile t = f->t;
     const cs_topk_lists top = f->e->top;
-    vf col_gate[GEMM_VECTORS];
-    vi in_tile[GEMM_VECTORS];
-    for (int v = 0; v < GEMM_VECTORS; v++) {
-        const int64_t width = cols <= v * LANES ? 0 : MIN(LANES, cols - v * LANES);
-        in_tile[v] = TAIL_MASK(width);
-        col_gate[v] = top.col_scores ? VF_LOAD_N(top.col_gate + col + v * LANES, width, INFINITY) : VF_SPLAT(INFINITY);
-    }
     uint32_t lanes[GEMM_MR], rows = 0;
     for (int r = 0; r < GEMM_MR; r++) {
         const vf gate = VF_SPLAT(p->top_gate[r]);
@@ -518,8 +512,8 @@ static inline __attribute__((always_inline)) void fused_micro_tile(fused_call *f
     // Best-k lists: most micro-tiles hold no cell that passes its row's or its column's gate.
     // (Lanes past the tile may pass a row's gate; fused_top_k leaves them out.)
     vi candidate = VI_SPLAT(0);
+    vf col_gate[GEMM_VECTORS];
     if (top) {
-        vf col_gate[GEMM_VECTORS];
 #pragma clang loop unroll(full)
         for (int v = 0; v < GEMM_VECTORS; v++)
             col_gate[v] = e->top.col_scores ? VF_LOAD_N(e->top.col_gate + col + v * LANES, width[v], INFINITY)
@@ -542,7 +536,7 @@ static inline __attribute__((always_inline)) void fused_micro_tile(fused_call *f
 #pragma clang loop unroll(full)
             for (int v = 0; v < GEMM_VECTORS; v++) memcpy(values + r * GEMM_NR + v * LANES, &s[r][v], sizeof s[r][v]);
         if (softplus) fused_softplus(f, p, values, owner, in_tile);
-        if (offers) fused_top_k(f, p, values, first, col, cols);
+        if (offers) fused_top_k(f, p, values, in_tile, col_gate, first, col);
 #pragma clang loop unroll(full)
         for (int r = 0; r < GEMM_MR; r++)
 #pragma clang loop unroll(full)
