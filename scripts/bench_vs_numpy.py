@@ -52,21 +52,18 @@ def numpy_full_loss(x1, x2, tau=0.05):
     return ((lse_rows - d).mean() + (lse_cols - d).mean()) / 2, ranks
 
 
-# One tile on one thread, timed in a child so that its BLAS starts with one thread: the best
-# of `repeats` products, in GFLOP/s.
+# One tile on one thread, timed in a child (this script imported there) so that its BLAS
+# starts with one thread: the best of `repeats` products, in GFLOP/s.
 NUMPY_TILE = """
-import sys, time
+import sys
+sys.path.insert(0, sys.argv[1])
 import numpy as np
-rows, cols, dim, repeats = map(int, sys.argv[1:])
+from bench_vs_numpy import best_of
+rows, cols, dim, repeats = map(int, sys.argv[2:])
 rng = np.random.default_rng(0)
 a = rng.standard_normal((rows, dim), dtype=np.float32)
 b = rng.standard_normal((cols, dim), dtype=np.float32)
-best = float("inf")
-for _ in range(repeats):
-    start = time.perf_counter()
-    a @ b.T
-    best = min(best, time.perf_counter() - start)
-print(2 * rows * cols * dim / best / 1e9)
+print(2 * rows * cols * dim / best_of(repeats, lambda: a @ b.T) / 1e9)
 """
 
 
@@ -76,7 +73,8 @@ def tile_rounds(crosssim, dim, rounds, tmp):
     report = os.path.join(tmp, "bench.json")
     numpy_gflops, tiles, peaks = [], [], []
     for _ in range(rounds):
-        numpy_gflops.append(float(subprocess.run([sys.executable, "-c", NUMPY_TILE, "1024", "2048", str(dim), "25"],
+        numpy_gflops.append(float(subprocess.run([sys.executable, "-c", NUMPY_TILE, os.path.dirname(os.path.abspath(__file__)),
+                                                  "1024", "2048", str(dim), "25"],
                                                  env=env, check=True, capture_output=True, text=True).stdout))
         subprocess.run([crosssim, "bench", "--n", "2048", "--dim", str(dim), "--tiles", "1024x2048", "--threads", "1",
                         "--repeats", "2", "--json", report], check=True, stdout=subprocess.DEVNULL)
