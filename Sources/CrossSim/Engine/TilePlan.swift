@@ -79,10 +79,18 @@ struct TilePlan: Sendable {
         return max(1, min(tile.rows, max(64, eighth)))
     }
 
-    func rowBlocks(for rows: Int) -> Int {
+    /// The row blocks, in order: `rowBlock(for:)` rows each, but the rows of the last two are
+    /// cut in quarters (of at least 64 rows), so that the run's end, where the workers finish
+    /// one by one, waits on a quarter block rather than a whole one.
+    func rowBlockRanges(for rows: Int) -> [Range<Int>] {
         let block = rowBlock(for: rows)
-        return (rows + block - 1) / block
+        let quarter = max(64, (block / 4 + 15) / 16 * 16)
+        let whole = quarter < block ? max(0, (rows + block - 1) / block - 2) * block : rows
+        return stride(from: 0, to: whole, by: block).map { $0..<min($0 + block, rows) }
+            + stride(from: whole, to: rows, by: quarter).map { $0..<min($0 + quarter, rows) }
     }
+
+    func rowBlocks(for rows: Int) -> Int { rowBlockRanges(for: rows).count }
 
     /// Workers with a row block to do.
     func workers(for rows: Int) -> Int { max(1, min(threads, rowBlocks(for: rows))) }
