@@ -39,14 +39,19 @@ struct CrossSimCommand: ParsableCommand {
 
     /// Re-runs this process once with `OPENBLAS_CORETYPE` set when the BLAS picked kernels
     /// far below what the CPU runs (see `BLAS.betterCoreType`); `CROSSSIM_KEEP_BLAS=1` opts out.
+    /// The second start also sets `OPENBLAS_THREAD_TIMEOUT` (unless the caller did): OpenBLAS's
+    /// idle threads otherwise spin in `sched_yield` for 2²⁸ cycles after it loads, about 0.07 s
+    /// of a core taken from reading and packing (3 % of a two-core D = 768 evaluation); 2²⁰
+    /// cycles still keep them awake between back-to-back calls.
     static func useBetterBLASKernels() {
         let environment = ProcessInfo.processInfo.environment
         guard environment["CROSSSIM_KEEP_BLAS"] == nil, let core = BLAS.betterCoreType(environment: environment) else { return }
-        setenv("OPENBLAS_CORETYPE", core, 1)
+        let settings = [("OPENBLAS_CORETYPE", core), ("OPENBLAS_THREAD_TIMEOUT", "20")].filter { environment[$0.0] == nil }
+        for (name, value) in settings { setenv(name, value, 1) }
         let arguments = CommandLine.arguments.map { strdup($0) } + [nil]
         execv("/proc/self/exe", arguments)
         // If the exec fails the run goes on with the kernels it has.
-        unsetenv("OPENBLAS_CORETYPE")
+        for (name, _) in settings { unsetenv(name) }
     }
 
     static func note(_ message: String) {
