@@ -191,6 +191,7 @@ final class OperandPacking: @unchecked Sendable {
             let start = timing == nil ? 0 : DispatchTime.now().uptimeNanoseconds
             for tile in stride(from: worker, to: tiles, by: workers) {
                 let c0 = panel.lowerBound + tile * colBlock
+                mapPagesForWriting(columns.base + tile * columnTileFloats, byteCount: columnTileFloats * MemoryLayout<Float>.size)
                 cs_gemm_pack(set.base + c0 * dim, Int64(min(colBlock, panel.upperBound - c0)), Int64(dim), CS_GEMM_COLUMNS,
                              columns.base + tile * columnTileFloats)
             }

@@ -1,7 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#endif
-
 /// A row-major [rows, dim] Float32 matrix in one buffer (64-byte aligned when this object
 /// allocates it): the form in which the tile engine reads embeddings. Rows are unit length
 /// when loaded for cosine similarity.
@@ -59,16 +55,8 @@ public final class Embeddings: @unchecked Sendable {
 
     public var byteCount: Int { rows * dim * MemoryLayout<Float>.stride }
 
-    /// Maps the pages that lie wholly inside rows `range` before they are first written, in one
-    /// call (Linux's MADV_POPULATE_WRITE) rather than a fault per 4 KiB page: a D = 768 run
-    /// of two 48 MiB sets took 16 600 faults instead of 41 000, and reached its first tile
-    /// 5–10 ms sooner. Advice only: elsewhere, or before Linux 5.14, pages fault in as before.
+    /// Maps the pages of rows `range` before they are first written (`mapPagesForWriting`).
     func mapPages(rows range: Range<Int>) {
-        #if os(Linux)
-        let page = Int(getpagesize()), start = Int(bitPattern: row(range.lowerBound))
-        let first = (start + page - 1) / page * page, end = (start + range.count * dim * MemoryLayout<Float>.stride) / page * page
-        let populateWrite: Int32 = 23  // MADV_POPULATE_WRITE in Linux's ABI; C libraries before 2.35 lack the name
-        if end > first { _ = madvise(UnsafeMutableRawPointer(bitPattern: first), end - first, populateWrite) }
-        #endif
+        mapPagesForWriting(row(range.lowerBound), byteCount: range.count * dim * MemoryLayout<Float>.stride)
     }
 }
