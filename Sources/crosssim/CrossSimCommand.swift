@@ -40,9 +40,9 @@ struct CrossSimCommand: ParsableCommand {
     /// Re-runs this process once with `OPENBLAS_CORETYPE` set when the BLAS picked kernels
     /// far below what the CPU runs (see `BLAS.betterCoreType`); `CROSSSIM_KEEP_BLAS=1` opts out.
     /// The second start also sets `OPENBLAS_THREAD_TIMEOUT` (unless the caller did): OpenBLAS's
-    /// idle threads otherwise spin in `sched_yield` for 2²⁸ cycles after it loads, about 0.07 s
-    /// of a core taken from reading and packing (3 % of a two-core D = 768 evaluation); 2²⁰
-    /// cycles still keep them awake between back-to-back calls.
+    /// idle threads otherwise spin in `sched_yield` for 2²⁸ cycles after it loads, 0.065 s of a
+    /// core taken from reading and packing (2.8 % of a two-core D = 768 evaluation's wall
+    /// clock); 2²⁰ cycles still keep them awake between back-to-back calls.
     static func useBetterBLASKernels() {
         let environment = ProcessInfo.processInfo.environment
         guard environment["CROSSSIM_KEEP_BLAS"] == nil, let core = BLAS.betterCoreType(environment: environment) else { return }

@@ -190,10 +190,10 @@ final class OperandPacking: @unchecked Sendable {
         DispatchQueue.concurrentPerform(iterations: min(workers, tiles)) { worker in
             let start = timing == nil ? 0 : DispatchTime.now().uptimeNanoseconds
             for tile in stride(from: worker, to: tiles, by: workers) {
-                let c0 = panel.lowerBound + tile * colBlock
-                mapPagesForWriting(columns.base + tile * columnTileFloats, byteCount: columnTileFloats * MemoryLayout<Float>.size)
-                cs_gemm_pack(set.base + c0 * dim, Int64(min(colBlock, panel.upperBound - c0)), Int64(dim), CS_GEMM_COLUMNS,
-                             columns.base + tile * columnTileFloats)
+                let c0 = panel.lowerBound + tile * colBlock, count = min(colBlock, panel.upperBound - c0)
+                mapPagesForWriting(columns.base + tile * columnTileFloats,
+                                   byteCount: GEMM.packedFloats(rows: count, dim: dim, CS_GEMM_COLUMNS) * MemoryLayout<Float>.size)
+                cs_gemm_pack(set.base + c0 * dim, Int64(count), Int64(dim), CS_GEMM_COLUMNS, columns.base + tile * columnTileFloats)
             }
             timing?.add(sgemm: DispatchTime.now().uptimeNanoseconds - start, epilogue: 0)
         }
