@@ -411,11 +411,12 @@ _Static_assert(GEMM_NR <= 32, "a micro-tile row's lanes are offered as one 32-bi
 
 /// The cells of a micro-tile (`values`, GEMM_MR × GEMM_NR, first cell tile cell (first, col),
 /// `in_tile` the lanes inside the tile, `col_gate` its columns' gates) that pass their row's or
-/// their column's gate, offered to the best-k lists as cs_topk offers them (offer_cells). A row's near-tie memory (its last
-/// exact similarity) is the rank counts'. The rows that hold a candidate are found first,
-/// without a branch per row: a call usually finds one or two of GEMM_MR. Their lanes are taken
-/// against the gates at the call's start, which offers in earlier rows may have raised since;
-/// offer_cells checks each lane against the gates as they are then.
+/// their column's gate, offered to the best-k lists as cs_topk offers them (offer_cells). A
+/// row's near-tie memory (its last exact similarity) is the rank counts'. The rows that hold a
+/// candidate are found first, without a branch per row: a call usually finds one or two of
+/// GEMM_MR. Their lanes are taken against the gates at the call's start, which offers in
+/// earlier rows may have raised since; offer_cells checks each lane against the gates as they
+/// are then.
 static __attribute__((noinline)) void fused_top_k(const fused_call *f, fused_panel *p, const float *values,
                                                   const vi in_tile[GEMM_VECTORS], const vf col_gate[GEMM_VECTORS],
                                                   int64_t first, int64_t col) {

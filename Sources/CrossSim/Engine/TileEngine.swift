@@ -226,7 +226,7 @@ struct TileEngine {
         guard rows.count > 0, columns.count > 0 else { return }
         precondition(rows.dim == columns.dim)
         let rowBlock = plan.rowBlock(for: rows.count)
-        let rowBlocks = plan.rowBlockRanges(for: rows.count)
+        let blockRanges = plan.rowBlockRanges(for: rows.count)
         let colBlock = min(plan.tile.cols, columns.count)
         let workers = plan.workers(for: rows.count), slots = plan.slots(for: rows.count)
         let bytes = consumer.panelBytesPerColumn
@@ -251,15 +251,15 @@ struct TileEngine {
                 let panelColumns = p0..<min(p0 + panel, columns.count)
                 consumer.beginPanel((columns.firstIndex + panelColumns.lowerBound)..<(columns.firstIndex + panelColumns.upperBound))
                 packing?.packColumns(of: columns, panelColumns, timing: timing)
-                let queue = RowBlockQueue(blocks: rowBlocks.count, slots: slots)
+                let queue = RowBlockQueue(blocks: blockRanges.count, slots: slots)
                 DispatchQueue.concurrentPerform(iterations: workers) { worker in
                     let scratch = scratch[worker].base
                     let workspace = packing == nil ? workspace[worker].base : nil
                     var sgemmNanoseconds: UInt64 = 0, epilogueNanoseconds: UInt64 = 0
                     defer { timing?.add(sgemm: sgemmNanoseconds, epilogue: epilogueNanoseconds) }
                     while let (block, slot) = queue.next() {
-                        let r0 = rowBlocks[block].lowerBound
-                        let m = rowBlocks[block].count
+                        let r0 = blockRanges[block].lowerBound
+                        let m = blockRanges[block].count
                         if let packing {
                             let start = timing == nil ? 0 : DispatchTime.now().uptimeNanoseconds
                             packing.packRows(rows.base + r0 * rows.dim, count: m, worker: worker)
