@@ -448,7 +448,8 @@ static __attribute__((noinline)) void fused_top_k(const fused_call *f, fused_pan
     }
 }
 
-/// The epilogue on one micro-tile in registers, s, whose first cell is tile cell (first, col),
+/// The epilogue on one micro-tile copied to L1, `values` (GEMM_MR × GEMM_NR), whose first cell
+/// is tile cell (first, col),
 /// `cols` of its columns in the tile (the panel says how many rows): what cs_count_ranks,
 /// cs_lse_fixed_shift, cs_softplus_sum (fused_softplus) and cs_topk (fused_top_k) do over those
 /// cells. Most micro-tiles hold no negative that reaches the lower bound of its row's or its
@@ -461,15 +462,14 @@ static __attribute__((noinline)) void fused_top_k(const fused_call *f, fused_pan
 /// negatives' s and s² are summed in binary64 from the first: the spread of a collapsed set's
 /// negatives is their difference, and Float32 partials of s² read a last bit of rounding as a
 /// spread of 10⁻⁴ (ClosedFormTests).
-static inline __attribute__((always_inline)) void fused_micro_tile(fused_call *f, fused_panel *p,
-                                                                   vf s[GEMM_MR][GEMM_VECTORS], int64_t first,
-                                                                   int64_t col, int64_t cols) {
+static inline __attribute__((always_inline)) void fused_micro_tile_as(fused_call *f, fused_panel *p,
+                                                                      const float *values, int64_t first, int64_t col,
+                                                                      int64_t cols, const int ranks, const int lse) {
     const cs_fused_epilogue *e = f->e;
-    const int ranks = e->row_beaten != NULL, lse = e->row_sum != NULL, softplus = e->softplus_sum != NULL,
-              top = e->top.k > 0;
+    const int softplus = e->softplus_sum != NULL, top = e->top.k > 0;
     int64_t width[GEMM_VECTORS];
     vi owner[GEMM_VECTORS], in_tile[GEMM_VECTORS];
-    vf col_lower[GEMM_VECTORS], col_upper[GEMM_VECTORS], col_part[GEMM_VECTORS];
+    vf col_lower[GEMM_VECTORS], col_part[GEMM_VECTORS];
 #pragma clang loop unroll(full)
     for (int v = 0; v < GEMM_VECTORS; v++) {
         const int64_t c = col + v * LANES;
@@ -477,37 +477,47 @@ static inline __attribute__((always_inline)) void fused_micro_tile(fused_call *f
         owner[v] = VI_LOAD_N(e->positive_of_col + c, width[v], 0);
         in_tile[v] = TAIL_MASK(width[v]);
         col_part[v] = VF_SPLAT(0.0f);
-        if (ranks) {
-            const vf b_norm = VF_LOAD_N(f->t.b_norms + c, width[v], 0.0f);
-            col_lower[v] = VF_FMA(-p->pair_error, b_norm, VF_LOAD_N(e->cols.lower + c, width[v], 0.0f));
-            col_upper[v] = VF_FMA(p->pair_error, b_norm, VF_LOAD_N(e->cols.upper + c, width[v], 0.0f));
-        }
+        if (ranks)
+            col_lower[v] = VF_FMA(-p->pair_error, VF_LOAD_N(f->t.b_norms + c, width[v], 0.0f),
+                                  VF_LOAD_N(e->cols.lower + c, width[v], 0.0f));
     }
     // Partials gather in locals and reach the panel at the end: stores to the column arrays
     // would otherwise make the compiler reload the panel after each.
+    // One pass per reducer over the copy in L1: a single pass would hold the state of both, and
+    // spill it.
     vi reach = VI_SPLAT(0);
-    vf row_part[GEMM_MR];
     vd sum_lo = VD_ZERO, sum_hi = VD_ZERO, squares_lo = VD_ZERO, squares_hi = VD_ZERO;
+    if (ranks) {
 #pragma clang loop unroll(full)
-    for (int r = 0; r < GEMM_MR; r++) row_part[r] = VF_SPLAT(0.0f);
+        for (int r = 0; r < GEMM_MR; r++) {
+            if (r >= p->rows) break;
+            const vi row = VI_SPLAT(p->row_index[r]);
+            const vf lower = VF_SPLAT(p->row_lower[r]);
 #pragma clang loop unroll(full)
-    for (int r = 0; r < GEMM_MR; r++) {
-        if (r >= p->rows) break;
-        const vi row = VI_SPLAT(p->row_index[r]);
-        const vf lower = VF_SPLAT(p->row_lower[r]);
-#pragma clang loop unroll(full)
-        for (int v = 0; v < GEMM_VECTORS; v++) {
-            const vf x = s[r][v];
-            const vi negative = (owner[v] != row) & in_tile[v];
-            if (ranks) {
+            for (int v = 0; v < GEMM_VECTORS; v++) {
+                const vf x = VF_LOAD(values + r * GEMM_NR + v * LANES);
+                const vi negative = (owner[v] != row) & in_tile[v];
                 reach |= negative & ((x >= lower) | (x >= col_lower[v]));
                 ACCUMULATE_MOMENTS_F64(sum_lo, sum_hi, squares_lo, squares_hi, negative, x);
             }
-            if (lse) {
-                const vf term = VF_SELECT(negative, VF_EXP_IN_RANGE(SHIFTED_LOGIT(x, f->scale)), VF_SPLAT(0.0f));
-                row_part[r] += term;
+        }
+    }
+    if (lse) {
+        const vf scale = f->scale;
+#pragma clang loop unroll(full)
+        for (int r = 0; r < GEMM_MR; r++) {
+            if (r >= p->rows) break;
+            const vi row = VI_SPLAT(p->row_index[r]);
+            vf row_part = VF_SPLAT(0.0f);
+#pragma clang loop unroll(full)
+            for (int v = 0; v < GEMM_VECTORS; v++) {
+                const vf x = VF_LOAD(values + r * GEMM_NR + v * LANES);
+                const vi negative = (owner[v] != row) & in_tile[v];
+                const vf term = VF_SELECT(negative, VF_EXP_IN_RANGE(SHIFTED_LOGIT(x, scale)), VF_SPLAT(0.0f));
+                row_part += term;
                 col_part[v] += term;
             }
+            ACCUMULATE_F64(p->lse_lo[r], p->lse_hi[r], row_part);
         }
     }
     // Best-k lists: most micro-tiles hold no cell that passes its row's or its column's gate.
@@ -524,30 +534,18 @@ static inline __attribute__((always_inline)) void fused_micro_tile(fused_call *f
             if (r >= p->rows) break;
             const vf row_gate = VF_SPLAT(p->top_gate[r]);
 #pragma clang loop unroll(full)
-            for (int v = 0; v < GEMM_VECTORS; v++) candidate |= (s[r][v] >= row_gate) | (s[r][v] >= col_gate[v]);
+            for (int v = 0; v < GEMM_VECTORS; v++) {
+                const vf x = VF_LOAD(values + r * GEMM_NR + v * LANES);
+                candidate |= (x >= row_gate) | (x >= col_gate[v]);
+            }
         }
     }
     const int offers = __builtin_reduce_or(candidate) != 0;
-    if (softplus || offers) {
-        // Out of line, from a copy in L1: inline, the softplus terms' exponential and log1p
-        // would spill the accumulators (a quarter of the samples went to the stack).
-        float values[GEMM_MR * GEMM_NR];
-#pragma clang loop unroll(full)
-        for (int r = 0; r < GEMM_MR; r++)
-#pragma clang loop unroll(full)
-            for (int v = 0; v < GEMM_VECTORS; v++) memcpy(values + r * GEMM_NR + v * LANES, &s[r][v], sizeof s[r][v]);
-        if (softplus) fused_softplus(f, p, values, owner, in_tile);
-        if (offers) fused_top_k(f, p, values, in_tile, col_gate, first, col);
-#pragma clang loop unroll(full)
-        for (int r = 0; r < GEMM_MR; r++)
-#pragma clang loop unroll(full)
-            for (int v = 0; v < GEMM_VECTORS; v++) memcpy(&s[r][v], values + r * GEMM_NR + v * LANES, sizeof s[r][v]);
-    }
+    if (softplus) fused_softplus(f, p, values, owner, in_tile);
+    if (offers) fused_top_k(f, p, values, in_tile, col_gate, first, col);
     if (lse) {
 #pragma clang loop unroll(full)
         for (int v = 0; v < GEMM_VECTORS; v++) ADD_TO_COLUMNS(e->col_sum + col + v * LANES, col_part[v], width[v]);
-#pragma clang loop unroll(full)
-        for (int r = 0; r < GEMM_MR; r++) ACCUMULATE_F64(p->lse_lo[r], p->lse_hi[r], row_part[r]);
     }
     if (!ranks) return;
     p->sum_lo += sum_lo;
@@ -555,6 +553,11 @@ static inline __attribute__((always_inline)) void fused_micro_tile(fused_call *f
     p->squares_lo += squares_lo;
     p->squares_hi += squares_hi;
     if (!__builtin_reduce_or(reach)) return;
+    vf col_upper[GEMM_VECTORS];
+#pragma clang loop unroll(full)
+    for (int v = 0; v < GEMM_VECTORS; v++)
+        col_upper[v] = VF_FMA(p->pair_error, VF_LOAD_N(f->t.b_norms + col + v * LANES, width[v], 0.0f),
+                              VF_LOAD_N(e->cols.upper + col + v * LANES, width[v], 0.0f));
     vi near = VI_SPLAT(0), row_hits[GEMM_MR], col_hits[GEMM_VECTORS];
 #pragma clang loop unroll(full)
     for (int r = 0; r < GEMM_MR; r++) row_hits[r] = VI_SPLAT(0);
@@ -567,7 +570,7 @@ static inline __attribute__((always_inline)) void fused_micro_tile(fused_call *f
         const vf lower = VF_SPLAT(p->row_lower[r]), upper = VF_SPLAT(p->row_upper[r]);
 #pragma clang loop unroll(full)
         for (int v = 0; v < GEMM_VECTORS; v++) {
-            const vf x = s[r][v];
+            const vf x = VF_LOAD(values + r * GEMM_NR + v * LANES);
             const vi negative = (owner[v] != row) & in_tile[v];
             const vi row_sure = x > upper, col_sure = x > col_upper[v];
             near |= negative & ((~row_sure & (x >= lower)) | (~col_sure & (x >= col_lower[v])));
@@ -576,14 +579,11 @@ static inline __attribute__((always_inline)) void fused_micro_tile(fused_call *f
         }
     }
     if (__builtin_reduce_or(near)) {
-        // Copies: the accumulators' own addresses never escape, so that they stay in registers.
-        float values[GEMM_MR * GEMM_NR], lower[GEMM_NR], upper[GEMM_NR];
+        float lower[GEMM_NR], upper[GEMM_NR];
 #pragma clang loop unroll(full)
         for (int v = 0; v < GEMM_VECTORS; v++) {
             memcpy(lower + v * LANES, &col_lower[v], sizeof col_lower[v]);
             memcpy(upper + v * LANES, &col_upper[v], sizeof col_upper[v]);
-#pragma clang loop unroll(full)
-            for (int r = 0; r < GEMM_MR; r++) memcpy(values + r * GEMM_NR + v * LANES, &s[r][v], sizeof s[r][v]);
         }
         fused_rank_counts(f, p, values, lower, upper, first, col, cols);
         return;
@@ -601,46 +601,52 @@ static inline __attribute__((always_inline)) void fused_micro_tile(fused_call *f
     }
 }
 
+/// fused_micro_tile_as for the reducers the call asks for: out of line, so that the
+/// accumulators of the micro-kernel are free before it runs (inline, its state spilled them and
+/// half its instructions went to the stack), and specialised so that its tests fold away.
+static __attribute__((noinline)) void fused_micro_tile(fused_call *f, fused_panel *p, const float *values,
+                                                       int64_t first, int64_t col, int64_t cols) {
+    const int ranks = f->e->row_beaten != NULL, lse = f->e->row_sum != NULL;
+    if (ranks && lse) fused_micro_tile_as(f, p, values, first, col, cols, 1, 1);
+    else if (ranks) fused_micro_tile_as(f, p, values, first, col, cols, 1, 0);
+    else if (lse) fused_micro_tile_as(f, p, values, first, col, cols, 0, 1);
+    else fused_micro_tile_as(f, p, values, first, col, cols, 0, 0);
+}
+
 /// A micro-tile of the last depth block with the epilogue fused: its final values (c's partial
 /// sum of the earlier blocks plus the product, one Float32 addition as gemm_micro_tile makes
-/// it) go through fused_micro_tile, and to c only if `store`. An edge micro-tile's values
-/// beyond the tile are whatever the zero-filled panels give; the epilogue masks them.
+/// it) go through fused_micro_tile from a copy in L1, and to c only if `store`. An edge
+/// micro-tile's values beyond the tile are whatever the zero-filled panels give; the epilogue
+/// masks them.
 static inline __attribute__((always_inline)) void gemm_fused_micro_tile(
     int64_t kc, const float *restrict a_panel, const float *restrict b_panel, float *restrict c, int64_t ldc,
     int accumulate, int store, int64_t rows, int64_t cols, fused_call *f, fused_panel *p, int64_t first, int64_t col) {
     vf acc[GEMM_MR][GEMM_VECTORS];
     gemm_micro_product(kc, a_panel, b_panel, accumulate || store ? c : NULL, ldc, acc);
-    if (rows == GEMM_MR && cols == GEMM_NR) {
+    float values[GEMM_MR * GEMM_NR] __attribute__((aligned(64)));
+    const int whole = rows == GEMM_MR && cols == GEMM_NR;
 #pragma clang loop unroll(full)
-        for (int r = 0; r < GEMM_MR; r++)
+    for (int r = 0; r < GEMM_MR; r++)
 #pragma clang loop unroll(full)
-            for (int v = 0; v < GEMM_VECTORS; v++) {
-                float *to = c + r * ldc + v * LANES;
-                if (accumulate) acc[r][v] = VF_LOAD(to) + acc[r][v];
-                if (store) memcpy(to, &acc[r][v], sizeof acc[r][v]);
-            }
-    } else {
-        float values[GEMM_MR * GEMM_NR];
-#pragma clang loop unroll(full)
-        for (int r = 0; r < GEMM_MR; r++)
-#pragma clang loop unroll(full)
-            for (int v = 0; v < GEMM_VECTORS; v++) memcpy(values + r * GEMM_NR + v * LANES, &acc[r][v], sizeof acc[r][v]);
+        for (int v = 0; v < GEMM_VECTORS; v++) {
+            float *to = c + r * ldc + v * LANES;
+            if (whole && accumulate) acc[r][v] = VF_LOAD(to) + acc[r][v];
+            if (whole && store) memcpy(to, &acc[r][v], sizeof acc[r][v]);
+            memcpy(values + r * GEMM_NR + v * LANES, &acc[r][v], sizeof acc[r][v]);
+        }
+    if (!whole && (accumulate || store)) {
         for (int64_t r = 0; r < rows; r++)
             for (int64_t l = 0; l < cols; l++) {
                 float *to = c + r * ldc + l;
                 if (accumulate) values[r * GEMM_NR + l] = *to + values[r * GEMM_NR + l];
                 if (store) *to = values[r * GEMM_NR + l];
             }
-#pragma clang loop unroll(full)
-        for (int r = 0; r < GEMM_MR; r++)
-#pragma clang loop unroll(full)
-            for (int v = 0; v < GEMM_VECTORS; v++) memcpy(&acc[r][v], values + r * GEMM_NR + v * LANES, sizeof acc[r][v]);
     }
-    fused_micro_tile(f, p, acc, first, col, cols);
+    fused_micro_tile(f, p, values, first, col, cols);
 }
 
-/// An edge micro-tile of the last depth block: out of line, so that the fused loop holds one
-/// copy of the epilogue's code, not two.
+/// An edge micro-tile of the last depth block: out of line, so that the fused loop's own code is
+/// that of whole micro-tiles, whose shape is constant.
 static __attribute__((noinline)) void gemm_fused_edge_micro_tile(
     int64_t kc, const float *restrict a_panel, const float *restrict b_panel, float *restrict c, int64_t ldc,
     int accumulate, int store, int64_t rows, int64_t cols, fused_call *f, fused_panel *p, int64_t first, int64_t col) {
