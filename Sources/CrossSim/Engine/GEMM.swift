@@ -21,9 +21,11 @@ public enum GEMM: String, Sendable, Codable, CaseIterable, CustomStringConvertib
     public static let defaultRule = "own with AVX2 or AVX-512, else blas"
 
     /// Whether the own GEMM does the evaluation's first pass in its micro-kernel
-    /// (cs_gemm_abt_fused): with AVX-512 only. With AVX2's sixteen registers the epilogue
-    /// spills the accumulators, and the fused tile took 1.05–1.09 × the CPU time of the
-    /// product followed by the tile pass.
+    /// (cs_gemm_abt_fused): with AVX-512 only. With AVX2 the fused tile (its epilogue out of
+    /// line on the micro-tile's copy in L1) took 0.99–1.00 × the CPU time of the product
+    /// followed by the tile pass at D = 384 and 768, and 1.09–1.22 × at D = 32 (`crosssim
+    /// bench`, one thread); before the epilogue went out of line, it spilled the accumulators
+    /// and took 1.05–1.09 ×.
     public static var fusesEpilogue: Bool { cs_cpu_vector_level() >= 2 }
 
     public var description: String { rawValue }
