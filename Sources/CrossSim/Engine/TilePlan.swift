@@ -80,14 +80,14 @@ struct TilePlan: Sendable {
     }
 
     /// The row blocks, in order: `rowBlock(for:)` rows each, but the rows of the last two are
-    /// cut in quarters (of at least 64 rows), so that the run's end, where the workers finish
-    /// one by one, waits on a quarter block rather than a whole one.
+    /// cut in eighths (of at least 64 rows), so that the run's end, where the workers finish
+    /// one by one, waits on an eighth of a block rather than a whole one.
     func rowBlockRanges(for rows: Int) -> [Range<Int>] {
         let block = rowBlock(for: rows)
-        let quarter = max(64, (block / 4 + 15) / 16 * 16)
-        let whole = quarter < block ? max(0, (rows + block - 1) / block - 2) * block : rows
+        let eighth = max(64, (block / 8 + 15) / 16 * 16)
+        let whole = eighth < block ? max(0, (rows + block - 1) / block - 2) * block : rows
         return stride(from: 0, to: whole, by: block).map { $0..<min($0 + block, rows) }
-            + stride(from: whole, to: rows, by: quarter).map { $0..<min($0 + quarter, rows) }
+            + stride(from: whole, to: rows, by: eighth).map { $0..<min($0 + eighth, rows) }
     }
 
     func rowBlocks(for rows: Int) -> Int { rowBlockRanges(for: rows).count }
