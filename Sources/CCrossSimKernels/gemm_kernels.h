@@ -285,7 +285,7 @@ typedef struct {
     /// The largest column norm of the tile, for each row's error bound (as cs_count_ranks), and
     /// the columns' error bound before their norm (as cs_topk).
     float b_max, col_error;
-    vf scale, softplus_scale, softplus_bias;
+    vf scales[CS_FUSED_LSE_MAX], softplus_scale, softplus_bias;
     /// Σ s and Σ s² over the call's negatives, added to e->moments at its end, and their Σ
     /// softplus, added to e->softplus_sum.
     double sum, squares, softplus;
@@ -303,7 +303,7 @@ typedef struct {
     /// The panel's largest row norm times gamma: the columns' thresholds are widened by it.
     vf pair_error;
     vi row_count[GEMM_MR];
-    vd lse_lo[GEMM_MR], lse_hi[GEMM_MR];
+    vd lse_lo[CS_FUSED_LSE_MAX][GEMM_MR], lse_hi[CS_FUSED_LSE_MAX][GEMM_MR];
     vd sum_lo, sum_hi, squares_lo, squares_hi, softplus_lo, softplus_hi;
     /// Each row's last exact similarity recomputed and its column (-1: none yet), kept across
     /// the micro-tiles: a collapsed set's near ties then cost one dot product per row and
@@ -324,7 +324,7 @@ static void fused_panel_begin(const fused_call *f, fused_panel *p, int64_t first
     p->rows = rows;
     for (int r = 0; r < GEMM_MR; r++) {
         p->row_count[r] = VI_SPLAT(0);
-        p->lse_lo[r] = p->lse_hi[r] = VD_ZERO;
+        for (int64_t t = 0; t < e->lse_count; t++) p->lse_lo[t][r] = p->lse_hi[t][r] = VD_ZERO;
         p->row_index[r] = -1;
         p->row_lower[r] = p->row_upper[r] = INFINITY;
         p->last_column[r] = -1;
@@ -353,7 +353,7 @@ static void fused_panel_end(fused_call *f, const fused_panel *p, int64_t first) 
     const cs_fused_epilogue *e = f->e;
     for (int64_t r = 0; r < p->rows; r++) {
         if (e->row_beaten) e->row_beaten[first + r] += (int32_t)VI_HSUM(p->row_count[r]);
-        if (e->row_sum) e->row_sum[first + r] += VD_PAIR_SUM(p->lse_lo[r], p->lse_hi[r]);
+        for (int64_t t = 0; t < e->lse_count; t++) e->row_sums[t][first + r] += VD_PAIR_SUM(p->lse_lo[t][r], p->lse_hi[t][r]);
     }
     f->sum += VD_PAIR_SUM(p->sum_lo, p->sum_hi);
     f->squares += VD_PAIR_SUM(p->squares_lo, p->squares_hi);
@@ -480,10 +480,9 @@ static __attribute__((noinline)) void fused_top_k(const fused_call *f, fused_pan
 }
 
 /// The epilogue on one micro-tile copied to L1, `values` (GEMM_MR × GEMM_NR), whose first cell
-/// is tile cell (first, col),
-/// `cols` of its columns in the tile (the panel says how many rows): what cs_count_ranks,
-/// cs_lse_fixed_shift, cs_softplus_sum (fused_softplus) and cs_topk (fused_top_k) do over those
-/// cells. Most micro-tiles hold no negative that reaches the lower bound of its row's or its
+/// is tile cell (first, col), `cols` of its columns in the tile (the panel says how many rows):
+/// what cs_count_ranks, cs_lse_fixed_shift (at each temperature asked), cs_softplus_sum
+/// (fused_softplus) and cs_topk (fused_top_k) do over those cells. Most micro-tiles hold no negative that reaches the lower bound of its row's or its
 /// column's threshold, and then there is nothing to count; in one that does, cells surely above
 /// are counted a vector at a time, and if a cell is near a threshold, fused_rank_counts counts
 /// the micro-tile. Each exponential term is summed in Float32 over at most GEMM_NR / LANES
@@ -500,22 +499,20 @@ static inline __attribute__((always_inline)) void fused_micro_tile_as(fused_call
     const int softplus = e->softplus_sum != NULL, top = e->top.k > 0;
     int64_t width[GEMM_VECTORS];
     vi owner[GEMM_VECTORS], in_tile[GEMM_VECTORS];
-    vf col_lower[GEMM_VECTORS], col_part[GEMM_VECTORS];
+    vf col_lower[GEMM_VECTORS];
 #pragma clang loop unroll(full)
     for (int v = 0; v < GEMM_VECTORS; v++) {
         const int64_t c = col + v * LANES;
         width[v] = cols <= v * LANES ? 0 : MIN(LANES, cols - v * LANES);
         owner[v] = VI_LOAD_N(e->positive_of_col + c, width[v], 0);
         in_tile[v] = TAIL_MASK(width[v]);
-        col_part[v] = VF_SPLAT(0.0f);
         if (ranks)
             col_lower[v] = VF_FMA(-p->pair_error, VF_LOAD_N(f->t.b_norms + c, width[v], 0.0f),
                                   VF_LOAD_N(e->cols.lower + c, width[v], 0.0f));
     }
-    // Partials gather in locals and reach the panel at the end: stores to the column arrays
-    // would otherwise make the compiler reload the panel after each.
-    // One pass per reducer over the copy in L1: a single pass would hold the state of both, and
-    // spill it.
+    // One pass over the copy in L1 per reducer and temperature: a single pass would hold the
+    // state of all and spill it. Partials gather in locals and reach the panel at a pass's end:
+    // stores to the column arrays would otherwise make the compiler reload the panel after each.
     vi reach = VI_SPLAT(0);
     vd sum_lo = VD_ZERO, sum_hi = VD_ZERO, squares_lo = VD_ZERO, squares_hi = VD_ZERO;
     if (ranks) {
@@ -533,8 +530,11 @@ static inline __attribute__((always_inline)) void fused_micro_tile_as(fused_call
             }
         }
     }
-    if (lse) {
-        const vf scale = f->scale;
+    for (int64_t t = 0; t < (lse ? e->lse_count : 0); t++) {
+        const vf scale = f->scales[t];
+        vf col_part[GEMM_VECTORS];
+#pragma clang loop unroll(full)
+        for (int v = 0; v < GEMM_VECTORS; v++) col_part[v] = VF_SPLAT(0.0f);
 #pragma clang loop unroll(full)
         for (int r = 0; r < GEMM_MR; r++) {
             if (r >= p->rows) break;
@@ -548,8 +548,10 @@ static inline __attribute__((always_inline)) void fused_micro_tile_as(fused_call
                 row_part += term;
                 col_part[v] += term;
             }
-            ACCUMULATE_F64(p->lse_lo[r], p->lse_hi[r], row_part);
+            ACCUMULATE_F64(p->lse_lo[t][r], p->lse_hi[t][r], row_part);
         }
+#pragma clang loop unroll(full)
+        for (int v = 0; v < GEMM_VECTORS; v++) ADD_TO_COLUMNS(e->col_sums[t] + col + v * LANES, col_part[v], width[v]);
     }
     // Best-k lists: most micro-tiles hold no cell that passes its row's or its column's gate.
     // (Lanes past the tile may pass a row's gate; fused_top_k leaves them out.)
@@ -574,10 +576,6 @@ static inline __attribute__((always_inline)) void fused_micro_tile_as(fused_call
     const int offers = __builtin_reduce_or(candidate) != 0;
     if (softplus) fused_softplus(f, p, values, owner, in_tile);
     if (offers) fused_top_k(f, p, values, in_tile, col_gate, first, col);
-    if (lse) {
-#pragma clang loop unroll(full)
-        for (int v = 0; v < GEMM_VECTORS; v++) ADD_TO_COLUMNS(e->col_sum + col + v * LANES, col_part[v], width[v]);
-    }
     if (!ranks) return;
     p->sum_lo += sum_lo;
     p->sum_hi += sum_hi;
@@ -637,7 +635,7 @@ static inline __attribute__((always_inline)) void fused_micro_tile_as(fused_call
 /// half its instructions went to the stack), and specialised so that its tests fold away.
 static __attribute__((noinline)) void fused_micro_tile(fused_call *f, fused_panel *p, const float *values,
                                                        int64_t first, int64_t col, int64_t cols) {
-    const int ranks = f->e->row_beaten != NULL, lse = f->e->row_sum != NULL;
+    const int ranks = f->e->row_beaten != NULL, lse = f->e->lse_count > 0;
     if (ranks && lse) fused_micro_tile_as(f, p, values, first, col, cols, 1, 1);
     else if (ranks) fused_micro_tile_as(f, p, values, first, col, cols, 1, 0);
     else if (lse) fused_micro_tile_as(f, p, values, first, col, cols, 0, 1);
@@ -753,8 +751,9 @@ void CS_LEVEL_NAME(cs_gemm_abt)(const float *a, const float *b, float *c, int64_
 
 void CS_LEVEL_NAME(cs_gemm_abt_fused)(cs_tile t, float *c, int store, float *workspace, const cs_gemm_packed *packed,
                                       const cs_fused_epilogue *e) {
-    fused_call call = {t, e, e->row_beaten || e->top.k ? largest_b_norm(t) : 0, 0, VF_SPLAT(e->scale),
+    fused_call call = {t, e, e->row_beaten || e->top.k ? largest_b_norm(t) : 0, 0, {0},
                        VF_SPLAT(e->softplus_scale), VF_SPLAT(e->softplus_bias), 0, 0, 0};
+    for (int64_t s = 0; s < e->lse_count; s++) call.scales[s] = VF_SPLAT(e->scales[s]);
     if (e->top.k) {
         call.col_error = column_error(t);
         // The cells offered read their column's list and their x2 row, which the packed

@@ -285,13 +285,18 @@ public struct Benchmark: Sendable {
                                             moments.withUnsafeMutableBufferPointer { moments in
                                                 rowSum.withUnsafeMutableBufferPointer { rowSum in
                                                     columnSum.withUnsafeMutableBufferPointer { columnSum in
-                                                        var epilogue = cs_fused_epilogue(
-                                                            positive_of_col: positiveOf.baseAddress, rows: thresholds, cols: thresholds,
-                                                            row_beaten: rowBeaten.baseAddress, col_beaten: columnBeaten.baseAddress,
-                                                            moments: moments.baseAddress, scale: scale, row_sum: rowSum.baseAddress,
-                                                            col_sum: columnSum.baseAddress, softplus_scale: 0, softplus_bias: 0,
-                                                            softplus_sum: nil, top: cs_topk_lists())
-                                                        cs_gemm_abt_fused(tile(rows: 0..<m), product, 0, nil, &packed, &epilogue)
+                                                        let sums = [rowSum.baseAddress, columnSum.baseAddress]
+                                                        withUnsafePointer(to: scale) { scale in
+                                                            sums.withUnsafeBufferPointer { sums in
+                                                                var epilogue = cs_fused_epilogue(
+                                                                    positive_of_col: positiveOf.baseAddress, rows: thresholds, cols: thresholds,
+                                                                    row_beaten: rowBeaten.baseAddress, col_beaten: columnBeaten.baseAddress,
+                                                                    moments: moments.baseAddress, lse_count: 1, scales: scale,
+                                                                    row_sums: sums.baseAddress, col_sums: sums.baseAddress! + 1,
+                                                                    softplus_scale: 0, softplus_bias: 0, softplus_sum: nil, top: cs_topk_lists())
+                                                                cs_gemm_abt_fused(tile(rows: 0..<m), product, 0, nil, &packed, &epilogue)
+                                                            }
+                                                        }
                                                     }
                                                 }
                                             }

@@ -86,13 +86,16 @@ final class FusedEpilogueTests: XCTestCase {
         // Norms are upper bounds in the engine; one ulp up keeps them so here.
         let (aBounds, bBounds) = (aNorms.map { $0.nextUp }, bNorms.map { $0.nextUp })
         let workspace = [Float](repeating: 0, count: cs_gemm_workspace_floats(Int64(m), Int64(n), Int64(d)))
-        let scale: Float = 20
+        // Two temperatures, both fused (each its own pass over the micro-tile).
+        let scales: [Float] = [20, 12.5]
         let (softplusScale, softplusBias): (Float, Float) = (10, -10)
         var unfusedSoftplus = 0.0
         // The unfused pass.
         var unfusedC = [Float](repeating: .nan, count: m * ldc)
         var unfusedRows = [Int32](repeating: 0, count: m), unfusedColumns = [Int32](repeating: 0, count: n)
-        var unfusedMoments = [0.0, 0.0], unfusedRowSum = [Double](repeating: 0, count: m), unfusedColumnSum = [Double](repeating: 0, count: n)
+        var unfusedMoments = [0.0, 0.0]
+        var unfusedRowSums = scales.map { _ in [Double](repeating: 0, count: m) }
+        var unfusedColumnSums = scales.map { _ in [Double](repeating: 0, count: n) }
         var columnPart = [Float](repeating: 0, count: n)
         var workspaceCopy = workspace
         cs_gemm_abt(a, b, &unfusedC, Int64(m), Int64(n), Int64(d), Int64(ldc), &workspaceCopy, nil)
@@ -105,8 +108,8 @@ final class FusedEpilogueTests: XCTestCase {
         unfusedC.withUnsafeBufferPointer { c in
             let t = tile(c.baseAddress!, a, b, aBounds, bBounds)
             cs_count_ranks(t, rows.at(0), columns.at(0), &unfusedRows, &unfusedColumns, &unfusedMoments)
-            if lse {
-                cs_lse_fixed_shift(t, positiveOf, scale, &unfusedRowSum, &unfusedColumnSum, &columnPart)
+            for (k, scale) in scales.enumerated() where lse {
+                cs_lse_fixed_shift(t, positiveOf, scale, &unfusedRowSums[k], &unfusedColumnSums[k], &columnPart)
             }
             unfusedSoftplus = cs_softplus_sum(t, positiveOf, softplusScale, softplusBias)
         }
@@ -123,7 +126,12 @@ final class FusedEpilogueTests: XCTestCase {
         for store in [true, false] {
             var c = [Float](repeating: .nan, count: m * ldc)
             var fusedRows = [Int32](repeating: 0, count: m), fusedColumns = [Int32](repeating: 0, count: n)
-            var moments = [0.0, 0.0], rowSum = [Double](repeating: 0, count: m), columnSum = [Double](repeating: 0, count: n)
+            var moments = [0.0, 0.0]
+            let rowSums = scales.map { _ in UnsafeMutableBufferPointer<Double>.allocate(capacity: m) }
+            let columnSums = scales.map { _ in UnsafeMutableBufferPointer<Double>.allocate(capacity: n) }
+            defer { (rowSums + columnSums).forEach { $0.deallocate() } }
+            (rowSums + columnSums).forEach { $0.initialize(repeating: 0) }
+            let sumPointers = (rowSums + columnSums).map { UnsafeMutablePointer<Double>?($0.baseAddress!) }
             var softplus = 0.0
             let lists = TopKListsForTest(k: k, rows: m, cols: n)
             var scratch = workspace
@@ -133,8 +141,8 @@ final class FusedEpilogueTests: XCTestCase {
                     fusedRows.withUnsafeMutableBufferPointer { fusedRows in
                         fusedColumns.withUnsafeMutableBufferPointer { fusedColumns in
                             moments.withUnsafeMutableBufferPointer { moments in
-                                rowSum.withUnsafeMutableBufferPointer { rowSum in
-                                    columnSum.withUnsafeMutableBufferPointer { columnSum in
+                                scales.withUnsafeBufferPointer { scales in
+                                    sumPointers.withUnsafeBufferPointer { sums in
                                         epilogue.positive_of_col = positiveOf.baseAddress
                                         epilogue.rows = rows.at(0)
                                         epilogue.cols = columns.at(0)
@@ -142,9 +150,10 @@ final class FusedEpilogueTests: XCTestCase {
                                         epilogue.col_beaten = fusedColumns.baseAddress
                                         epilogue.moments = moments.baseAddress
                                         if lse {
-                                            epilogue.scale = scale
-                                            epilogue.row_sum = rowSum.baseAddress
-                                            epilogue.col_sum = columnSum.baseAddress
+                                            epilogue.lse_count = Int64(scales.count)
+                                            epilogue.scales = scales.baseAddress
+                                            epilogue.row_sums = sums.baseAddress
+                                            epilogue.col_sums = sums.baseAddress! + scales.count
                                         }
                                         epilogue.softplus_scale = softplusScale
                                         epilogue.softplus_bias = softplusBias
@@ -169,9 +178,9 @@ final class FusedEpilogueTests: XCTestCase {
             let magnitude = (0..<m).reduce(0.0) { sum, i in (0..<n).reduce(sum) { $0 + abs(Double(unfusedC[i * ldc + $1])) } }
             XCTAssertEqual(moments[0], unfusedMoments[0], accuracy: 1e-6 * magnitude, "\(what): negatives' Σ s")
             XCTAssertEqual(moments[1], unfusedMoments[1], accuracy: 1e-6 * unfusedMoments[1], "\(what): negatives' Σ s²")
-            if lse {
-                for (x, y) in zip(rowSum + columnSum, unfusedRowSum + unfusedColumnSum) {
-                    XCTAssertEqual(x, y, accuracy: 2e-6 * y, "\(what): log-sum-exp sums")
+            for k in scales.indices where lse {
+                for (x, y) in zip(Array(rowSums[k]) + Array(columnSums[k]), unfusedRowSums[k] + unfusedColumnSums[k]) {
+                    XCTAssertEqual(x, y, accuracy: 2e-6 * y, "\(what): log-sum-exp sums at scale \(scales[k])")
                 }
             }
             // The same terms (VF_SOFTPLUS of the same values), summed in Float32 over at most a
@@ -198,8 +207,8 @@ final class FusedEpilogueTests: XCTestCase {
     // MARK: The whole evaluation
 
     /// Options whose passes the micro-kernel does whole (one τ with ranks, then with one SigLIP
-    /// term or top-k), and options with passes that need the tile: two τ, a second SigLIP term, top-k
-    /// and uniformity.
+    /// term or top-k, then two τ), and options with passes that need the tile: a τ of the online
+    /// fold, a second SigLIP term, top-k and uniformity; a fifth τ beyond CS_FUSED_LSE_MAX.
     static let fusionModes: [(String, EvaluationOptions)] = {
         var siglip = EvaluationOptions()
         siglip.siglip = [SigLIPTerm(scale: 10, bias: -10)]
@@ -207,8 +216,13 @@ final class FusedEpilogueTests: XCTestCase {
         wide.siglip.append(SigLIPTerm(scale: 4, bias: -2))
         var topK = EvaluationOptions()
         topK.topK = 5
+        var twoTemperatures = EvaluationOptions()
+        twoTemperatures.temperatures = [0.05, 0.1]
+        var fiveTemperatures = EvaluationOptions()
+        fiveTemperatures.temperatures = [0.05, 0.07, 0.1, 0.2, 0.5]
         return [("fused alone", EvaluationOptions()), ("fused alone with SigLIP", siglip), ("fused alone with top-k", topK),
-                ("with passes that need the tile", wide)]
+                ("fused alone at two τ", twoTemperatures), ("with passes that need the tile", wide),
+                ("four τ fused, a fifth on the tile", fiveTemperatures)]
     }()
 
     /// `--gemm own` with the epilogue fused alone, and beside passes that need the tile

@@ -151,10 +151,14 @@ typedef struct {
     float *col_floor, *col_gate;
 } cs_topk_lists;
 
-/// The first pass of the figures, done by cs_gemm_abt_fused on each micro-tile while it is
-/// in registers. Cell (i, j) is a positive, skipped, where positive_of_col[j] == i (global).
+/// Temperatures whose log-sum-exps one cs_gemm_abt_fused call takes at most.
+#define CS_FUSED_LSE_MAX 4
+
+/// The first pass of the figures, done by cs_gemm_abt_fused on each micro-tile as it leaves
+/// the registers. Cell (i, j) is a positive, skipped, where positive_of_col[j] == i (global).
 /// With row_beaten: what cs_count_ranks does, into the same arrays (cols.index is
-/// positive_of_col). With row_sum: what cs_lse_fixed_shift does at `scale` (cosine, one exp).
+/// positive_of_col). With lse_count > 0 (at most CS_FUSED_LSE_MAX): what cs_lse_fixed_shift
+/// does (cosine, one exp) at each scales[t] into row_sums[t] and col_sums[t], t < lse_count.
 /// With softplus_sum: what cs_softplus_sum does at `softplus_scale` and `softplus_bias`, added
 /// to *softplus_sum. With top.k > 0: what cs_topk does with those lists, without positive_of_col
 /// (positives are candidates) and without ceilings. Per-row and per-column arrays start at the
@@ -164,8 +168,10 @@ typedef struct {
     cs_thresholds rows, cols;
     int32_t *row_beaten, *col_beaten;
     double *moments;
-    float scale;
-    double *row_sum, *col_sum;
+    int64_t lse_count;
+    const float *scales;
+    double *const *row_sums;
+    double *const *col_sums;
     float softplus_scale, softplus_bias;
     double *softplus_sum;
     cs_topk_lists top;

@@ -36,16 +36,26 @@ final class InfoNCEReducer: Reducer, @unchecked Sendable {
         let sum: SharedBuffer<Double>?
         /// Where column sums of a few rows gather in Float32 before they are widened.
         let columnPart: SharedBuffer<Float>
+        /// The fused temperatures' row and column sums for the worker's current tile.
+        let fusedRowSums: SharedBuffer<UnsafeMutablePointer<Double>?>
+        let fusedColumnSums: SharedBuffer<UnsafeMutablePointer<Double>?>
 
-        init(tileColumns: Int, online: Bool) {
+        init(tileColumns: Int, online: Bool, fused: Int) {
             max = online ? SharedBuffer(repeating: 0, count: tileColumns) : nil
             sum = online ? SharedBuffer(repeating: 0, count: tileColumns) : nil
             columnPart = SharedBuffer(repeating: 0, count: tileColumns)
+            fusedRowSums = SharedBuffer(repeating: nil, count: fused)
+            fusedColumnSums = SharedBuffer(repeating: nil, count: fused)
         }
     }
 
     let run: ReducerRun
     let folds: [Fold]
+    /// The temperatures that take the one-exp fold, the first CS_FUSED_LSE_MAX of them, which
+    /// `--gemm own` fuses into its micro-kernel (cs_gemm_abt_fused); the online fold needs a
+    /// tile's maxima first.
+    let fused: [Int]
+    let fusedScales: SharedBuffer<Float>
     let rowMax: [SharedBuffer<Double>?]
     let rowSum: [SharedBuffer<Double>]
     /// Everything folded so far, per column of x2.
@@ -58,6 +68,9 @@ final class InfoNCEReducer: Reducer, @unchecked Sendable {
         self.run = run
         let folds = run.options.temperatures.map { Fold(tau: $0, similarity: run.options.similarity) }
         self.folds = folds
+        fused = Array(folds.indices.filter { !folds[$0].isOnline }.prefix(Int(CS_FUSED_LSE_MAX)))
+        fusedScales = SharedBuffer(repeating: 0, count: fused.count)
+        for (k, t) in fused.enumerated() { fusedScales[k] = Float(1 / run.options.temperatures[t]) }
         rowMax = folds.map { $0.isOnline ? SharedBuffer(repeating: -.infinity, count: run.rows.count) : nil }
         rowSum = folds.map { _ in SharedBuffer(repeating: 0, count: run.rows.count) }
         totalColumns = folds.map { ColumnSums(columns: run.columns, fold: $0) }
@@ -67,27 +80,27 @@ final class InfoNCEReducer: Reducer, @unchecked Sendable {
 
     func prepare(workers: Int, slots count: Int, panelColumns: Int) {
         let (online, tileColumns, folds) = (folds.contains { $0.isOnline }, run.tileColumns, folds)
-        scratch = (0..<workers).map { _ in Scratch(tileColumns: tileColumns, online: online) }
+        scratch = (0..<workers).map { [fused] _ in Scratch(tileColumns: tileColumns, online: online, fused: fused.count) }
         slots = (0..<count).map { _ in folds.map { ColumnSums(columns: panelColumns, fold: $0) } }
     }
 
-    /// The first temperature's scale when it takes the one-exp fold, which `--gemm own` fuses
-    /// into its micro-kernel (cs_gemm_abt_fused); the online fold needs a tile's maxima first.
-    var fusableScale: Double? {
-        if case .fixedShift(let scale) = folds.first { scale } else { nil }
-    }
-
     func fuse(into epilogue: inout cs_fused_epilogue, tile: Strip, worker: Int, slot: Int) -> FusedShare {
-        guard let scale = fusableScale else { return .none }
-        epilogue.scale = Float(scale)
-        epilogue.row_sum = rowSum[0].base + tile.row
-        epilogue.col_sum = slots[slot][0].sum.base + tile.local
-        return folds.count == 1 ? .whole : .part
+        guard !fused.isEmpty else { return .none }
+        let w = scratch[worker]
+        for (k, t) in fused.enumerated() {
+            w.fusedRowSums[k] = rowSum[t].base + tile.row
+            w.fusedColumnSums[k] = slots[slot][t].sum.base + tile.local
+        }
+        epilogue.lse_count = Int64(fused.count)
+        epilogue.scales = UnsafePointer(fusedScales.base)
+        epilogue.row_sums = UnsafePointer(w.fusedRowSums.base)
+        epilogue.col_sums = UnsafePointer(w.fusedColumnSums.base)
+        return fused.count == folds.count ? .whole : .part
     }
 
     func consume(_ strip: Strip, worker: Int, slot: Int) {
         let (tile, r, local, w) = (strip.tile, strip.row, strip.local, scratch[worker])
-        for (t, fold) in folds.enumerated() where !(strip.fused && t == 0) {
+        for (t, fold) in folds.enumerated() where !(strip.fused && fused.contains(t)) {
             let sums = slots[slot][t]
             switch fold {
             case .fixedShift(let scale):

@@ -12,7 +12,7 @@ protocol Reducer: PanelSteps {
     /// Sees a stored tile whole before its strips come, where the reducer has not fused it.
     func beginTile(_ tile: Strip, worker: Int)
     /// Under `--gemm own`: sets in `epilogue` the part of its pass over `tile` (a strip of the
-    /// whole tile) that cs_gemm_abt_fused does on each micro-tile while it is in registers, and
+    /// whole tile) that cs_gemm_abt_fused does on each micro-tile as it leaves the registers, and
     /// says how much of the pass that is. Its `consume` then skips that part of the tile's strips,
     /// which come marked `fused`.
     func fuse(into epilogue: inout cs_fused_epilogue, tile: Strip, worker: Int, slot: Int) -> FusedShare
