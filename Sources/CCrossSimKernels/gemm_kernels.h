@@ -353,7 +353,8 @@ static void fused_panel_end(fused_call *f, const fused_panel *p, int64_t first) 
     const cs_fused_epilogue *e = f->e;
     for (int64_t r = 0; r < p->rows; r++) {
         if (e->row_beaten) e->row_beaten[first + r] += (int32_t)VI_HSUM(p->row_count[r]);
-        for (int64_t t = 0; t < e->lse_count; t++) e->row_sums[t][first + r] += VD_PAIR_SUM(p->lse_lo[t][r], p->lse_hi[t][r]);
+        for (int64_t t = 0; t < e->lse_count; t++)
+            e->row_sums[t][first + r] += VD_PAIR_SUM(p->lse_lo[t][r], p->lse_hi[t][r]);
     }
     f->sum += VD_PAIR_SUM(p->sum_lo, p->sum_hi);
     f->squares += VD_PAIR_SUM(p->squares_lo, p->squares_hi);
@@ -482,16 +483,16 @@ static __attribute__((noinline)) void fused_top_k(const fused_call *f, fused_pan
 /// The epilogue on one micro-tile copied to L1, `values` (GEMM_MR × GEMM_NR), whose first cell
 /// is tile cell (first, col), `cols` of its columns in the tile (the panel says how many rows):
 /// what cs_count_ranks, cs_lse_fixed_shift (at each temperature asked), cs_softplus_sum
-/// (fused_softplus) and cs_topk (fused_top_k) do over those cells. Most micro-tiles hold no negative that reaches the lower bound of its row's or its
-/// column's threshold, and then there is nothing to count; in one that does, cells surely above
-/// are counted a vector at a time, and if a cell is near a threshold, fused_rank_counts counts
-/// the micro-tile. Each exponential term is summed in Float32 over at most GEMM_NR / LANES
-/// columns for its row and GEMM_MR rows for its column before it is widened: each Float32
-/// partial errs by less than GEMM_MR·2⁻²⁴ of its terms' magnitude, inside docs/accuracy.md; the
-/// softplus terms likewise over the micro-tile's GEMM_MR·GEMM_NR / LANES vectors. The
-/// negatives' s and s² are summed in binary64 from the first: the spread of a collapsed set's
-/// negatives is their difference, and Float32 partials of s² read a last bit of rounding as a
-/// spread of 10⁻⁴ (ClosedFormTests).
+/// (fused_softplus) and cs_topk (fused_top_k) do over those cells. Most micro-tiles hold no
+/// negative that reaches the lower bound of its row's or its column's threshold, and then there
+/// is nothing to count; in one that does, cells surely above are counted a vector at a time,
+/// and if a cell is near a threshold, fused_rank_counts counts the micro-tile. Each exponential
+/// term is summed in Float32 over at most GEMM_NR / LANES columns for its row and GEMM_MR rows
+/// for its column before it is widened: each Float32 partial errs by less than GEMM_MR·2⁻²⁴ of
+/// its terms' magnitude, inside docs/accuracy.md; the softplus terms likewise over the
+/// micro-tile's GEMM_MR·GEMM_NR / LANES vectors. The negatives' s and s² are summed in binary64
+/// from the first: the spread of a collapsed set's negatives is their difference, and Float32
+/// partials of s² read a last bit of rounding as a spread of 10⁻⁴ (ClosedFormTests).
 static inline __attribute__((always_inline)) void fused_micro_tile_as(fused_call *f, fused_panel *p,
                                                                       const float *values, int64_t first, int64_t col,
                                                                       int64_t cols, const int ranks, const int lse) {

@@ -70,7 +70,7 @@ final class InfoNCEReducer: Reducer, @unchecked Sendable {
         self.folds = folds
         fused = Array(folds.indices.filter { !folds[$0].isOnline }.prefix(Int(CS_FUSED_LSE_MAX)))
         fusedScales = SharedBuffer(repeating: 0, count: fused.count)
-        for (k, t) in fused.enumerated() { fusedScales[k] = Float(1 / run.options.temperatures[t]) }
+        for (k, t) in fused.enumerated() { if case .fixedShift(let scale) = folds[t] { fusedScales[k] = Float(scale) } }
         rowMax = folds.map { $0.isOnline ? SharedBuffer(repeating: -.infinity, count: run.rows.count) : nil }
         rowSum = folds.map { _ in SharedBuffer(repeating: 0, count: run.rows.count) }
         totalColumns = folds.map { ColumnSums(columns: run.columns, fold: $0) }
