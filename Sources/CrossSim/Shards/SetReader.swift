@@ -112,7 +112,9 @@ package final class SetReader: Sendable {
                 let stream = streams[p] ?? RowStream(ShardSet(path: set.path, shards: [set.shards[k]]))
                 streams[p] = stream
                 try stream.skip(rows: piece.lowerBound - starts[k] - stream.nextRow)
-                destination.map { $0.matrix.mapPages(rows: (piece.lowerBound - $0.firstRow)..<(piece.upperBound - $0.firstRow)) }
+                if let destination {
+                    destination.matrix.mapPages(rows: (piece.lowerBound - destination.firstRow)..<(piece.upperBound - destination.firstRow))
+                }
                 let scratch = destination == nil ? Embeddings(rows: batch, dim: set.dim) : nil
                 for first in stride(from: piece.lowerBound, to: piece.upperBound, by: batch) {
                     let count = min(batch, piece.upperBound - first)
