@@ -20,7 +20,8 @@ Each process's peak RSS comes from wait4's rusage (ru_maxrss of that child only)
 run, the medians, and the ratio crosssim / faiss of the medians, and checks the lists agree:
 the same ids except where faiss's float32 scores tie or cross within rounding (faiss ranks by
 its sgemm values, CrossSim by exact similarities). Needs numpy and faiss-cpu (pip install
-faiss-cpu) and a release build (swift build -c release).
+faiss-cpu) and a release build (swift build -c release --product crosssim --static-swift-stdlib,
+as scripts/demo.sh builds it).
 """
 import argparse
 import os

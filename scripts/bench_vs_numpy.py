@@ -16,7 +16,8 @@ defaults run of their round. `--full-loss` also times a numpy InfoNCE + ranks co
 the materialised S, for reference. `--tile-rounds R` also times one 1024×2048×D tile on one
 thread, R rounds: numpy's sgemm (a child process with its BLAS on one thread) against
 CrossSim's GEMMs as `crosssim bench` times them, with the FMA peak that bench measures.
-Needs numpy; build CrossSim first (swift build -c release).
+Needs numpy; build CrossSim first (swift build -c release --product crosssim --static-swift-stdlib,
+as scripts/demo.sh builds it: the process's start counts).
 """
 import argparse
 import json

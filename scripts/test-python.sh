@@ -13,7 +13,7 @@ if ! python3 -c 'import ensurepip, venv' 2>/dev/null; then
     [[ $(id -u) -eq 0 ]] || sudo="sudo"
     $sudo apt-get update -qq && $sudo apt-get install -y -qq python3-venv >/dev/null
 fi
-swift build -c release --product crosssim
+swift build -c release --product crosssim --static-swift-stdlib
 cli="$PWD/.build/release/crosssim"
 venvs=$(mktemp -d)
 trap 'rm -rf "$venvs"' EXIT

@@ -27,7 +27,7 @@ if [[ "$(uname)" != Darwin && "${CROSSSIM_SKIP_SLURM:-0}" != 1 ]]; then
 fi
 swift build --build-tests
 # The memory-bound test runs the optimised binary: the debug build's kernels are unoptimised.
-swift build -c release --product crosssim
+swift build -c release --product crosssim --static-swift-stdlib
 # The whole suite as this machine runs it by default; then the suites whose figures depend on
 # the arithmetic once more on every kernel path the CPU can reach (vector level and OpenBLAS
 # core type of the same instruction set), so that a promise does not hold on one CPU only.

@@ -24,7 +24,7 @@ def cli_path() -> Path:
 def cli() -> Path:
     path = cli_path()
     if not path.exists():
-        pytest.fail(f"{path} is missing: run `swift build -c release --product crosssim` (scripts/test-python.sh does)")
+        pytest.fail(f"{path} is missing: run `swift build -c release --product crosssim --static-swift-stdlib` (scripts/test-python.sh does)")
     return path
 
 
