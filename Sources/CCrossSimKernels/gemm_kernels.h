@@ -292,6 +292,9 @@ typedef struct {
     /// Σ s and Σ s² over the call's negatives, added to e->moments at its end, and their Σ
     /// softplus, added to e->softplus_sum.
     double sum, squares, softplus;
+    /// The online temperature's scale, and how far a negative may pass a running maximum before
+    /// it is raised (ONLINE_SLACK / scale).
+    vf online_scale, online_slack;
 } fused_call;
 
 /// What a micro-panel of GEMM_MR rows gathers while the micro-tiles of one block of B's rows
@@ -307,6 +310,10 @@ typedef struct {
     vf pair_error;
     vi row_count[GEMM_MR];
     vd lse_lo[CS_FUSED_LSE_MAX][GEMM_MR], lse_hi[CS_FUSED_LSE_MAX][GEMM_MR];
+    /// The online temperature's running maximum of each row over the panel (−∞: none yet), and
+    /// the row's sum of terms shifted by it.
+    float online_top[GEMM_MR];
+    vd online_lo[GEMM_MR], online_hi[GEMM_MR];
     vd sum_lo, sum_hi, squares_lo, squares_hi, softplus_lo, softplus_hi;
     /// Each row's last exact similarity recomputed and its column (-1: none yet), kept across
     /// the micro-tiles: a collapsed set's near ties then cost one dot product per row and
@@ -328,6 +335,8 @@ static void fused_panel_begin(const fused_call *f, fused_panel *p, int64_t first
     for (int r = 0; r < GEMM_MR; r++) {
         p->row_count[r] = VI_SPLAT(0);
         for (int64_t t = 0; t < e->lse_count; t++) p->lse_lo[t][r] = p->lse_hi[t][r] = VD_ZERO;
+        p->online_top[r] = -INFINITY;
+        p->online_lo[r] = p->online_hi[r] = VD_ZERO;
         p->row_index[r] = -1;
         p->row_lower[r] = p->row_upper[r] = INFINITY;
         p->last_column[r] = -1;
@@ -358,6 +367,9 @@ static void fused_panel_end(fused_call *f, const fused_panel *p, int64_t first) 
         if (e->row_beaten) e->row_beaten[first + r] += (int32_t)VI_HSUM(p->row_count[r]);
         for (int64_t t = 0; t < e->lse_count; t++)
             e->row_sums[t][first + r] += VD_PAIR_SUM(p->lse_lo[t][r], p->lse_hi[t][r]);
+        if (e->online.scale > 0)
+            fold_lse(e->online.row_max + first + r, e->online.row_sum + first + r,
+                     (double)p->online_top[r] * e->online.scale, VD_PAIR_SUM(p->online_lo[r], p->online_hi[r]));
     }
     f->sum += VD_PAIR_SUM(p->sum_lo, p->sum_hi);
     f->squares += VD_PAIR_SUM(p->squares_lo, p->squares_hi);
@@ -442,6 +454,111 @@ static __attribute__((noinline)) void fused_softplus(const fused_call *f, fused_
     ACCUMULATE_F64(p->softplus_lo, p->softplus_hi, part);
 }
 
+/// How far (in units of the exponent) a negative may pass its row's or its column's running
+/// maximum before the maximum is raised: terms stay below e^32, so Float32 partials of a
+/// micro-tile's terms stay finite, and most micro-tiles raise none.
+#define ONLINE_SLACK 32.0f
+
+/// Raises the running maxima that a negative of the micro-tile (`values`, its columns'
+/// negatives' maxima `col_max`) passes by more than the slack to that negative, and rescales
+/// the sums shifted by them in binary64, as fold_lse does: rare once a panel's and a tile's
+/// first micro-tiles have set them.
+static __attribute__((noinline, cold)) void fused_online_raise(const fused_call *f, fused_panel *p, const float *values,
+                                                                 const vi owner[GEMM_VECTORS], const vi in_tile[GEMM_VECTORS],
+                                                                 const vf col_max[GEMM_VECTORS], int64_t col) {
+    const cs_online_lse *o = &f->e->online;
+    const float slack = f->online_slack[0];
+    for (int64_t r = 0; r < p->rows; r++) {
+        const vi row = VI_SPLAT(p->row_index[r]);
+        vf m = VF_SPLAT(-INFINITY);
+        for (int v = 0; v < GEMM_VECTORS; v++)
+            m = VF_MAX(m, VF_SELECT((owner[v] != row) & in_tile[v], VF_LOAD(values + r * GEMM_NR + v * LANES),
+                                    VF_SPLAT(-INFINITY)));
+        const float top = VF_HMAX(m);
+        if (!(top > p->online_top[r] + slack)) continue;
+        const double factor = p->online_top[r] == -INFINITY ? 0 : exp(((double)p->online_top[r] - top) * o->scale);
+        p->online_lo[r] *= factor;
+        p->online_hi[r] *= factor;
+        p->online_top[r] = top;
+    }
+    for (int v = 0; v < GEMM_VECTORS; v++)
+        for (int l = 0; l < LANES; l++) {
+            // A lane without a negative (−∞) may lie past the tile, and past the scratch.
+            const float top = col_max[v][l];
+            if (top == -INFINITY) continue;
+            float *const running = o->col_top + col + v * LANES + l;
+            if (!(top > *running + slack)) continue;
+            double *const sum = o->col_part + col + v * LANES + l;
+            *sum = *running == -INFINITY ? 0 : *sum * exp(((double)*running - top) * o->scale);
+            *running = top;
+        }
+}
+
+/// The online temperature's log-sum-exp (cs_lse_online's) over the negatives of a micro-tile
+/// (`values`, GEMM_MR × GEMM_NR, first column tile column `col`, `width` of each vector's
+/// columns in the tile): each row's terms shifted by the panel's running maximum of the row,
+/// each column's by the tile's running maximum of the column, both within ONLINE_SLACK of the
+/// largest negative seen (fused_online_raise). Two exps per cell, as cs_lse_online; summed in
+/// Float32 over the micro-tile's row (GEMM_NR columns) or column (GEMM_MR rows) before they are
+/// widened.
+static __attribute__((noinline)) void fused_online_lse(const fused_call *f, fused_panel *p, const float *values,
+                                                       const vi owner[GEMM_VECTORS], const vi in_tile[GEMM_VECTORS],
+                                                       const int64_t width[GEMM_VECTORS], int64_t col) {
+    const cs_online_lse *o = &f->e->online;
+    const vf k = f->online_scale, slack = f->online_slack;
+    vf col_top[GEMM_VECTORS], col_max[GEMM_VECTORS];
+    vi raise = VI_SPLAT(0);
+#pragma clang loop unroll(full)
+    for (int v = 0; v < GEMM_VECTORS; v++) col_max[v] = VF_SPLAT(-INFINITY);
+#pragma clang loop unroll(full)
+    for (int r = 0; r < GEMM_MR; r++) {
+        if (r >= p->rows) break;
+        const vi row = VI_SPLAT(p->row_index[r]);
+        const vf limit = VF_SPLAT(p->online_top[r]) + slack;
+#pragma clang loop unroll(full)
+        for (int v = 0; v < GEMM_VECTORS; v++) {
+            const vf x = VF_SELECT((owner[v] != row) & in_tile[v], VF_LOAD(values + r * GEMM_NR + v * LANES),
+                                   VF_SPLAT(-INFINITY));
+            col_max[v] = VF_MAX(col_max[v], x);
+            raise |= x > limit;
+        }
+    }
+#pragma clang loop unroll(full)
+    for (int v = 0; v < GEMM_VECTORS; v++) {
+        col_top[v] = VF_LOAD_N(o->col_top + col + v * LANES, width[v], -INFINITY);
+        raise |= col_max[v] > col_top[v] + slack;
+    }
+    if (__builtin_reduce_or(raise)) {
+        fused_online_raise(f, p, values, owner, in_tile, col_max, col);
+#pragma clang loop unroll(full)
+        for (int v = 0; v < GEMM_VECTORS; v++) col_top[v] = VF_LOAD_N(o->col_top + col + v * LANES, width[v], -INFINITY);
+    }
+    vf col_part[GEMM_VECTORS];
+#pragma clang loop unroll(full)
+    for (int v = 0; v < GEMM_VECTORS; v++) col_part[v] = VF_SPLAT(0.0f);
+#pragma clang loop unroll(full)
+    for (int r = 0; r < GEMM_MR; r++) {
+        if (r >= p->rows) break;
+        const vi row = VI_SPLAT(p->row_index[r]);
+        const vf top = VF_SPLAT(p->online_top[r]);
+        vf row_part = VF_SPLAT(0.0f);
+#pragma clang loop unroll(full)
+        for (int v = 0; v < GEMM_VECTORS; v++) {
+            const vf x = VF_LOAD(values + r * GEMM_NR + v * LANES);
+            const vi negative = (owner[v] != row) & in_tile[v];
+            // (s − max)·scale, as cs_lse_online: the largest terms stay exact. Terms below e^−86
+            // are held there rather than flushed: each adds less than 10⁻³⁷ to a sum of at
+            // least 1 (the maximum's own term).
+            row_part += VF_SELECT(negative, VF_EXP_IN_RANGE(VF_MAX((x - top) * k, VF_SPLAT(-86.0f))), VF_SPLAT(0.0f));
+            col_part[v] += VF_SELECT(negative, VF_EXP_IN_RANGE(VF_MAX((x - col_top[v]) * k, VF_SPLAT(-86.0f))),
+                                     VF_SPLAT(0.0f));
+        }
+        ACCUMULATE_F64(p->online_lo[r], p->online_hi[r], row_part);
+    }
+#pragma clang loop unroll(full)
+    for (int v = 0; v < GEMM_VECTORS; v++) ADD_TO_COLUMNS(o->col_part + col + v * LANES, col_part[v], width[v]);
+}
+
 _Static_assert(GEMM_NR <= 32, "a micro-tile row's lanes are offered as one 32-bit set");
 
 /// The cells of a micro-tile (`values`, GEMM_MR × GEMM_NR, first cell tile cell (first, col),
@@ -485,8 +602,9 @@ static __attribute__((noinline)) void fused_top_k(const fused_call *f, fused_pan
 
 /// The epilogue on one micro-tile copied to L1, `values` (GEMM_MR × GEMM_NR), whose first cell
 /// is tile cell (first, col), `cols` of its columns in the tile (the panel says how many rows):
-/// what cs_count_ranks, cs_lse_fixed_shift (at each temperature asked), cs_softplus_sum
-/// (fused_softplus) and cs_topk (fused_top_k) do over those cells. Most micro-tiles hold no
+/// what cs_count_ranks, cs_lse_fixed_shift (at each temperature asked), cs_lse_online
+/// (fused_online_lse), cs_softplus_sum (fused_softplus) and cs_topk (fused_top_k) do over those
+/// cells. Most micro-tiles hold no
 /// negative that reaches the lower bound of its row's or its column's threshold, and then there
 /// is nothing to count; in one that does, cells surely above are counted a vector at a time,
 /// and if a cell is near a threshold, fused_rank_counts counts the micro-tile. Each exponential
@@ -578,6 +696,7 @@ static inline __attribute__((always_inline)) void fused_micro_tile_as(fused_call
         }
     }
     const int offers = __builtin_reduce_or(candidate) != 0;
+    if (e->online.scale > 0) fused_online_lse(f, p, values, owner, in_tile, width, col);
     if (softplus) fused_softplus(f, p, values, owner, in_tile);
     if (offers) fused_top_k(f, p, values, in_tile, col_gate, first, col);
     if (!ranks) return;
@@ -758,6 +877,15 @@ void CS_LEVEL_NAME(cs_gemm_abt_fused)(cs_tile t, float *c, int store, float *wor
     fused_call call = {t, e, e->row_beaten || e->top.k ? largest_b_norm(t) : 0, 0, {0},
                        VF_SPLAT(e->softplus_scale), VF_SPLAT(e->softplus_bias), 0, 0, 0};
     for (int64_t s = 0; s < e->lse_count; s++) call.scales[s] = VF_SPLAT(e->scales[s]);
+    const cs_online_lse online = e->online;
+    if (online.scale > 0) {
+        call.online_scale = VF_SPLAT((float)online.scale);
+        call.online_slack = VF_SPLAT(ONLINE_SLACK / (float)online.scale);
+        for (int64_t c = 0; c < t.cols; c++) {
+            online.col_top[c] = -INFINITY;
+            online.col_part[c] = 0;
+        }
+    }
     if (e->top.k) {
         call.col_error = column_error(t);
         // The cells offered read their column's list and their x2 row, which the packed
@@ -777,6 +905,8 @@ void CS_LEVEL_NAME(cs_gemm_abt_fused)(cs_tile t, float *c, int store, float *wor
         e->moments[1] += call.squares;
     }
     if (e->softplus_sum) *e->softplus_sum += call.softplus;
+    for (int64_t c = 0; c < (online.scale > 0 ? t.cols : 0); c++)
+        fold_lse(online.col_max + c, online.col_sum + c, (double)online.col_top[c] * online.scale, online.col_part[c]);
 }
 
 /// The micro-kernel's FMAs without its loads: GEMM_MR × GEMM_VECTORS independent chains, each

@@ -292,7 +292,7 @@ public struct Benchmark: Sendable {
                                                                     positive_of_col: positiveOf.baseAddress, rows: thresholds, cols: thresholds,
                                                                     row_beaten: rowBeaten.baseAddress, col_beaten: columnBeaten.baseAddress,
                                                                     moments: moments.baseAddress, lse_count: 1, scales: scale,
-                                                                    row_sums: sums.baseAddress, col_sums: sums.baseAddress! + 1,
+                                                                    row_sums: sums.baseAddress, col_sums: sums.baseAddress! + 1, online: cs_online_lse(),
                                                                     softplus_scale: 0, softplus_bias: 0, softplus_sum: nil, top: cs_topk_lists())
                                                                 cs_gemm_abt_fused(tile(rows: 0..<m), product, 0, nil, &packed, &epilogue)
                                                             }

@@ -4,7 +4,7 @@ import XCTest
 
 /// The own GEMM's fused epilogue (cs_gemm_abt_fused) at every vector level this CPU runs: on
 /// one tile against the unfused pass (cs_gemm_abt, then cs_count_ranks, cs_lse_fixed_shift,
-/// cs_softplus_sum and cs_topk)
+/// cs_lse_online, cs_softplus_sum and cs_topk)
 /// and against ranks counted cell by cell on exact similarities (docs/definitions.md, Ranks),
 /// over shapes that leave partial micro-tiles, depths of 1 to several depth blocks, exact ties
 /// and duplicates (the near-tie path), rows with several positives and rows with none. Then
@@ -86,8 +86,11 @@ final class FusedEpilogueTests: XCTestCase {
         // Norms are upper bounds in the engine; one ulp up keeps them so here.
         let (aBounds, bBounds) = (aNorms.map { $0.nextUp }, bNorms.map { $0.nextUp })
         let workspace = [Float](repeating: 0, count: cs_gemm_workspace_floats(Int64(m), Int64(n), Int64(d)))
-        // Two temperatures, both fused (each its own pass over the micro-tile).
+        // Two temperatures, both fused (each its own pass over the micro-tile), and one of the
+        // online fold: τ = 0.01 under cosine (its terms span e^±200), τ = 2 for dot similarities.
         let scales: [Float] = [20, 12.5]
+        let onlineScale = similarity == .cosine ? 100.0 : 0.5
+        let unfusedOnline = OnlineSumsForTest(rows: m, cols: n)
         let (softplusScale, softplusBias): (Float, Float) = (10, -10)
         var unfusedSoftplus = 0.0
         // The unfused pass.
@@ -112,6 +115,9 @@ final class FusedEpilogueTests: XCTestCase {
                 cs_lse_fixed_shift(t, positiveOf, scale, &unfusedRowSums[k], &unfusedColumnSums[k], &columnPart)
             }
             unfusedSoftplus = cs_softplus_sum(t, positiveOf, softplusScale, softplusBias)
+            cs_lse_online(t, positiveOf, onlineScale, unfusedOnline.rowMax.base, unfusedOnline.rowSum.base,
+                          unfusedOnline.columnMax.base, unfusedOnline.columnSum.base, unfusedOnline.columnTop.base,
+                          unfusedOnline.columnPart.base, &columnPart)
         }
         let unfusedLists = TopKListsForTest(k: k, rows: m, cols: n), unfusedTop = unfusedLists.lists
         unfusedC.withUnsafeBufferPointer { c in
@@ -134,6 +140,7 @@ final class FusedEpilogueTests: XCTestCase {
             let sumPointers = (rowSums + columnSums).map { UnsafeMutablePointer<Double>?($0.baseAddress!) }
             var softplus = 0.0
             let lists = TopKListsForTest(k: k, rows: m, cols: n)
+            let online = OnlineSumsForTest(rows: m, cols: n)
             var scratch = workspace
             c.withUnsafeMutableBufferPointer { c in
                 var epilogue = cs_fused_epilogue()
@@ -155,6 +162,7 @@ final class FusedEpilogueTests: XCTestCase {
                                             epilogue.row_sums = sums.baseAddress
                                             epilogue.col_sums = sums.baseAddress! + scales.count
                                         }
+                                        epilogue.online = online.lists(scale: onlineScale)
                                         epilogue.softplus_scale = softplusScale
                                         epilogue.softplus_bias = softplusBias
                                         epilogue.top = lists.lists
@@ -182,6 +190,10 @@ final class FusedEpilogueTests: XCTestCase {
                 for (x, y) in zip(Array(rowSums[k]) + Array(columnSums[k]), unfusedRowSums[k] + unfusedColumnSums[k]) {
                     XCTAssertEqual(x, y, accuracy: 2e-6 * y, "\(what): log-sum-exp sums at scale \(scales[k])")
                 }
+            }
+            // Shifted by other maxima (running ones, raised only past a slack), the same terms.
+            for (x, y) in zip(online.values, unfusedOnline.values) {
+                XCTAssertEqual(x, y, accuracy: 2e-6 * max(1, abs(y)), "\(what): online log-sum-exps at scale \(onlineScale)")
             }
             // The same terms (VF_SOFTPLUS of the same values), summed in Float32 over at most a
             // micro-tile's vectors (24) or BLOCK chunks (8) per lane before they are widened.
@@ -220,9 +232,12 @@ final class FusedEpilogueTests: XCTestCase {
         twoTemperatures.temperatures = [0.05, 0.1]
         var fiveTemperatures = EvaluationOptions()
         fiveTemperatures.temperatures = [0.05, 0.07, 0.1, 0.2, 0.5]
+        var onlineTemperatures = EvaluationOptions()
+        onlineTemperatures.temperatures = [0.01, 0.07, 0.005]
         return [("fused alone", EvaluationOptions()), ("fused alone with SigLIP", siglip), ("fused alone with top-k", topK),
                 ("fused alone at two τ", twoTemperatures), ("with passes that need the tile", wide),
-                ("four τ fused, a fifth on the tile", fiveTemperatures)]
+                ("four τ fused, a fifth on the tile", fiveTemperatures),
+                ("a τ of the online fold fused, a second on the tile", onlineTemperatures)]
     }()
 
     /// `--gemm own` with the epilogue fused alone, and beside passes that need the tile
@@ -282,6 +297,29 @@ final class FusedEpilogueTests: XCTestCase {
                 }
             }
         }
+    }
+}
+
+/// Running (max, sum) pairs of a tile's rows and columns with their scratch, as cs_lse_online
+/// and the fused epilogue fill them.
+struct OnlineSumsForTest {
+    let rowMax: Buffer<Double>, rowSum: Buffer<Double>, columnMax: Buffer<Double>, columnSum: Buffer<Double>
+    let columnTop: Buffer<Float>, columnPart: Buffer<Double>
+
+    init(rows: Int, cols: Int) {
+        (rowMax, rowSum) = (Buffer(repeating: -.infinity, count: rows), Buffer(repeating: 0, count: rows))
+        (columnMax, columnSum) = (Buffer(repeating: -.infinity, count: cols), Buffer(repeating: 0, count: cols))
+        (columnTop, columnPart) = (Buffer(repeating: 0, count: cols), Buffer(repeating: 0, count: cols))
+    }
+
+    func lists(scale: Double) -> cs_online_lse {
+        cs_online_lse(scale: scale, row_max: rowMax.base, row_sum: rowSum.base, col_max: columnMax.base, col_sum: columnSum.base,
+                      col_top: columnTop.base, col_part: columnPart.base)
+    }
+
+    /// Each row's, then each column's log Σ e^{scale·s} (−∞ where no negative was seen).
+    var values: [Double] {
+        zip(rowMax.array + columnMax.array, rowSum.array + columnSum.array).map { LogSumExp(max: $0, sum: $1).value }
     }
 }
 

@@ -154,12 +154,24 @@ typedef struct {
 /// Temperatures whose log-sum-exps one cs_gemm_abt_fused call takes at most.
 #define CS_FUSED_LSE_MAX 4
 
+/// One temperature's general log-sum-exp as cs_lse_online takes it: scale = 1/τ (0: none), the
+/// running (max, sum) pairs of the tile's rows and columns, and scratch for its columns'
+/// maxima and sums (`cols` of each).
+typedef struct {
+    double scale;
+    double *row_max, *row_sum, *col_max, *col_sum;
+    float *col_top;
+    double *col_part;
+} cs_online_lse;
+
 /// The first pass of the figures, done by cs_gemm_abt_fused on each micro-tile as it leaves
 /// the registers. Cell (i, j) is a positive, skipped, where positive_of_col[j] == i (global).
 /// With row_beaten: what cs_count_ranks does, into the same arrays (cols.index is
 /// positive_of_col). With lse_count > 0 (at most CS_FUSED_LSE_MAX): what cs_lse_fixed_shift
 /// does (cosine, one exp) at each scales[t] into row_sums[t] and col_sums[t], t < lse_count.
-/// With softplus_sum: what cs_softplus_sum does at `softplus_scale` and `softplus_bias`, added
+/// With online.scale > 0: what cs_lse_online does at that scale (any similarity and τ), each
+/// micro-panel's row sums and the tile's column sums shifted by running maxima rather than by
+/// the tile's. With softplus_sum: what cs_softplus_sum does at `softplus_scale` and `softplus_bias`, added
 /// to *softplus_sum. With top.k > 0: what cs_topk does with those lists, without positive_of_col
 /// (positives are candidates) and without ceilings. Per-row and per-column arrays start at the
 /// tile's row 0 and column 0.
@@ -172,6 +184,7 @@ typedef struct {
     const float *scales;
     double *const *row_sums;
     double *const *col_sums;
+    cs_online_lse online;
     float softplus_scale, softplus_bias;
     double *softplus_sum;
     cs_topk_lists top;

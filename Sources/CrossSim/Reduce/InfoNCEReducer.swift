@@ -7,7 +7,7 @@ final class InfoNCEReducer: Reducer, @unchecked Sendable {
     enum Fold {
         /// Cosine with moderate τ: one exp per element, shifted by the bound 1/τ.
         case fixedShift(scale: Double)
-        /// Anything else: per-tile maxima, two exps per element.
+        /// Anything else: running maxima, two exps per element.
         case online(scale: Double)
 
         init(tau: Double, similarity: Similarity) {
@@ -51,10 +51,11 @@ final class InfoNCEReducer: Reducer, @unchecked Sendable {
 
     let run: ReducerRun
     let folds: [Fold]
-    /// The temperatures that take the one-exp fold, the first CS_FUSED_LSE_MAX of them, which
-    /// `--gemm own` fuses into its micro-kernel (cs_gemm_abt_fused); the online fold needs a
-    /// tile's maxima first.
+    /// The temperatures that take the one-exp fold, the first CS_FUSED_LSE_MAX of them, and the
+    /// first that takes the online fold, which `--gemm own` fuses into its micro-kernel
+    /// (cs_gemm_abt_fused).
     let fused: [Int]
+    let fusedOnline: Int?
     let fusedScales: SharedBuffer<Float>
     let rowMax: [SharedBuffer<Double>?]
     let rowSum: [SharedBuffer<Double>]
@@ -69,6 +70,7 @@ final class InfoNCEReducer: Reducer, @unchecked Sendable {
         let folds = run.options.temperatures.map { Fold(tau: $0, similarity: run.options.similarity) }
         self.folds = folds
         fused = Array(folds.indices.filter { !folds[$0].isOnline }.prefix(Int(CS_FUSED_LSE_MAX)))
+        fusedOnline = folds.firstIndex { $0.isOnline }
         fusedScales = SharedBuffer(repeating: 0, count: fused.count)
         for (k, t) in fused.enumerated() { if case .fixedShift(let scale) = folds[t] { fusedScales[k] = Float(scale) } }
         rowMax = folds.map { $0.isOnline ? SharedBuffer(repeating: -.infinity, count: run.rows.count) : nil }
@@ -85,7 +87,6 @@ final class InfoNCEReducer: Reducer, @unchecked Sendable {
     }
 
     func fuse(into epilogue: inout cs_fused_epilogue, tile: Strip, worker: Int, slot: Int) -> FusedShare {
-        guard !fused.isEmpty else { return .none }
         let w = scratch[worker]
         for (k, t) in fused.enumerated() {
             w.fusedRowSums[k] = rowSum[t].base + tile.row
@@ -95,12 +96,20 @@ final class InfoNCEReducer: Reducer, @unchecked Sendable {
         epilogue.scales = UnsafePointer(fusedScales.base)
         epilogue.row_sums = UnsafePointer(w.fusedRowSums.base)
         epilogue.col_sums = UnsafePointer(w.fusedColumnSums.base)
-        return fused.count == folds.count ? .whole : .part
+        if let t = fusedOnline, case .online(let scale) = folds[t] {
+            // The scratch of cs_lse_online serves the micro-kernel's column maxima and sums.
+            let sums = slots[slot][t]
+            epilogue.online = cs_online_lse(scale: scale, row_max: rowMax[t]!.base + tile.row, row_sum: rowSum[t].base + tile.row,
+                                            col_max: sums.max!.base + tile.local, col_sum: sums.sum.base + tile.local,
+                                            col_top: w.max!.base, col_part: w.sum!.base)
+        }
+        let count = fused.count + (fusedOnline == nil ? 0 : 1)
+        return count == 0 ? .none : count == folds.count ? .whole : .part
     }
 
     func consume(_ strip: Strip, worker: Int, slot: Int) {
         let (tile, r, local, w) = (strip.tile, strip.row, strip.local, scratch[worker])
-        for (t, fold) in folds.enumerated() where !(strip.fused && fused.contains(t)) {
+        for (t, fold) in folds.enumerated() where !(strip.fused && (fused.contains(t) || t == fusedOnline)) {
             let sums = slots[slot][t]
             switch fold {
             case .fixedShift(let scale):
