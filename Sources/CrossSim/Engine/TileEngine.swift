@@ -104,10 +104,14 @@ protocol TileConsumer: PanelSteps {
     func fusion(for tile: cs_tile, worker: Int, slot: Int) -> (epilogue: cs_fused_epilogue, needsTile: Bool)?
     /// What `consume` does, less what the fused epilogue did.
     func consumeAfterFusion(_ tile: cs_tile, worker: Int, slot: Int)
+    /// Whether `fusion` holds a τ of the online fold, with which fusing pays with AVX2 too
+    /// (`GEMM.fusesEpilogue`; default: no).
+    var fusesOnlineFold: Bool { get }
 }
 
 extension TileConsumer {
     var readsValueClasses: Bool { false }
+    var fusesOnlineFold: Bool { false }
     func fusion(for tile: cs_tile, worker: Int, slot: Int) -> (epilogue: cs_fused_epilogue, needsTile: Bool)? { nil }
     /// Never called: a consumer without `fusion` gets every tile through `consume`.
     func consumeAfterFusion(_ tile: cs_tile, worker: Int, slot: Int) { consume(tile, worker: worker, slot: slot) }
@@ -242,7 +246,7 @@ struct TileEngine {
             dim: rows.dim, rowBlock: rowBlock, colBlock: colBlock, panelColumns: panel, workers: workers) : nil
         let workspaceFloats = packing == nil ? plan.gemm.workspaceFloats(rows: rowBlock, cols: colBlock, dim: rows.dim) : 0
         let workspace = (0..<workers).map { _ in SharedBuffer<Float>(uninitializedCount: workspaceFloats) }
-        let gemm = plan.gemm, fuses = gemm == .own && GEMM.fusesEpilogue
+        let gemm = plan.gemm, fuses = gemm == .own && GEMM.fusesEpilogue(withOnlineFold: consumer.fusesOnlineFold)
         let cancellation = control.cancellation
         let progress = control.progress
         let timing = control.timing

@@ -128,6 +128,8 @@ final class ReducerSet: TileConsumer, @unchecked Sendable {
     /// equal columns share.
     var readsValueClasses: Bool { true }
 
+    var fusesOnlineFold: Bool { reducers.contains { ($0 as? InfoNCEReducer)?.fusedOnline != nil } }
+
     func prepare(workers: Int, slots: Int, panelColumns: Int) {
         guard shape.map({ $0 != (workers, slots, panelColumns) }) ?? true else { return }
         shape = (workers, slots, panelColumns)
