@@ -604,10 +604,10 @@ static __attribute__((noinline)) void fused_top_k(const fused_call *f, fused_pan
 /// is tile cell (first, col), `cols` of its columns in the tile (the panel says how many rows):
 /// what cs_count_ranks, cs_lse_fixed_shift (at each temperature asked), cs_lse_online
 /// (fused_online_lse), cs_softplus_sum (fused_softplus) and cs_topk (fused_top_k) do over those
-/// cells. Most micro-tiles hold no
-/// negative that reaches the lower bound of its row's or its column's threshold, and then there
-/// is nothing to count; in one that does, cells surely above are counted a vector at a time,
-/// and if a cell is near a threshold, fused_rank_counts counts the micro-tile. Each exponential
+/// cells. Most micro-tiles hold no negative that reaches the lower bound of its row's or its
+/// column's threshold, and then there is nothing to count; in one that does, cells surely above
+/// are counted a vector at a time, and if a cell is near a threshold, fused_rank_counts counts
+/// the micro-tile. Each exponential
 /// term is summed in Float32 over at most GEMM_NR / LANES columns for its row and GEMM_MR rows
 /// for its column before it is widened: each Float32 partial errs by less than GEMM_MR·2⁻²⁴ of
 /// its terms' magnitude, inside docs/accuracy.md; the softplus terms likewise over the

@@ -171,8 +171,8 @@ typedef struct {
 /// does (cosine, one exp) at each scales[t] into row_sums[t] and col_sums[t], t < lse_count.
 /// With online.scale > 0: what cs_lse_online does at that scale (any similarity and τ), each
 /// micro-panel's row sums and the tile's column sums shifted by running maxima rather than by
-/// the tile's. With softplus_sum: what cs_softplus_sum does at `softplus_scale` and `softplus_bias`, added
-/// to *softplus_sum. With top.k > 0: what cs_topk does with those lists, without positive_of_col
+/// the tile's. With softplus_sum: what cs_softplus_sum does at `softplus_scale` and
+/// `softplus_bias`, added to *softplus_sum. With top.k > 0: what cs_topk does with those lists, without positive_of_col
 /// (positives are candidates) and without ceilings. Per-row and per-column arrays start at the
 /// tile's row 0 and column 0.
 typedef struct {
